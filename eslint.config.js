@@ -1,0 +1,24 @@
+// ESLint: typescript-eslint's recommended rules, plus one project rule:
+// the kernel model (everything under src/ except the command line and the
+// Node glue) must run in a browser, so it may not import Node's modules.
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'out/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**', 'src/node/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['node:*', 'fs', 'path', 'os', 'worker_threads', 'child_process'],
+          message: 'The kernel model runs in browsers too: Node APIs belong in src/cli or src/node.' }],
+      }],
+    },
+  },
+);
