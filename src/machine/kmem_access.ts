@@ -12,10 +12,9 @@
  * bits of a canonical x86_64 address).
  */
 import { PhysMem } from './memory.ts';
-import type { ArchLayout } from '../arch/x86/layout.ts';
+import { ptr64FromWords, ptr64HiWord, ptr64LoWord, type ArchLayout } from '../arch/x86/layout.ts';
 
 const TWO32 = 4294967296;
-const KERNEL_HALF = 0x800000000000;
 
 export class KmemAccess {
   readonly ptrSize: 8 | 4;
@@ -27,7 +26,7 @@ export class KmemAccess {
     const a = this.mem.i32At(pa);
     const i = PhysMem.wordIndex(pa);
     if (this.ptrSize === 4) return a[i] >>> 0;
-    return (a[i] >>> 0) + (a[i + 1] & 0xffff) * TWO32;
+    return ptr64FromWords(a[i], a[i + 1]);
   }
 
   writePtr(pa: number, v: number): void {
@@ -37,10 +36,8 @@ export class KmemAccess {
       a[i] = v | 0;
       return;
     }
-    const lo = v % TWO32;
-    const hi = (v - lo) / TWO32;
-    a[i] = lo | 0;
-    a[i + 1] = v >= KERNEL_HALF ? hi | 0xffff0000 : hi;
+    a[i] = ptr64LoWord(v);
+    a[i + 1] = ptr64HiWord(v);
   }
 
   /** unsigned long, as a JS number (exact below 2^53). */

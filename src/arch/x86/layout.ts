@@ -24,6 +24,12 @@
  * (ffff8000_00000000 and up) thus becomes 0x8000_0000_0000 and up. Stored in
  * simulated memory, a pointer is the full 8-byte canonical value. On i386 an
  * address is simply a 32-bit number.
+ *
+ * One exception: the list poison values (POISON_POINTER_DELTA 0xdead000000000000
+ * + 0x100/0x122) are not canonical. Their JS form sets bit 48, which no
+ * canonical address form has, so they round-trip exactly:
+ *   stored 8 bytes     ffff888000001000   dead000000000100
+ *   JS number          0x888000001000     2**48 + 0x100
  */
 
 export type Arch = 'x86_64' | 'i386';
@@ -56,6 +62,10 @@ export interface ArchLayout {
 }
 
 const TWO32 = 4294967296;
+const TWO48 = 281474976710656;
+const KERNEL_HALF = 0x800000000000;
+/** The high 16 bits that mark a stored x86_64 pointer as POISON_POINTER_DELTA (0xdead000000000000) + offset. */
+const POISON_HI16 = 0xdead;
 
 export const X86_64: ArchLayout = {
   arch: 'x86_64',
@@ -112,4 +122,27 @@ export function formatPtr(layout: ArchLayout, addr: number): string {
 /** The JS form of a 64-bit canonical address given as two 32-bit halves. */
 export function canonicalFromHalves(lo: number, hi: number): number {
   return (lo >>> 0) + (hi & 0xffff) * TWO32;
+}
+
+/** Low 32-bit word stored for an x86_64 pointer in JS form (as an int32). */
+export function ptr64LoWord(v: number): number {
+  return (v % TWO32) | 0;
+}
+
+/** High 32-bit word stored for an x86_64 pointer in JS form (as an int32). */
+export function ptr64HiWord(v: number): number {
+  if (v >= TWO48) return (Math.floor((v - TWO48) / TWO32) & 0xffff) | (POISON_HI16 << 16);
+  const hi = Math.floor(v / TWO32);
+  return v >= KERNEL_HALF ? hi | 0xffff0000 : hi;
+}
+
+/**
+ * The JS form of a stored x86_64 pointer given its two 32-bit words.
+ * Canonical values and the 0xdead poison range round-trip exactly; any
+ * other non-canonical value (only corruption makes one) reads as its low
+ * 48 bits.
+ */
+export function ptr64FromWords(lo: number, hi: number): number {
+  const v = (lo >>> 0) + (hi & 0xffff) * TWO32;
+  return hi >>> 16 === POISON_HI16 ? v + TWO48 : v;
 }

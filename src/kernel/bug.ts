@@ -1,0 +1,164 @@
+/*
+ * How the kernel reports its own bugs (kernel/panic.c __warn, include/asm-generic/bug.h,
+ * lib/dump_stack.c, kernel/sched/core.c __might_resched): WARNING and BUG
+ * blocks in the log, taint flags, and, for library users who ask for it, a
+ * typed exception carrying the report's text.
+ *
+ *   ------------[ cut here ]------------
+ *   WARNING: CPU: 0 PID: 1 at mm/page_alloc.c:4832 __alloc_pages_noprof
+ *   CPU: 0 UID: 0 PID: 1 Comm: insmod Tainted: G        W          6.12.0-kmem #1
+ *   Hardware name: kmem simulated x86_64 machine
+ *   Call Trace:
+ *    <TASK>
+ *    __alloc_pages_noprof
+ *    ...
+ *    </TASK>
+ *   ---[ end trace 0000000000000000 ]---
+ *
+ * kmem has no machine code, so call traces name functions without offsets.
+ * A report never changes allocator state: callers check before they act,
+ * report, and return the kernel's failure value (NULL, or nothing).
+ */
+import type { Sched } from './sched.ts';
+import type { KmemAccess } from '../machine/kmem_access.ts';
+
+export const KERN_EMERG = 0;
+export const KERN_ALERT = 1;
+export const KERN_CRIT = 2;
+export const KERN_ERR = 3;
+export const KERN_WARNING = 4;
+export const KERN_NOTICE = 5;
+export const KERN_INFO = 6;
+export const KERN_DEBUG = 7;
+
+/* Taint flags (include/linux/panic.h), with the letters print_tainted() uses. */
+export const TAINT_BAD_PAGE = 5;
+export const TAINT_DIE = 7;
+export const TAINT_WARN = 9;
+const TAINT_LETTERS: readonly [string, string][] = [
+  ['P', 'G'], ['F', ' '], ['S', ' '], ['R', ' '], ['M', ' '], ['B', ' '], ['U', ' '], ['D', ' '],
+  ['A', ' '], ['W', ' '], ['C', ' '], ['I', ' '], ['O', ' '], ['E', ' '], ['L', ' '], ['K', ' '],
+  ['X', ' '], ['T', ' '], ['N', ' '],
+];
+
+export const UTS_RELEASE = '6.12.0-kmem';
+
+export type BugKind = 'BUG' | 'WARNING' | 'Bad page state' | 'Oops' | 'might_sleep';
+
+/** Thrown instead of (after) logging, when the kernel was booted with errors: 'throw'. */
+export class KernelBug extends Error {
+  constructor(readonly kind: BugKind, readonly report: string) {
+    super(report.split('\n').find((l) => l.startsWith('BUG') || l.startsWith('WARNING')) ?? report.split('\n')[0]);
+    this.name = 'KernelBug';
+  }
+}
+
+export interface Log {
+  printk(level: number, text: string): void;
+}
+
+export class Bug {
+  /** When true, every report also throws a KernelBug (after state was left intact). */
+  throwOnBug = false;
+  private readonly once = new Set<string>();
+
+  constructor(
+    private readonly log: Log,
+    private readonly sched: Sched,
+    private readonly access: KmemAccess,
+    /** Physical address of tainted_mask (an unsigned long in .bss). */
+    private readonly taintPa: number,
+    private readonly arch: string,
+  ) {}
+
+  get tainted(): number {
+    return this.access.readUlong(this.taintPa);
+  }
+
+  add_taint(flag: number): void {
+    this.access.writeUlong(this.taintPa, this.tainted | (1 << flag));
+  }
+
+  print_tainted(): string {
+    const mask = this.tainted;
+    if (mask === 0) return 'Not tainted';
+    return 'Tainted: ' + TAINT_LETTERS.map(([t, f], i) => (mask & (1 << i) ? t : f)).join('');
+  }
+
+  /** dump_stack(): the task line and a call trace of the named functions (innermost first). */
+  dump_stack(frames: readonly string[], level = KERN_WARNING): string[] {
+    const lines = [
+      `CPU: ${this.sched.cpu} UID: 0 PID: ${this.sched.pid()} Comm: ${this.sched.comm()} ${this.print_tainted()} ${UTS_RELEASE} #1`,
+      `Hardware name: kmem simulated ${this.arch} machine`,
+      'Call Trace:',
+      ' <TASK>',
+      ' dump_stack_lvl',
+      ...frames.map((f) => ` ${f}`),
+      ' </TASK>',
+    ];
+    for (const l of lines) this.log.printk(level, l);
+    return lines;
+  }
+
+  private emit(kind: BugKind, lines: string[]): void {
+    if (this.throwOnBug) throw new KernelBug(kind, lines.join('\n'));
+  }
+
+  /** WARN(): returns the report's lines. `once` keys WARN_ON_ONCE sites. */
+  warn(file: string, line: number, fn: string, message: string | null, frames: readonly string[], once = false): void {
+    const key = `${file}:${line}`;
+    if (once && this.once.has(key)) return;
+    if (once) this.once.add(key);
+    const out: string[] = [];
+    const say = (l: string) => {
+      out.push(l);
+      this.log.printk(KERN_WARNING, l);
+    };
+    say('------------[ cut here ]------------');
+    if (message !== null) for (const l of message.split('\n')) say(l);
+    say(`WARNING: CPU: ${this.sched.cpu} PID: ${this.sched.pid()} at ${file}:${line} ${fn}`);
+    say('Modules linked in:');
+    this.add_taint(TAINT_WARN);
+    out.push(...this.dump_stack([fn, ...frames]));
+    say('---[ end trace 0000000000000000 ]---');
+    this.emit('WARNING', out);
+  }
+
+  /** BUG(): the kernel would die here; kmem reports an Oops and the caller backs out. */
+  bug(file: string, line: number, fn: string, frames: readonly string[], preamble: readonly string[] = []): void {
+    const out: string[] = [];
+    const say = (l: string, level = KERN_EMERG) => {
+      out.push(l);
+      this.log.printk(level, l);
+    };
+    for (const l of preamble) say(l, KERN_ALERT);
+    say('------------[ cut here ]------------', KERN_WARNING);
+    say(`kernel BUG at ${file}:${line}!`);
+    say(`Oops: invalid opcode: 0000 [#1] PREEMPT SMP NOPTI`, KERN_WARNING);
+    this.add_taint(TAINT_DIE);
+    out.push(...this.dump_stack([fn, ...frames]));
+    say('---[ end trace 0000000000000000 ]---', KERN_WARNING);
+    this.emit('BUG', out);
+  }
+
+  /** A report already printed by its subsystem (bad_page, ...): taint and maybe throw. */
+  reported(kind: BugKind, lines: string[], taint: number): void {
+    this.add_taint(taint);
+    this.emit(kind, lines);
+  }
+
+  /** __might_resched(): sleeping allowed here? Report if not. */
+  might_sleep(file: string, line: number, frames: readonly string[]): void {
+    if (!this.sched.atomicContext()) return;
+    const lines = [
+      `BUG: sleeping function called from invalid context at ${file}:${line}`,
+      `in_atomic(): ${this.sched.preempt_count() !== 0 ? 1 : 0}, irqs_disabled(): ${this.sched.irqs_disabled() ? 1 : 0}, non_block: 0, pid: ${this.sched.pid()}, name: ${this.sched.comm()}`,
+      `preempt_count: ${this.sched.preempt_count().toString(16)}, expected: 0`,
+      'RCU nest depth: 0, expected: 0',
+    ];
+    for (const l of lines) this.log.printk(KERN_ERR, l);
+    this.add_taint(TAINT_WARN);
+    lines.push(...this.dump_stack(frames, KERN_ERR));
+    this.emit('might_sleep', lines);
+  }
+}

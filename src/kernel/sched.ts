@@ -1,0 +1,128 @@
+/*
+ * Tasks and CPUs as far as memory management sees them: `current` (whose pid
+ * and comm appear in reports and trace lines), the CPU a thread runs as,
+ * and the preempt/irq state that decides whether sleeping is allowed.
+ *
+ *   task_struct (subset, in the kernel's .bss task table)
+ *   +0  pid       int
+ *   +4  flags     int    PF_* (PF_MEMALLOC ...)
+ *   +8  comm[16]  char   NUL-padded
+ *
+ *   per-CPU state (one cache line each)
+ *   +0  current          pointer to task_struct
+ *   +8  preempt_count    int  (preemption disabled / in atomic section)
+ *   +12 irqs_disabled    int
+ *
+ * A host thread drives one CPU at a time: `cpu` says which. In-atomic
+ * checks read that CPU's preempt_count, exactly what in_atomic() does.
+ */
+import type { KmemAccess } from '../machine/kmem_access.ts';
+
+export const TASK_COMM_LEN = 16;
+export const TASK_STRUCT_SIZE = 32;
+export const CPU_STATE_SIZE = 64;
+export const PF_MEMALLOC = 0x00000800;
+
+const T_PID = 0;
+const T_FLAGS = 4;
+const T_COMM = 8;
+const C_CURRENT = 0;
+const C_PREEMPT = 8;
+const C_IRQS_OFF = 12;
+
+export class Sched {
+  /** The CPU this host thread is running as. */
+  cpu = 0;
+  private nextTask = 0;
+
+  constructor(
+    private readonly access: KmemAccess,
+    /** Physical address of the task table and its size in entries. */
+    private readonly taskTablePa: number,
+    private readonly maxTasks: number,
+    /** Physical address of cpu_state[0]. */
+    private readonly cpuStatePa: number,
+    private readonly virt: (pa: number) => number,
+    private readonly phys: (va: number) => number,
+  ) {}
+
+  static bytes(maxTasks: number, nrCpus: number): { tasks: number; cpus: number } {
+    return { tasks: maxTasks * TASK_STRUCT_SIZE, cpus: nrCpus * CPU_STATE_SIZE };
+  }
+
+  /** Create a task; returns its task_struct address. */
+  createTask(pid: number, comm: string): number {
+    if (this.nextTask >= this.maxTasks) throw new Error('task table full');
+    const pa = this.taskTablePa + this.nextTask++ * TASK_STRUCT_SIZE;
+    const mem = this.access.mem;
+    mem.write32(pa + T_PID, pid);
+    mem.write32(pa + T_FLAGS, 0);
+    const bytes = new TextEncoder().encode(comm.slice(0, TASK_COMM_LEN - 1));
+    mem.fill(pa + T_COMM, TASK_COMM_LEN, 0);
+    mem.writeBytes(pa + T_COMM, bytes);
+    return this.virt(pa);
+  }
+
+  private cpuPa(cpu: number): number {
+    return this.cpuStatePa + cpu * CPU_STATE_SIZE;
+  }
+
+  setCurrent(task: number, cpu = this.cpu): void {
+    this.access.writePtr(this.cpuPa(cpu) + C_CURRENT, task);
+  }
+
+  /** current: the task running on this thread's CPU. */
+  get current(): number {
+    return this.access.readPtr(this.cpuPa(this.cpu) + C_CURRENT);
+  }
+
+  pid(task = this.current): number {
+    return this.access.mem.read32(this.phys(task) + T_PID) | 0;
+  }
+
+  comm(task = this.current): string {
+    const raw = this.access.mem.readBytes(this.phys(task) + T_COMM, TASK_COMM_LEN);
+    const end = raw.indexOf(0);
+    return new TextDecoder().decode(raw.subarray(0, end < 0 ? TASK_COMM_LEN : end));
+  }
+
+  taskFlags(task = this.current): number {
+    return this.access.mem.read32(this.phys(task) + T_FLAGS);
+  }
+
+  setTaskFlags(flags: number, task = this.current): void {
+    this.access.mem.write32(this.phys(task) + T_FLAGS, flags);
+  }
+
+  preempt_count(): number {
+    return this.access.mem.read32(this.cpuPa(this.cpu) + C_PREEMPT);
+  }
+
+  preempt_disable(): void {
+    const pa = this.cpuPa(this.cpu) + C_PREEMPT;
+    this.access.mem.write32(pa, this.access.mem.read32(pa) + 1);
+  }
+
+  preempt_enable(): void {
+    const pa = this.cpuPa(this.cpu) + C_PREEMPT;
+    const n = this.access.mem.read32(pa);
+    if (n > 0) this.access.mem.write32(pa, n - 1);
+  }
+
+  irqs_disabled(): boolean {
+    return this.access.mem.read32(this.cpuPa(this.cpu) + C_IRQS_OFF) !== 0;
+  }
+
+  local_irq_disable(): void {
+    this.access.mem.write32(this.cpuPa(this.cpu) + C_IRQS_OFF, 1);
+  }
+
+  local_irq_enable(): void {
+    this.access.mem.write32(this.cpuPa(this.cpu) + C_IRQS_OFF, 0);
+  }
+
+  /** in_atomic() || irqs_disabled(): sleeping is not allowed. */
+  atomicContext(): boolean {
+    return this.preempt_count() !== 0 || this.irqs_disabled();
+  }
+}
