@@ -110,6 +110,8 @@ export interface PageAllocDeps {
   cpuToNode: readonly number[];
   /** Physical address of each node's pglist_data. */
   pgdatPa: readonly number[];
+  /** Physical address of the allocator's globals (see globalsBytes). */
+  globalsPa: number;
   __va(pa: number): number;
   /** Hooks later layers install: tracepoints, reclaim. */
   hooks?: PageAllocHooks;
@@ -139,16 +141,6 @@ export class PageAllocator {
   private readonly pcpL: MmzoneLayouts['pcp'];
   private readonly ptr: number;
   hooks: PageAllocHooks;
-  /** vm.min_free_kbytes, watermark_scale_factor, lowmem_reserve_ratio (also kept in memory by sysctl). */
-  min_free_kbytes = 0;
-  user_min_free_kbytes = -1;
-  watermark_scale_factor = 10;
-  lowmem_reserve_ratio: number[];
-  totalreserve_pages = 0;
-  /** Set when memory is too small to group pages by mobility (build_all_zonelists). */
-  page_group_by_mobility_disabled = false;
-  /** Boot finished handing memory to the buddy allocator. */
-  ready = false;
   private badPageReports = 0;
 
   constructor(readonly d: PageAllocDeps) {
@@ -161,7 +153,7 @@ export class PageAllocator {
     this.ptr = d.layout.ptrSize;
     this.hooks = d.hooks ?? {};
     this.zoneAt = new Array(d.pgdatPa.length * d.mz.zs.MAX_NR_ZONES).fill(null);
-    this.lowmem_reserve_ratio = [...d.mz.zs.lowmemReserveRatio];
+    this.globalsPa = d.globalsPa;
     for (let nid = 0; nid < d.pgdatPa.length; nid++) {
       for (let idx = 0; idx < d.mz.zs.MAX_NR_ZONES; idx++) {
         const pa = d.pgdatPa[nid] + d.mz.pgdat.node_zones + idx * this.z.size;
@@ -174,6 +166,49 @@ export class PageAllocator {
         this.zoneByVa.set(zone.va, zone);
       }
     }
+  }
+
+  /*
+   * The allocator's globals, in the kernel's .data like their C counterparts:
+   *   +0 min_free_kbytes  +4 user_min_free_kbytes  +8 watermark_scale_factor
+   *   +12 page_group_by_mobility_disabled  +16 ready (memblock_free_all done)
+   *   +24 totalreserve_pages (u64)  +32 sysctl_lowmem_reserve_ratio[MAX_NR_ZONES]
+   */
+  private readonly globalsPa: number;
+  static globalsBytes(maxNrZones: number): number {
+    return 32 + 4 * maxNrZones;
+  }
+
+  /** Write the boot-time defaults of the globals. */
+  initGlobals(): void {
+    const m = this.a.mem;
+    m.fill(this.globalsPa, PageAllocator.globalsBytes(this.d.mz.zs.MAX_NR_ZONES), 0);
+    this.user_min_free_kbytes = -1;
+    this.watermark_scale_factor = 10;
+    this.lowmem_reserve_ratio = this.d.mz.zs.lowmemReserveRatio;
+  }
+
+  get min_free_kbytes(): number { return this.a.mem.read32(this.globalsPa) | 0; }
+  set min_free_kbytes(v: number) { this.a.mem.write32(this.globalsPa, v); }
+  get user_min_free_kbytes(): number { return this.a.mem.read32(this.globalsPa + 4) | 0; }
+  set user_min_free_kbytes(v: number) { this.a.mem.write32(this.globalsPa + 4, v); }
+  get watermark_scale_factor(): number { return this.a.mem.read32(this.globalsPa + 8) | 0; }
+  set watermark_scale_factor(v: number) { this.a.mem.write32(this.globalsPa + 8, v); }
+  /** Set when memory is too small to group pages by mobility (build_all_zonelists). */
+  get page_group_by_mobility_disabled(): boolean { return this.a.mem.read32(this.globalsPa + 12) !== 0; }
+  set page_group_by_mobility_disabled(v: boolean) { this.a.mem.write32(this.globalsPa + 12, v ? 1 : 0); }
+  /** Boot finished handing memory to the buddy allocator. */
+  get ready(): boolean { return this.a.mem.read32(this.globalsPa + 16) !== 0; }
+  set ready(v: boolean) { this.a.mem.write32(this.globalsPa + 16, v ? 1 : 0); }
+  get totalreserve_pages(): number { return this.a.mem.read64(this.globalsPa + 24); }
+  set totalreserve_pages(v: number) { this.a.mem.write64(this.globalsPa + 24, v); }
+  get lowmem_reserve_ratio(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.d.mz.zs.MAX_NR_ZONES; i++) out.push(this.a.mem.read32(this.globalsPa + 32 + 4 * i) | 0);
+    return out;
+  }
+  set lowmem_reserve_ratio(v: readonly number[]) {
+    for (let i = 0; i < this.d.mz.zs.MAX_NR_ZONES; i++) this.a.mem.write32(this.globalsPa + 32 + 4 * i, v[i] ?? 0);
   }
 
   /** Called by boot once the per-CPU pagesets exist. */
@@ -1324,9 +1359,10 @@ export class PageAllocator {
   setup_per_zone_lowmem_reserve(): void {
     const n = this.d.mz.zs.MAX_NR_ZONES;
     for (let nid = 0; nid < this.d.pgdatPa.length; nid++) {
+      const ratios = this.lowmem_reserve_ratio;
       for (let i = 0; i < n - 1; i++) {
         const zone = this.zone(nid, i);
-        const ratio = this.lowmem_reserve_ratio[i];
+        const ratio = ratios[i];
         const clear = !ratio || !this.managed(zone);
         let managed = 0;
         for (let j = i + 1; j < n; j++) {

@@ -1,0 +1,261 @@
+/*
+ * Booting the simulated machine (init/main.c start_kernel, arch/x86/kernel/
+ * setup.c setup_arch, arch/x86/kernel/e820.c, mm/mm_init.c mm_core_init).
+ *
+ *   1. RAM: SharedArrayBuffer sections wherever the e820 map says "usable".
+ *   2. setup_arch: the e820 map is printed and trimmed (page 0 and the
+ *      640K..1M BIOS area are not RAM), memblock learns the usable ranges and
+ *      their nodes, the first 1 MiB and the kernel image are reserved.
+ *
+ *      physical   0     1M           16M                                  end
+ *                 |resv |   free      | kernel image | free ... | memmap, pgdat |
+ *                                      .text .rodata .data .bss   (memblock, top-down)
+ *
+ *   3. The kernel's static data (.data/.bss) is laid out in the image:
+ *      memblock and its region arrays, the printk buffer, the task table,
+ *      per-CPU state, tainted_mask, the simulated clock.
+ *   4. paging_init: pgdat per node, mem_section[] and each section's memmap
+ *      from memblock (top-down, node-local), the zones' per-CPU pagesets.
+ *   5. free_area_init, memmap_init, build_all_zonelists, memblock_free_all,
+ *      init_per_zone_wmark_min: the buddy allocator takes over.
+ *
+ * The layout of step 3 is a pure function of the configuration, so a worker
+ * can attach to a running machine by recomputing it (and so can a reader of
+ * a memory snapshot).
+ */
+import { PhysMem } from '../machine/memory.ts';
+import { KmemAccess } from '../machine/kmem_access.ts';
+import { I386_MAXMEM, PAGE_SHIFT, PAGE_SIZE, X86_64, i386Layout, type ArchLayout } from '../arch/x86/layout.ts';
+import { KernelAddr } from '../arch/x86/kaddr.ts';
+import {
+  e820PrintLines, nodeRanges, sanitizeE820, usableRanges, type MachineConfig,
+} from '../machine/config.ts';
+import { Printk } from '../kernel/printk.ts';
+import { Bug, KERN_INFO, KERN_NOTICE, UTS_RELEASE } from '../kernel/bug.ts';
+import { Sched } from '../kernel/sched.ts';
+import { Memblock, memblockDataSize, memblockPlacement } from '../mm/memblock.ts';
+import { Sparse } from '../mm/sparse.ts';
+import { Pages, pageLayout } from '../mm/page.ts';
+import { mmzoneLayouts, pageblock_order } from '../mm/mmzone.ts';
+import { PageAllocator } from '../mm/page_alloc.ts';
+import {
+  build_all_zonelists, free_area_init, init_per_zone_wmark_min, memblock_free_all, memmap_init, type MmInitCtx,
+} from '../mm/mm_init.ts';
+import { Kernel } from '../kernel/kernel.ts';
+
+/** Sizes of the kernel image's sections that hold no modelled data (as a small distro kernel). */
+const TEXT_BYTES = 4 << 20;
+const RODATA_BYTES = 1 << 20;
+const LOG_BUF_BYTES = 1 << 17;
+const MAX_TASKS = 256;
+
+export interface BootOptions {
+  /** 'throw': every kernel BUG/WARNING also throws a KernelBug after logging. */
+  errors?: 'log' | 'throw';
+  /** Called with each console line as it is logged. */
+  console?: (line: string) => void;
+}
+
+/** Where the kernel image's static data lives: a pure function of the configuration. */
+export interface ImageLayout {
+  text: number;
+  textEnd: number;
+  rodata: number;
+  data: number;
+  memblock: number;
+  dataEnd: number;
+  bss: number;
+  logBuf: number;
+  tasks: number;
+  cpus: number;
+  tainted: number;
+  clock: number;
+  pageAllocGlobals: number;
+  bssEnd: number;
+}
+
+export function imageLayout(layout: ArchLayout, nrCpus: number): ImageLayout {
+  const start = layout.PHYSICAL_START;
+  const up = (x: number, a: number) => Math.ceil(x / a) * a;
+  const rodata = start + TEXT_BYTES;
+  const data = rodata + RODATA_BYTES;
+  const memblock = data;
+  const dataEnd = up(memblock + memblockDataSize(layout), PAGE_SIZE);
+  const bss = dataEnd;
+  const logBuf = bss;
+  const sched = Sched.bytes(MAX_TASKS, nrCpus);
+  const tasks = up(logBuf + Printk.layoutBytes(LOG_BUF_BYTES), 64);
+  const cpus = up(tasks + sched.tasks, 64);
+  const tainted = up(cpus + sched.cpus, 8);
+  const clock = tainted + 8;
+  const pageAllocGlobals = clock + 8;
+  const bssEnd = up(pageAllocGlobals + PageAllocator.globalsBytes(8), PAGE_SIZE);
+  return { text: start, textEnd: rodata, rodata, data, memblock, dataEnd, bss, logBuf, tasks, cpus, tainted, clock, pageAllocGlobals, bssEnd };
+}
+
+/** The architecture layout for a configuration (i386's depends on how much lowmem there is). */
+export function archLayout(config: MachineConfig): ArchLayout {
+  if (config.arch === 'x86_64') return X86_64;
+  const maxPhys = Math.max(...usableRanges(config.e820).map(([, e]) => e));
+  return i386Layout(Math.min(Math.floor(maxPhys / PAGE_SIZE) * PAGE_SIZE, I386_MAXMEM));
+}
+
+/** start_kernel(): boot a machine and return its kernel. */
+export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Kernel {
+  const layout = archLayout(config);
+  const e820 = sanitizeE820(config.e820);
+  const ram = usableRanges(e820);
+  const maxPhys = Math.max(...ram.map(([, e]) => e));
+  const maxPfn = Math.floor(maxPhys / PAGE_SIZE);
+  const maxLowPfn = config.arch === 'i386' ? Math.min(maxPfn, I386_MAXMEM / PAGE_SIZE) : maxPfn;
+
+  const mem = PhysMem.create(maxPfn * PAGE_SIZE, ram);
+  const access = new KmemAccess(mem, layout);
+  const kaddr = new KernelAddr(access, layout, maxLowPfn * PAGE_SIZE);
+  const img = imageLayout(layout, config.cpus);
+  mem.fill(img.bss, img.bssEnd - img.bss, 0);
+
+  const clockNs = () => mem.read64(img.clock);
+  const log = new Printk(access, img.logBuf, LOG_BUF_BYTES, clockNs);
+  if (opts.console) {
+    const out = opts.console;
+    log.console = (text: string) => out(text);
+  }
+  const sched = new Sched(access, img.tasks, MAX_TASKS, img.cpus, (pa) => kaddr.__va(pa), (va) => kaddr.__pa(va));
+  const swapper = sched.createTask(0, 'swapper/0');
+  for (let cpu = 0; cpu < config.cpus; cpu++) sched.setCurrent(swapper, cpu);
+  const bug = new Bug(log, sched, access, img.tainted, layout.arch);
+  bug.throwOnBug = false;
+
+  log.printk(KERN_NOTICE, `Linux version ${UTS_RELEASE} (kmem) #1 SMP PREEMPT_DYNAMIC`);
+  log.printk(KERN_INFO, `Command line: ${config.cmdline}`);
+  for (const l of e820PrintLines(e820)) log.printk(KERN_INFO, l);
+
+  // setup_arch(): memblock gets the usable RAM (less page 0 and the BIOS hole), node by node.
+  const memblock = new Memblock(access, memblockPlacement(layout, img.memblock), (pa) => kaddr.__va(pa), (va) => kaddr.__pa(va),
+    (level, text) => log.printk(level, text));
+  const nodes = nodeRanges({ e820, nodes: config.nodes });
+  for (let nid = 0; nid < nodes.length; nid++) {
+    for (const [s, e] of nodes[nid]) {
+      for (const [rs, re] of ram) {
+        let a = Math.max(s, rs);
+        const b = Math.min(e, re);
+        if (a < PAGE_SIZE) a = PAGE_SIZE; // trim_bios_range(): page 0 belongs to the BIOS
+        if (b > a) memblock.memblock_add_node(a, b - a, nid, 0, 'e820__memblock_setup');
+      }
+    }
+  }
+  memblock.memblock_reserve(0, 1 << 20, 'setup_arch'); // x86 reserves the first 1 MiB
+  memblock.memblock_reserve(img.text, img.bssEnd - img.text, 'setup_arch');
+  memblock.memblock_set_current_limit(maxLowPfn * PAGE_SIZE);
+  if (config.arch === 'i386' && maxPfn > maxLowPfn) {
+    log.printk(KERN_NOTICE, `${((maxPfn - maxLowPfn) * PAGE_SIZE) >> 20}MB HIGHMEM available.`);
+    log.printk(KERN_NOTICE, `${(maxLowPfn * PAGE_SIZE) >> 20}MB LOWMEM available.`);
+  }
+
+  // paging_init(): node data, mem_section[], memmaps, pcp arrays.
+  const mz = mmzoneLayouts(layout.ptrSize, config.arch);
+  const nodeSpans = nodes.map((ranges) => {
+    let s = Infinity;
+    let e = 0;
+    memblock.for_each_mem_pfn_range(nodes.indexOf(ranges), (a: number, b: number) => {
+      s = Math.min(s, a);
+      e = Math.max(e, b);
+    });
+    return [s === Infinity ? 0 : s, e] as const;
+  });
+  const pgdatPa = nodes.map((_, nid) => {
+    const pa = memblock.memblock_phys_alloc_try_nid(mz.pgdat.size, PAGE_SIZE, nid, 'alloc_node_data');
+    mem.fill(pa, mz.pgdat.size, 0);
+    log.printk(KERN_INFO, `NODE_DATA(${nid}) allocated [mem ${hex18(pa)}-${hex18(pa + mz.pgdat.size - 1)}]`);
+    return pa;
+  });
+  const tables = Sparse.tableBytes(layout, maxPfn);
+  const memSectionPa = memblock.memblock_phys_alloc(tables.memSection, PAGE_SIZE, 'sparse_init');
+  mem.fill(memSectionPa, tables.memSection, 0);
+  const vmemmapPmdPa = tables.vmemmapPmd ? memblock.memblock_phys_alloc(tables.vmemmapPmd, PAGE_SIZE, 'vmemmap_populate') : 0;
+  if (vmemmapPmdPa) mem.fill(vmemmapPmdPa, tables.vmemmapPmd, 0);
+  const pl = pageLayout(layout);
+  const sparse = new Sparse(access, layout, pl, memSectionPa, vmemmapPmdPa, maxPfn, pageblock_order);
+  const presentRanges: { startPfn: number; endPfn: number; nid: number }[] = [];
+  memblock.for_each_mem_pfn_range(-1, (s: number, e: number, nid: number) => {
+    presentRanges.push({ startPfn: s, endPfn: e, nid });
+  });
+  sparse.sparse_init(presentRanges, {
+    alloc: (size, align, nid) => memblock.memblock_phys_alloc_try_nid(size, align, nid, 'sparse_init'),
+  });
+  kaddr.sparse = sparse;
+  const pages = new Pages(sparse, pl);
+
+  const cpuToNode: number[] = new Array(config.cpus).fill(0);
+  config.nodes.forEach((n, nid) => n.cpus.forEach((c) => (cpuToNode[c] = nid)));
+  const buddy = new PageAllocator({
+    access, layout, list: kaddr, sparse, pages, mz, log, bug, sched, nrCpus: config.cpus, cpuToNode, pgdatPa,
+    globalsPa: img.pageAllocGlobals, __va: (pa) => kaddr.__va(pa),
+  });
+  buddy.initGlobals();
+  for (const zone of [...buddy.zones]) {
+    const bytes = mz.pcp.size * config.cpus;
+    const pcpPa = memblock.memblock_phys_alloc_try_nid(bytes, 64, zone.nid, 'setup_zone_pageset');
+    buddy.setPcpBase(zone, pcpPa);
+  }
+
+  const maxZonePfn = maxZonePfns(config, maxLowPfn, maxPfn, mz.zs.MAX_NR_ZONES);
+  const ctx: MmInitCtx = {
+    access, memblock, sparse, pages, buddy, mz, log, pgdatPa, maxZonePfn, nodeSpans, nrCpus: config.cpus,
+    thp: config.arch === 'x86_64', numa: config.arch === 'x86_64',
+  };
+  free_area_init(ctx);
+  memmap_init(ctx);
+  build_all_zonelists(ctx);
+  const reservedBeforeFree = memblock.memblock_reserved_size();
+  memblock_free_all(ctx);
+  init_per_zone_wmark_min(ctx);
+
+  const k = new Kernel({ config, layout, mem, access, kaddr, log, bug, sched, memblock, sparse, pages, mz, buddy, img, ctx });
+  memInitPrintInfo(k, img, reservedBeforeFree);
+  bug.throwOnBug = opts.errors === 'throw';
+  return k;
+}
+
+function hex18(v: number): string {
+  return '0x' + v.toString(16).padStart(16, '0');
+}
+
+/** zone_sizes_init(): the end pfn of each zone (x86: DMA 16 MiB, DMA32 4 GiB, Normal max_low_pfn, HighMem max_pfn). */
+function maxZonePfns(config: MachineConfig, maxLowPfn: number, maxPfn: number, nrZones: number): number[] {
+  const MAX_DMA_PFN = (16 << 20) >> PAGE_SHIFT;
+  const MAX_DMA32_PFN = 1 << (32 - PAGE_SHIFT);
+  const out = new Array(nrZones).fill(0);
+  if (config.arch === 'x86_64') {
+    out[0] = Math.min(MAX_DMA_PFN, maxLowPfn);
+    out[1] = Math.min(MAX_DMA32_PFN, maxLowPfn);
+    out[2] = maxLowPfn;
+  } else {
+    out[0] = Math.min(MAX_DMA_PFN, maxLowPfn);
+    out[1] = maxLowPfn;
+    out[2] = maxPfn;
+  }
+  return out;
+}
+
+/** mem_init_print_info(): the "Memory: ...K/...K available" line. */
+function memInitPrintInfo(k: Kernel, img: ImageLayout, _reserved: number): void {
+  let physpages = 0;
+  let managed = 0;
+  let highmem = 0;
+  for (const z of k.buddy.zones) {
+    physpages += k.buddy.zget(z, 'present_pages');
+    managed += k.buddy.managed(z);
+    if (z.idx === k.mz.zs.ZONE_HIGHMEM) highmem += k.buddy.managed(z);
+  }
+  const K = (bytes: number) => `${Math.round(bytes / 1024)}K`;
+  const text = img.textEnd - img.text;
+  const rodata = img.data - img.rodata;
+  const rw = img.dataEnd - img.data;
+  const bss = img.bssEnd - img.bss;
+  let line = `Memory: ${(managed * PAGE_SIZE) >> 10}K/${(physpages * PAGE_SIZE) >> 10}K available (${K(text)} kernel code, ` +
+    `${K(rw)} rwdata, ${K(rodata)} rodata, 0K init, ${K(bss)} bss, ${((physpages - managed) * PAGE_SIZE) >> 10}K reserved, 0K cma-reserved`;
+  if (k.config.arch === 'i386') line += `, ${(highmem * PAGE_SIZE) >> 10}K highmem`;
+  k.log.printk(KERN_INFO, line + ')');
+}

@@ -1,0 +1,366 @@
+/*
+ * The kernel API of a booted machine, under the kernel's own names, so that
+ * code written against LDD3 chapter 8 reads the same in TypeScript:
+ *
+ *   const page = k.alloc_pages(k.GFP_KERNEL, 2);      // struct page *, 0 for NULL
+ *   const buf = k.__get_free_pages(k.GFP_KERNEL, 1);  // kernel virtual address
+ *   k.free_pages(buf, 1);
+ *
+ * Pointers are JS numbers in the form arch/x86/layout.ts describes (0 is
+ * NULL). The subsystems behind the API keep their state in the machine's
+ * memory; this object only holds where things are.
+ *
+ * Failure as the kernel fails: an allocation that cannot be satisfied
+ * returns 0 and logs the kernel's warning; a bad free is reported
+ * ("BUG: Bad page state ...") and ignored. With `errors: 'throw'` at boot,
+ * every such report also throws a KernelBug carrying the report's text.
+ */
+import type { PhysMem } from '../machine/memory.ts';
+import type { KmemAccess } from '../machine/kmem_access.ts';
+import { PAGE_SHIFT, PAGE_SIZE, formatPtr, type ArchLayout } from '../arch/x86/layout.ts';
+import type { KernelAddr } from '../arch/x86/kaddr.ts';
+import type { MachineConfig } from '../machine/config.ts';
+import type { Printk } from './printk.ts';
+import type { Bug } from './bug.ts';
+import type { Sched } from './sched.ts';
+import type { Memblock } from '../mm/memblock.ts';
+import type { Sparse } from '../mm/sparse.ts';
+import { PG_reserved, type Pages } from '../mm/page.ts';
+import { MAX_PAGE_ORDER, type MmzoneLayouts } from '../mm/mmzone.ts';
+import type { PageAllocator, Zone } from '../mm/page_alloc.ts';
+import type { MmInitCtx } from '../mm/mm_init.ts';
+import type { ImageLayout } from '../init/main.ts';
+import * as gfpTypes from '../include/linux/gfp_types.ts';
+import { __GFP_COMP, __GFP_HIGHMEM } from '../include/linux/gfp_types.ts';
+
+export interface KernelParts {
+  config: MachineConfig;
+  layout: ArchLayout;
+  mem: PhysMem;
+  access: KmemAccess;
+  kaddr: KernelAddr;
+  log: Printk;
+  bug: Bug;
+  sched: Sched;
+  memblock: Memblock;
+  sparse: Sparse;
+  pages: Pages;
+  mz: MmzoneLayouts;
+  buddy: PageAllocator;
+  img: ImageLayout;
+  ctx: MmInitCtx;
+}
+
+/** get_order(size): the smallest order whose block holds size bytes (size > 0). */
+export function get_order(size: number): number {
+  let order = 0;
+  size = Math.ceil(size / PAGE_SIZE);
+  while (1 << order < size) order++;
+  return order;
+}
+
+class KernelBase {
+  readonly config: MachineConfig;
+  readonly layout: ArchLayout;
+  /** The machine's RAM, by physical address. */
+  readonly mem: PhysMem;
+  readonly access: KmemAccess;
+  /** Kernel virtual address translation for the fixed mappings. */
+  readonly kaddr: KernelAddr;
+  readonly log: Printk;
+  readonly bug: Bug;
+  readonly sched: Sched;
+  readonly memblock: Memblock;
+  readonly sparse: Sparse;
+  readonly pages: Pages;
+  readonly mz: MmzoneLayouts;
+  readonly buddy: PageAllocator;
+  readonly img: ImageLayout;
+  readonly mmInit: MmInitCtx;
+
+  constructor(p: KernelParts) {
+    this.config = p.config;
+    this.layout = p.layout;
+    this.mem = p.mem;
+    this.access = p.access;
+    this.kaddr = p.kaddr;
+    this.log = p.log;
+    this.bug = p.bug;
+    this.sched = p.sched;
+    this.memblock = p.memblock;
+    this.sparse = p.sparse;
+    this.pages = p.pages;
+    this.mz = p.mz;
+    this.buddy = p.buddy;
+    this.img = p.img;
+    this.mmInit = p.ctx;
+  }
+}
+
+/** Every GFP flag, for module code that writes k.GFP_KERNEL. */
+type GfpNames = typeof gfpTypes;
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface Kernel extends GfpNames {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class Kernel extends KernelBase {
+  readonly PAGE_SIZE = PAGE_SIZE;
+  readonly PAGE_SHIFT = PAGE_SHIFT;
+  readonly MAX_PAGE_ORDER = MAX_PAGE_ORDER;
+  /** LDD3-era name: orders 0..MAX_ORDER-1 before 6.4 made it inclusive. */
+  readonly MAX_ORDER = MAX_PAGE_ORDER + 1;
+
+  constructor(p: KernelParts) {
+    super(p);
+    Object.assign(this, gfpTypes);
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* Addresses                                                        */
+  /* ---------------------------------------------------------------- */
+
+  __pa(va: number): number {
+    const pa = this.kaddr.__pa(va);
+    if (pa < 0) throw new RangeError(`__pa: ${formatPtr(this.layout, va)} is not a direct-mapped address`);
+    return pa;
+  }
+
+  __va(pa: number): number {
+    return this.kaddr.__va(pa);
+  }
+
+  pfn_to_page(pfn: number): number {
+    return this.sparse.pfn_valid(pfn) ? this.pages.pfn_to_page(pfn) : 0;
+  }
+
+  page_to_pfn(page: number): number {
+    return this.pages.page_to_pfn(page);
+  }
+
+  pfn_valid(pfn: number): boolean {
+    return this.sparse.pfn_valid(pfn);
+  }
+
+  /** virt_addr_valid(): a direct-map address of RAM that has a struct page. */
+  virt_addr_valid(va: number): boolean {
+    if (va < this.layout.PAGE_OFFSET || va >= this.kaddr.directMapEnd) return false;
+    return this.sparse.pfn_valid(Math.floor((va - this.layout.PAGE_OFFSET) / PAGE_SIZE));
+  }
+
+  virt_to_page(va: number): number {
+    return this.pfn_to_page(Math.floor(this.__pa(va) / PAGE_SIZE));
+  }
+
+  /** page_address(): the direct-map address of a lowmem page; 0 for an unmapped highmem page. */
+  page_address(page: number): number {
+    const pfn = this.pageToPfnOrThrow(page);
+    const pa = pfn * PAGE_SIZE;
+    if (this.layout.PAGE_OFFSET + pa >= this.kaddr.directMapEnd) return 0;
+    return this.kaddr.__va(pa);
+  }
+
+  page_to_phys(page: number): number {
+    return this.pageToPfnOrThrow(page) * PAGE_SIZE;
+  }
+
+  page_zone(page: number): Zone {
+    const pfn = this.pageToPfnOrThrow(page);
+    return this.buddy.zone(this.pages.page_to_nid(pfn), this.pages.page_zonenum(pfn));
+  }
+
+  page_zonenum(page: number): number {
+    return this.pages.page_zonenum(this.pageToPfnOrThrow(page));
+  }
+
+  page_to_nid(page: number): number {
+    return this.pages.page_to_nid(this.pageToPfnOrThrow(page));
+  }
+
+  PageHighMem(page: number): boolean {
+    return this.page_zonenum(page) === this.mz.zs.ZONE_HIGHMEM;
+  }
+
+  PageReserved(page: number): boolean {
+    return this.pages.testFlag(this.pageToPfnOrThrow(page), PG_reserved);
+  }
+
+  PageBuddy(page: number): boolean {
+    return this.pages.PageBuddy(this.pageToPfnOrThrow(page));
+  }
+
+  page_count(page: number): number {
+    return this.pages.page_ref_count(this.pageToPfnOrThrow(page));
+  }
+
+  get_page(page: number): void {
+    const pfn = this.pageToPfnOrThrow(page);
+    this.pages.set_page_count(pfn, this.pages.page_ref_count(pfn) + 1);
+  }
+
+  /** put_page(): drop a reference; the last one frees the page (or the whole compound page). */
+  put_page(page: number): void {
+    const pfn = this.pageToPfnOrThrow(page);
+    this.buddy.__free_pages(pfn, this.pages.compound_order(pfn));
+  }
+
+  private pageToPfnOrThrow(page: number): number {
+    const pfn = this.pages.page_to_pfn(page);
+    if (pfn < 0) throw new RangeError(`${formatPtr(this.layout, page)} is not a struct page`);
+    return pfn;
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* The page allocator                                               */
+  /* ---------------------------------------------------------------- */
+
+  /** alloc_pages(gfp, order): struct page * of 2^order contiguous pages, or 0. */
+  alloc_pages(gfp: number, order: number): number {
+    const pfn = this.buddy.__alloc_pages(gfp, order);
+    return pfn < 0 ? 0 : this.pages.pfn_to_page(pfn);
+  }
+
+  /** alloc_pages_node(nid, gfp, order): prefer node nid (NUMA_NO_NODE = -1: this CPU's node). */
+  alloc_pages_node(nid: number, gfp: number, order: number): number {
+    const pfn = this.buddy.__alloc_pages(gfp, order, nid);
+    return pfn < 0 ? 0 : this.pages.pfn_to_page(pfn);
+  }
+
+  alloc_page(gfp: number): number {
+    return this.alloc_pages(gfp, 0);
+  }
+
+  /** __get_free_pages(): like alloc_pages, but returns a kernel virtual address (never highmem). */
+  __get_free_pages(gfp: number, order: number): number {
+    const page = this.alloc_pages(gfp & ~__GFP_HIGHMEM, order);
+    return page === 0 ? 0 : this.page_address(page);
+  }
+
+  __get_free_page(gfp: number): number {
+    return this.__get_free_pages(gfp, 0);
+  }
+
+  get_zeroed_page(gfp: number): number {
+    return this.__get_free_pages(gfp | gfpTypes.__GFP_ZERO, 0);
+  }
+
+  get_order(size: number): number {
+    return get_order(size);
+  }
+
+  /** __free_pages(page, order): drop a reference; free the block when it was the last. */
+  __free_pages(page: number, order: number): void {
+    if (page === 0) return;
+    this.buddy.__free_pages(this.pageToPfnOrThrow(page), order);
+  }
+
+  __free_page(page: number): void {
+    this.__free_pages(page, 0);
+  }
+
+  /** free_pages(addr, order): by kernel virtual address; 0 is ignored. */
+  free_pages(addr: number, order: number): void {
+    if (addr === 0) return;
+    if (!this.virt_addr_valid(addr)) {
+      this.bug.bug('mm/page_alloc.c', 4938, 'free_pages', ['free_page'],
+        [`kmem: free_pages(${formatPtr(this.layout, addr)}, ${order}): not a direct-mapped RAM address (VM_BUG_ON(!virt_addr_valid((void *)addr)))`]);
+      return;
+    }
+    this.buddy.__free_pages(Math.floor((addr - this.layout.PAGE_OFFSET) / PAGE_SIZE), order);
+  }
+
+  free_page(addr: number): void {
+    this.free_pages(addr, 0);
+  }
+
+  /** LDD3's free_hot_page(): today's free_unref_page, at the head of the CPU's list. */
+  free_hot_page(page: number): void {
+    this.__free_pages(page, 0);
+  }
+
+  /** LDD3's free_cold_page(): onto the tail of the CPU's list, to be reused last. */
+  free_cold_page(page: number): void {
+    if (page === 0) return;
+    this.buddy.__free_pages(this.pageToPfnOrThrow(page), 0, true);
+  }
+
+  /** split_page(): turn a non-compound order-N allocation into 2^N order-0 pages. */
+  split_page(page: number, order: number): void {
+    const pfn = this.pageToPfnOrThrow(page);
+    if (this.pages.compound_order(pfn) !== 0) {
+      this.bug.bug('mm/page_alloc.c', 2803, 'split_page', [], ['page dumped because: VM_BUG_ON_PAGE(PageCompound(page))']);
+      return;
+    }
+    for (let i = 1; i < 1 << order; i++) this.pages.set_page_count(pfn + i, 1);
+  }
+
+  /** alloc_pages_exact(size, gfp): exactly the pages size needs; the tail of the block is freed. */
+  alloc_pages_exact(size: number, gfp: number): number {
+    const order = get_order(size);
+    if (gfp & __GFP_COMP) {
+      this.bug.warn('mm/page_alloc.c', 4998, 'alloc_pages_exact_noprof', null, [], true);
+      gfp &= ~__GFP_COMP;
+    }
+    const addr = this.__get_free_pages(gfp, order);
+    if (addr === 0) return 0;
+    return this.makeAllocExact(addr, order, size);
+  }
+
+  private makeAllocExact(addr: number, order: number, size: number): number {
+    const pfn = Math.floor((addr - this.layout.PAGE_OFFSET) / PAGE_SIZE);
+    this.split_page(this.pages.pfn_to_page(pfn), order);
+    const used = Math.ceil(size / PAGE_SIZE);
+    for (let i = used; i < 1 << order; i++) this.buddy.__free_pages(pfn + i, 0);
+    return addr;
+  }
+
+  /** free_pages_exact(virt, size) */
+  free_pages_exact(virt: number, size: number): void {
+    const n = Math.ceil(size / PAGE_SIZE);
+    for (let i = 0; i < n; i++) this.free_page(virt + i * PAGE_SIZE);
+  }
+
+  /** drain_all_pages(NULL): return every CPU's cached pages to the buddy lists. */
+  drain_all_pages(): void {
+    this.buddy.drain_all_pages();
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* CPU and context                                                  */
+  /* ---------------------------------------------------------------- */
+
+  smp_processor_id(): number {
+    return this.sched.cpu;
+  }
+
+  /** Run as another CPU from now on (the deterministic SMP mode switches CPUs this way). */
+  set_cpu(cpu: number): void {
+    if (cpu < 0 || cpu >= this.config.cpus) throw new RangeError(`cpu ${cpu} does not exist (${this.config.cpus} CPUs)`);
+    this.sched.cpu = cpu;
+  }
+
+  preempt_disable(): void {
+    this.sched.preempt_disable();
+  }
+
+  preempt_enable(): void {
+    this.sched.preempt_enable();
+  }
+
+  local_irq_disable(): void {
+    this.sched.local_irq_disable();
+  }
+
+  local_irq_enable(): void {
+    this.sched.local_irq_enable();
+  }
+
+  /** printk with a level: k.printk(k.KERN_INFO, "...") or printk("<6>...") style prefixes are not parsed. */
+  printk(level: number, text: string): void {
+    this.log.printk(level, text);
+  }
+
+  /** The kernel log as dmesg prints it. */
+  dmesg(): string {
+    return this.log.dmesg();
+  }
+}
