@@ -16,7 +16,10 @@ export default tseslint.config(
     ignores: ['src/cli/**', 'src/node/**'],
     rules: {
       'no-restricted-imports': ['error', {
-        patterns: [{ group: ['node:*', 'fs', 'path', 'os', 'worker_threads', 'child_process'],
+        paths: ['fs', 'fs/promises', 'path', 'os', 'url', 'worker_threads', 'child_process', 'process', 'zlib'].map((name) => ({
+          name, message: 'The kernel model runs in browsers too: Node APIs belong in src/cli or src/node.',
+        })),
+        patterns: [{ group: ['node:*'],
           message: 'The kernel model runs in browsers too: Node APIs belong in src/cli or src/node.' }],
       }],
     },

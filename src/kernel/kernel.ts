@@ -99,7 +99,7 @@ class KernelBase {
 
 /** Every GFP flag, for module code that writes k.GFP_KERNEL. */
 type GfpNames = typeof gfpTypes;
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
 export interface Kernel extends GfpNames {}
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
