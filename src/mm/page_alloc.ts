@@ -56,7 +56,8 @@ import {
   NUMA_FOREIGN, NUMA_LOCAL, NUMA_OTHER, type MmzoneLayouts,
 } from './mmzone.ts';
 import {
-  PG_head, PG_reserved, PGTY_buddy, PAGE_TYPE_NONE, PAGEFLAG_NAMES, __NR_PAGEFLAGS, type Pages,
+  PG_active, PG_head, PG_locked, PG_lru, PG_mlocked, PG_private, PG_private_2, PG_reserved, PG_unevictable,
+  PG_writeback, PGTY_buddy, PAGE_TYPE_NONE, PAGEFLAG_NAMES, __NR_PAGEFLAGS, type Pages,
 } from './page.ts';
 import type { Sparse } from './sparse.ts';
 import { KERN_ALERT, KERN_WARNING, TAINT_BAD_PAGE, type Bug, type Log } from '../kernel/bug.ts';
@@ -93,8 +94,10 @@ const FALLBACKS: readonly (readonly number[])[] = [
   [MIGRATE_UNMOVABLE, MIGRATE_MOVABLE],
 ];
 
-/** Why a page is refused at free time: the reason dump_page prints. */
-const PAGE_FLAGS_CHECK_AT_FREE = (1 << 20) - 1 & ~((1 << PG_head) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 15) | (1 << 17) | (1 << 18) | (1 << 19)) | (1 << 13);
+/** PAGE_FLAGS_CHECK_AT_FREE: flags a page must not carry when it is freed. */
+const PAGE_FLAGS_CHECK_AT_FREE =
+  1 << PG_lru | 1 << PG_locked | 1 << PG_private | 1 << PG_private_2 | 1 << PG_writeback | 1 << PG_reserved |
+  1 << PG_active | 1 << PG_unevictable | 1 << PG_mlocked;
 
 export interface PageAllocDeps {
   access: KmemAccess;
@@ -426,7 +429,7 @@ export class PageAllocator {
   }
 
   /** move_freepages_block(): move every free block of a pageblock to another list. */
-  private moveFreepagesBlock(zone: Zone, startPfn: number, oldMt: number, newMt: number): void {
+  private moveFreepagesBlock(zone: Zone, startPfn: number, newMt: number): void {
     let pfn = startPfn;
     const end = startPfn + pageblock_nr_pages;
     while (pfn < end) {
@@ -440,12 +443,11 @@ export class PageAllocator {
         pfn++;
       }
     }
-    void oldMt;
     this.d.sparse.set_pageblock_migratetype(startPfn, newMt);
   }
 
-  /** Free pages and movable-looking pages of the pageblock holding pfn. */
-  private countBlock(startPfn: number): { free: number; movable: number } {
+  /** Free pages of the pageblock starting at startPfn (prep_move_freepages_block's free_pages). */
+  private countBlockFree(startPfn: number): number {
     let free = 0;
     let pfn = startPfn;
     const end = startPfn + pageblock_nr_pages;
@@ -458,7 +460,7 @@ export class PageAllocator {
         pfn++;
       }
     }
-    return { free, movable: 0 };
+    return free;
   }
 
   /** try_to_steal_block() */
@@ -474,12 +476,12 @@ export class PageAllocator {
     if (this.boostWatermark(zone) && (allocFlags & ALLOC_KSWAPD)) this.setZoneFlag(zone, ZONE_BOOSTED_WATERMARK, true);
     const start = pfn & ~(pageblock_nr_pages - 1);
     if (!this.zoneSpans(zone, start) || !this.zoneSpans(zone, start + pageblock_nr_pages - 1)) return -1;
-    const { free, movable } = this.countBlock(start);
+    const free = this.countBlockFree(start);
+    // movable_pages counts LRU and __PageMovable pages; kmem has none yet, so it is 0.
     let alike = 0;
-    if (startMt === MIGRATE_MOVABLE) alike = movable;
-    else if (blockMt === MIGRATE_MOVABLE) alike = pageblock_nr_pages - (free + movable);
+    if (startMt !== MIGRATE_MOVABLE && blockMt === MIGRATE_MOVABLE) alike = pageblock_nr_pages - free;
     if (free + alike >= 1 << (pageblock_order - 1) || this.page_group_by_mobility_disabled) {
-      this.moveFreepagesBlock(zone, start, blockMt, startMt);
+      this.moveFreepagesBlock(zone, start, startMt);
       return this.rmqueueSmallest(zone, order, startMt, false);
     }
     return -1;
@@ -870,7 +872,7 @@ export class PageAllocator {
           ok = this.zoneWatermarkFast(zone, order, mark, highestZoneidx, allocFlags) || (allocFlags & ALLOC_NO_WATERMARKS) !== 0;
         }
         if (!ok) continue;
-        const pfn = this.rmqueue(list[0], zone, order, allocFlags, mt);
+        const pfn = this.rmqueue(zone, order, allocFlags, mt);
         if (pfn >= 0) {
           this.zoneStatistics(list[0], zone);
           return pfn;
@@ -901,7 +903,7 @@ export class PageAllocator {
   }
 
   /** rmqueue(): pcp lists for small orders, else the buddy lists under the zone lock. */
-  private rmqueue(preferred: Zone, zone: Zone, order: number, allocFlags: number, mt: number): number {
+  private rmqueue(zone: Zone, order: number, allocFlags: number, mt: number): number {
     let pfn = -1;
     if (this.pcpAllowedOrder(order)) pfn = this.rmqueuePcplist(zone, order, mt, allocFlags);
     if (pfn < 0) {
@@ -913,7 +915,6 @@ export class PageAllocator {
       this.setZoneFlag(zone, ZONE_BOOSTED_WATERMARK, false);
       this.wakeup_kswapd(zone, 0);
     }
-    void preferred;
     return pfn;
   }
 
@@ -970,10 +971,9 @@ export class PageAllocator {
     const nid = preferredNid < 0 ? this.nodeOfCpu() : preferredNid;
     const mt = gfp_migratetype(gfp, this.page_group_by_mobility_disabled);
     const preferred = this.firstZone(nid, gfp, highestZoneidx);
-    let allocFlags = ALLOC_WMARK_LOW | this.allocFlagsNofragment(preferred, gfp);
+    const allocFlags = ALLOC_WMARK_LOW | this.allocFlagsNofragment(preferred, gfp);
     let pfn = this.getPageFromFreelist(gfp, order, allocFlags, nid, highestZoneidx, mt);
     if (pfn < 0) pfn = this.slowpath(gfp, order, nid, highestZoneidx, mt);
-    else allocFlags = 0;
     if (pfn >= 0) this.prepNewPage(pfn, order, gfp);
     this.hooks.mm_page_alloc?.(pfn, order, gfp, mt);
     return pfn;
@@ -1169,11 +1169,12 @@ export class PageAllocator {
    */
   private pageBadReason(pfn: number): string | null {
     const p = this.p;
-    if (p.mapcountRaw(pfn) !== PAGE_TYPE_NONE) return p.PageBuddy(pfn) ? 'nonzero mapcount' : 'nonzero mapcount';
-    if (p.mappingLo(pfn) !== 0) return 'non-NULL mapping';
-    if (p.page_ref_count(pfn) !== 0) return 'nonzero _refcount';
-    if (p.flags(pfn) & PAGE_FLAGS_CHECK_AT_FREE) return 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set';
-    return null;
+    let reason: string | null = null;
+    if (p.mapcountRaw(pfn) !== PAGE_TYPE_NONE) reason = 'nonzero mapcount';
+    if (p.mappingLo(pfn) !== 0) reason = 'non-NULL mapping';
+    if (p.page_ref_count(pfn) !== 0) reason = 'nonzero _refcount';
+    if (p.flags(pfn) & PAGE_FLAGS_CHECK_AT_FREE) reason = 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set';
+    return reason;
   }
 
   /** bad_page(): "BUG: Bad page state in process ..." with the page dump; taints the kernel. */
@@ -1246,10 +1247,6 @@ export class PageAllocator {
         return false;
       }
     }
-    if (p.testFlag(pfn, PG_reserved)) {
-      this.bad_page(pfn, 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set');
-      return false;
-    }
     // Undo compound state, then the per-page checks.
     if (p.testFlag(pfn, PG_head)) {
       for (let i = pfn + 1; i < end; i++) p.clear_compound_head(i);
@@ -1265,13 +1262,14 @@ export class PageAllocator {
     }
     this.hooks.mm_page_free?.(pfn, order);
     const zone = this.zone(p.page_to_nid(pfn), zoneIdx);
-    const mt = this.d.sparse.get_pageblock_migratetype(pfn);
-    if (this.pcpAllowedOrder(order) && mt < MIGRATE_PCPTYPES + 1) {
-      const pcpMt = mt >= MIGRATE_PCPTYPES ? MIGRATE_MOVABLE : mt;
-      if (mt === MIGRATE_ISOLATE) this.__free_one_page(pfn, zone, order, mt);
-      else this.freeUnrefPageCommit(zone, this.pcpPa(zone, this.d.sched.cpu), pfn, pcpMt === mt ? mt : mt === MIGRATE_HIGHATOMIC ? MIGRATE_HIGHATOMIC : pcpMt, order, cold);
-    } else {
+    // free_unref_page(): pcp lists track unmovable, reclaimable and movable;
+    // isolated pages go straight back, HIGHATOMIC ones ride the movable list.
+    let mt = this.d.sparse.get_pageblock_migratetype(pfn);
+    if (!this.pcpAllowedOrder(order) || mt === MIGRATE_ISOLATE) {
       this.__free_one_page(pfn, zone, order, mt);
+    } else {
+      if (mt >= MIGRATE_PCPTYPES) mt = MIGRATE_MOVABLE;
+      this.freeUnrefPageCommit(zone, this.pcpPa(zone, this.d.sched.cpu), pfn, mt, order, cold);
     }
     return true;
   }
