@@ -117,9 +117,9 @@ export const MEMBLOCK_LOW_LIMIT = 0;
 /*
  * memblock_alloc_low() and the bootmem *_low aliases allocate below this.
  * x86 keeps the generic default: 4 GiB - 1, the reach of 32-bit DMA. (LDD3's
- * bootmem "low" meant "start from the bottom" with no hard limit; the
- * memblock-backed bootmem of 2.6.36..4.19 capped it at this value, as
- * memblock_alloc_low() still does.)
+ * alloc_bootmem_low() merely searched from address 0 rather than from
+ * ZONE_DMA's 16 MiB up; the memblock-backed bootmem that followed, until
+ * v4.20, capped it at this limit, as memblock_alloc_low() still does.)
  */
 export const ARCH_LOW_ADDRESS_LIMIT = 0xffffffff;
 
@@ -288,8 +288,8 @@ export class Memblock {
    * at.memblock, its two region arrays and memblock.c's statics.
    * `__va`/`__pa` convert between physical and direct-map addresses (the
    * memblock_alloc*() family returns virtual addresses, regions and name are
-   * kernel pointers); `panic` defaults to printing the kernel's line and
-   * throwing.
+   * kernel pointers). Without a `panicHook`, panic() prints the kernel's
+   * "Kernel panic - not syncing" line and throws.
    */
   constructor(
     private readonly kmem: KmemAccess,
@@ -426,9 +426,9 @@ export class Memblock {
 
   private cString(va: number): string {
     const pa = this.__pa(va);
-    let s = '';
-    for (let i = 0, c; (c = this.mem.read8(pa + i)) !== 0; i++) s += String.fromCharCode(c);
-    return s;
+    const chars: number[] = [];
+    for (let c = this.mem.read8(pa); c !== 0; c = this.mem.read8(pa + chars.length)) chars.push(c);
+    return String.fromCharCode(...chars);
   }
 
   private numa_valid_node(nid: number): boolean {
@@ -989,7 +989,7 @@ export class Memblock {
 
   /** for_each_mem_range(): every memory region, hotpluggable and driver-managed ones included. */
   for_each_mem_range(cb: (start: number, end: number) => unknown): void {
-    this.__for_each_mem_range(this.memory, 0, NUMA_NO_NODE, MEMBLOCK_HOTPLUG | MEMBLOCK_DRIVER_MANAGED, cb);
+    this.__for_each_mem_range(this.memory, 0, NUMA_NO_NODE, MEMBLOCK_HOTPLUG | MEMBLOCK_DRIVER_MANAGED, (s, e) => cb(s, e));
   }
 
   /** for_each_free_mem_range(): memory minus reserved, on node nid (NUMA_NO_NODE: all), low to high. */
@@ -1003,7 +1003,7 @@ export class Memblock {
   }
 
   for_each_reserved_mem_range(cb: (start: number, end: number) => unknown): void {
-    this.__for_each_mem_range(this.reserved, 0, NUMA_NO_NODE, MEMBLOCK_NONE, cb);
+    this.__for_each_mem_range(this.reserved, 0, NUMA_NO_NODE, MEMBLOCK_NONE, (s, e) => cb(s, e));
   }
 
   /** for_each_mem_pfn_range(): whole pages of each memory region on nid (MAX_NUMNODES: all). */
@@ -1027,8 +1027,9 @@ export class Memblock {
       s = clamp(s, start, end);
       e = clamp(e, start, end);
       const cand = roundUp(s, align);
-      if (cand < e && e - cand >= size) found = cand;
-      return found;
+      if (cand >= e || e - cand < size) return false;
+      found = cand;
+      return true;
     }, flags);
     return found;
   }
@@ -1040,8 +1041,9 @@ export class Memblock {
       e = clamp(e, start, end);
       if (e < size) return false;
       const cand = roundDown(e - size, align);
-      if (cand >= s) found = cand;
-      return found;
+      if (cand < s) return false;
+      found = cand;
+      return true;
     }, flags);
     return found;
   }
@@ -1186,7 +1188,9 @@ export class Memblock {
 
   /**
    * ___alloc_bootmem(): zeroed, NUMA_NO_NODE, below `limit`; bootmem callers
-   * never checked for NULL, so failure panics.
+   * never checked for NULL, so failure panics. LDD3's alloc_bootmem() started
+   * looking above 16 MiB to spare ZONE_DMA; on memblock that goal became 0
+   * ("we are using top down, so it is safe to use 0 here").
    */
   private ___alloc_bootmem(size: number, align: number, limit: number, caller: string): number {
     const ptr = this.memblock_alloc_try_nid(size, align, 0, limit, NUMA_NO_NODE, caller);
