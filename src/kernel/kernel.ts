@@ -325,6 +325,22 @@ export class Kernel extends KernelBase {
   }
 
   /* ---------------------------------------------------------------- */
+  /* Memory by kernel virtual address                                 */
+  /* ---------------------------------------------------------------- */
+
+  /** memset(s, c, n) */
+  memset(s: number, c: number, n: number): number {
+    this.kaddr.fill(s, n, c & 0xff);
+    return s;
+  }
+
+  /** memcpy(dest, src, n) */
+  memcpy(dest: number, src: number, n: number): number {
+    this.kaddr.writeBytes(dest, this.kaddr.readBytes(src, n));
+    return dest;
+  }
+
+  /* ---------------------------------------------------------------- */
   /* CPU and context                                                  */
   /* ---------------------------------------------------------------- */
 

@@ -8,10 +8,12 @@
  *
  * Addresses elsewhere (vmalloc, ioremap, pkmap) go through page tables: that
  * is the paging layer's job, not this file's. `readPtr`/`writePtr` make this
- * the PointerMemory the kernel's lists work through.
+ * the PointerMemory the kernel's lists work through; read8..write64 and the
+ * byte-range calls read and write memory by kernel virtual address. An
+ * address outside the fixed mappings throws a RangeError naming it.
  */
 import type { KmemAccess } from '../../machine/kmem_access.ts';
-import type { ArchLayout } from './layout.ts';
+import { formatPtr, type ArchLayout } from './layout.ts';
 import type { Sparse } from '../../mm/sparse.ts';
 
 /** x86_64 __START_KERNEL_map (ffffffff80000000) in the 48-bit JS form. */
@@ -61,4 +63,29 @@ export class KernelAddr {
   writePtr(va: number, v: number): void {
     this.access.writePtr(this.__pa(va), v);
   }
+
+  /** __pa() for an access of len bytes, which must stay inside one mapping. */
+  private pa(va: number, len: number): number {
+    const pa = this.__pa(va);
+    if (pa < 0 || this.__pa(va + len - 1) !== pa + len - 1) {
+      throw new RangeError(`kernel address ${formatPtr(this.layout, va)} (+${len}) is not in a fixed kernel mapping`);
+    }
+    return pa;
+  }
+
+  read8(va: number): number { return this.access.mem.read8(this.pa(va, 1)); }
+  read16(va: number): number { return this.access.mem.read16(this.pa(va, 2)); }
+  read32(va: number): number { return this.access.mem.read32(this.pa(va, 4)); }
+  /** 64-bit read as a number (exact below 2^53); read64n for all 64 bits. */
+  read64(va: number): number { return this.access.mem.read64(this.pa(va, 8)); }
+  read64n(va: number): bigint { return this.access.mem.read64n(this.pa(va, 8)); }
+  write8(va: number, v: number): void { this.access.mem.write8(this.pa(va, 1), v); }
+  write16(va: number, v: number): void { this.access.mem.write16(this.pa(va, 2), v); }
+  write32(va: number, v: number): void { this.access.mem.write32(this.pa(va, 4), v); }
+  write64(va: number, v: number): void { this.access.mem.write64(this.pa(va, 8), v); }
+  write64n(va: number, v: bigint): void { this.access.mem.write64n(this.pa(va, 8), v); }
+  readBytes(va: number, len: number): Uint8Array { return this.access.mem.readBytes(this.pa(va, len), len); }
+  writeBytes(va: number, src: Uint8Array): void { this.access.mem.writeBytes(this.pa(va, src.length), src); }
+  /** memset() */
+  fill(va: number, len: number, byte: number): void { this.access.mem.fill(this.pa(va, len), len, byte); }
 }
