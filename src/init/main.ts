@@ -149,8 +149,8 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
   memblock.memblock_reserve(img.text, img.bssEnd - img.text, 'setup_arch');
   memblock.memblock_set_current_limit(maxLowPfn * PAGE_SIZE);
   if (config.arch === 'i386' && maxPfn > maxLowPfn) {
-    log.printk(KERN_NOTICE, `${((maxPfn - maxLowPfn) * PAGE_SIZE) >> 20}MB HIGHMEM available.`);
-    log.printk(KERN_NOTICE, `${(maxLowPfn * PAGE_SIZE) >> 20}MB LOWMEM available.`);
+    log.printk(KERN_NOTICE, `${Math.floor(((maxPfn - maxLowPfn) * PAGE_SIZE) / 2 ** 20)}MB HIGHMEM available.`);
+    log.printk(KERN_NOTICE, `${Math.floor((maxLowPfn * PAGE_SIZE) / 2 ** 20)}MB LOWMEM available.`);
   }
 
   // paging_init(): node data, mem_section[], memmaps, pcp arrays.
@@ -250,12 +250,13 @@ function memInitPrintInfo(k: Kernel, img: ImageLayout, _reserved: number): void 
     if (z.idx === k.mz.zs.ZONE_HIGHMEM) highmem += k.buddy.managed(z);
   }
   const K = (bytes: number) => `${Math.round(bytes / 1024)}K`;
+  const pagesK = (pages: number) => `${pages * (PAGE_SIZE / 1024)}K`;
   const text = img.textEnd - img.text;
   const rodata = img.data - img.rodata;
   const rw = img.dataEnd - img.data;
   const bss = img.bssEnd - img.bss;
-  let line = `Memory: ${(managed * PAGE_SIZE) >> 10}K/${(physpages * PAGE_SIZE) >> 10}K available (${K(text)} kernel code, ` +
-    `${K(rw)} rwdata, ${K(rodata)} rodata, 0K init, ${K(bss)} bss, ${((physpages - managed) * PAGE_SIZE) >> 10}K reserved, 0K cma-reserved`;
-  if (k.config.arch === 'i386') line += `, ${(highmem * PAGE_SIZE) >> 10}K highmem`;
+  let line = `Memory: ${pagesK(managed)}/${pagesK(physpages)} available (${K(text)} kernel code, ` +
+    `${K(rw)} rwdata, ${K(rodata)} rodata, 0K init, ${K(bss)} bss, ${pagesK(physpages - managed)} reserved, 0K cma-reserved`;
+  if (k.config.arch === 'i386') line += `, ${pagesK(highmem)} highmem`;
   k.log.printk(KERN_INFO, line + ')');
 }

@@ -62,6 +62,9 @@ export class Sparse {
   private readonly memmapWord: Int32Array;
   private readonly memmapPhys: Float64Array;
   private readonly usagePhys: Float64Array;
+  /** Derived (i386): memmap block number (physical address / memmapBytes) to section. */
+  private readonly sectionOfMemmapBlock = new Map<number, number>();
+  private readonly memmapBytes: number;
 
   constructor(
     private readonly access: KmemAccess,
@@ -86,6 +89,7 @@ export class Sparse {
     this.memmapWord = new Int32Array(this.nrSections);
     this.memmapPhys = new Float64Array(this.nrSections);
     this.usagePhys = new Float64Array(this.nrSections);
+    this.memmapBytes = this.PAGES_PER_SECTION * pl.size;
   }
 
   /** Bytes the kernel needs for mem_section[] and vmemmap_pmd[] for maxPfn. */
@@ -100,8 +104,10 @@ export class Sparse {
 
   /** sparse_init(): give every section with memory a memmap and a usage map. */
   sparse_init(presentRanges: readonly { startPfn: number; endPfn: number; nid: number }[], boot: SparseBootAllocator): void {
-    const memmapBytes = this.PAGES_PER_SECTION * this.pl.size;
-    const memmapAlign = this.vmemmap ? 2 << 20 : 1 << PAGE_SHIFT;
+    const memmapBytes = this.memmapBytes;
+    // Naturally aligned: a PMD-sized block on x86_64, and on i386 an aligned
+    // block, so that a struct page address tells its section by division.
+    const memmapAlign = memmapBytes;
     for (const r of presentRanges) {
       for (let s = this.pfn_to_section_nr(r.startPfn); s <= this.pfn_to_section_nr(r.endPfn - 1); s++) {
         const entry = this.memSectionPa + s * this.memSectionEntry;
@@ -143,6 +149,7 @@ export class Sparse {
       map = ((encoded + s * this.PAGES_PER_SECTION * this.pl.size) >>> 0) - this.layout.PAGE_OFFSET;
     }
     this.memmapPhys[s] = map;
+    this.sectionOfMemmapBlock.set(map / this.memmapBytes, s);
     this.memmapArr[s] = this.access.mem.i32At(map);
     this.memmapWord[s] = PhysMem.wordIndex(map);
     this.usagePhys[s] = this.access.readPtr(entry + this.layout.ptrSize) - this.layout.PAGE_OFFSET;
@@ -183,13 +190,9 @@ export class Sparse {
       return this.pfn_valid(pfn) ? pfn : -1;
     }
     const pa = va - this.layout.PAGE_OFFSET;
-    for (let s = 0; s < this.nrSections; s++) {
-      const base = this.memmapPhys[s];
-      if (this.memmapArr[s].length !== 0 && pa >= base && pa < base + this.PAGES_PER_SECTION * this.pl.size) {
-        return s * this.PAGES_PER_SECTION + Math.floor((pa - base) / this.pl.size);
-      }
-    }
-    return -1;
+    const s = this.sectionOfMemmapBlock.get(Math.floor(pa / this.memmapBytes));
+    if (s === undefined) return -1;
+    return s * this.PAGES_PER_SECTION + Math.floor((pa - this.memmapPhys[s]) / this.pl.size);
   }
 
   /** Physical address of the struct page field at kernel virtual address va (vmemmap or lowmem). */

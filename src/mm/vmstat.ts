@@ -139,7 +139,7 @@ function directMap(k: Kernel): { k4: number; large: number; g1: number } {
       }
     }
   }
-  return { k4: k4 >> 10, large: big >> 10, g1: g1 >> 10 };
+  return { k4: k4 / 1024, large: big / 1024, g1: g1 / 1024 };
 }
 
 /** si_meminfo() + si_mem_available() and friends, for /proc/meminfo. */
