@@ -115,7 +115,14 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
   const img = imageLayout(layout, config.cpus);
   mem.fill(img.bss, img.bssEnd - img.bss, 0);
 
-  const clockNs = () => mem.read64(img.clock);
+  // The simulated clock: early boot logs at 0.000000 as real kernels do;
+  // once the allocator is up, each log record is 1 µs after the previous.
+  let clockRunning = false;
+  const clockNs = () => {
+    const t = mem.read64(img.clock);
+    if (clockRunning) mem.write64(img.clock, t + 1000);
+    return t;
+  };
   const log = new Printk(access, img.logBuf, LOG_BUF_BYTES, clockNs);
   if (opts.console) {
     const out = opts.console;
@@ -134,6 +141,9 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
   // setup_arch(): memblock gets the usable RAM (less page 0 and the BIOS hole), node by node.
   const memblock = new Memblock(access, memblockPlacement(layout, img.memblock), (pa) => kaddr.__va(pa), (va) => kaddr.__pa(va),
     (level, text) => log.printk(level, text));
+  for (const param of config.cmdline.split(/\s+/)) {
+    if (param.startsWith('memblock=')) memblock.early_memblock(param.slice('memblock='.length));
+  }
   const nodes = nodeRanges({ e820, nodes: config.nodes });
   for (let nid = 0; nid < nodes.length; nid++) {
     for (const [s, e] of nodes[nid]) {
@@ -209,12 +219,14 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
   memmap_init(ctx);
   build_all_zonelists(ctx);
   const reservedBeforeFree = memblock.memblock_reserved_size();
+  memblock.memblock_dump_all();
   memblock_free_all(ctx);
   init_per_zone_wmark_min(ctx);
 
   const k = new Kernel({ config, layout, mem, access, kaddr, log, bug, sched, memblock, sparse, pages, mz, buddy, img, ctx });
   memInitPrintInfo(k, img, reservedBeforeFree);
   bug.throwOnBug = opts.errors === 'throw';
+  clockRunning = true;
   return k;
 }
 

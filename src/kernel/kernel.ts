@@ -21,11 +21,11 @@ import { PAGE_SHIFT, PAGE_SIZE, formatPtr, type ArchLayout } from '../arch/x86/l
 import type { KernelAddr } from '../arch/x86/kaddr.ts';
 import type { MachineConfig } from '../machine/config.ts';
 import type { Printk } from './printk.ts';
-import type { Bug } from './bug.ts';
+import { KERN_WARNING, type Bug } from './bug.ts';
 import type { Sched } from './sched.ts';
 import type { Memblock } from '../mm/memblock.ts';
 import type { Sparse } from '../mm/sparse.ts';
-import { PG_reserved, type Pages } from '../mm/page.ts';
+import { PG_head, PG_reserved, type Pages } from '../mm/page.ts';
 import { MAX_PAGE_ORDER, type MmzoneLayouts } from '../mm/mmzone.ts';
 import type { PageAllocator, Zone } from '../mm/page_alloc.ts';
 import type { MmInitCtx } from '../mm/mm_init.ts';
@@ -261,8 +261,8 @@ export class Kernel extends KernelBase {
   free_pages(addr: number, order: number): void {
     if (addr === 0) return;
     if (!this.virt_addr_valid(addr)) {
-      this.bug.bug('mm/page_alloc.c', 4938, 'free_pages', ['free_page'],
-        [`kmem: free_pages(${formatPtr(this.layout, addr)}, ${order}): not a direct-mapped RAM address (VM_BUG_ON(!virt_addr_valid((void *)addr)))`]);
+      // VM_BUG_ON(!virt_addr_valid((void *)addr)): a plain BUG(), no page to dump.
+      this.bug.bug('mm/page_alloc.c', 4955, 'free_pages', ['free_page']);
       return;
     }
     this.buddy.__free_pages(Math.floor((addr - this.layout.PAGE_OFFSET) / PAGE_SIZE), order);
@@ -286,30 +286,33 @@ export class Kernel extends KernelBase {
   /** split_page(): turn a non-compound order-N allocation into 2^N order-0 pages. */
   split_page(page: number, order: number): void {
     const pfn = this.pageToPfnOrThrow(page);
-    if (this.pages.compound_order(pfn) !== 0) {
-      this.bug.bug('mm/page_alloc.c', 2803, 'split_page', [], ['page dumped because: VM_BUG_ON_PAGE(PageCompound(page))']);
-      return;
-    }
+    const bugOn = (cond: string, line: number) => {
+      for (const l of this.buddy.dump_page(pfn, `VM_BUG_ON_PAGE(${cond})`)) this.log.printk(KERN_WARNING, l);
+      this.bug.bug('mm/page_alloc.c', line, 'split_page', []);
+    };
+    if (this.pages.testFlag(pfn, PG_head) || this.pages.PageTail(pfn)) return bugOn('PageCompound(page)', 2878);
+    if (this.pages.page_ref_count(pfn) === 0) return bugOn('!page_count(page)', 2879);
     for (let i = 1; i < 1 << order; i++) this.pages.set_page_count(pfn + i, 1);
   }
 
   /** alloc_pages_exact(size, gfp): exactly the pages size needs; the tail of the block is freed. */
   alloc_pages_exact(size: number, gfp: number): number {
     const order = get_order(size);
-    if (gfp & __GFP_COMP) {
-      this.bug.warn('mm/page_alloc.c', 4998, 'alloc_pages_exact_noprof', null, [], true);
-      gfp &= ~__GFP_COMP;
+    if (gfp & (__GFP_COMP | __GFP_HIGHMEM)) {
+      this.bug.warn('mm/page_alloc.c', 5139, 'alloc_pages_exact_noprof', null, [], true);
+      gfp &= ~(__GFP_COMP | __GFP_HIGHMEM);
     }
     const addr = this.__get_free_pages(gfp, order);
     if (addr === 0) return 0;
     return this.makeAllocExact(addr, order, size);
   }
 
+  /** make_alloc_exact(): the used pages get their own reference; the rest go to the tail of the buddy lists. */
   private makeAllocExact(addr: number, order: number, size: number): number {
     const pfn = Math.floor((addr - this.layout.PAGE_OFFSET) / PAGE_SIZE);
-    this.split_page(this.pages.pfn_to_page(pfn), order);
     const used = Math.ceil(size / PAGE_SIZE);
-    for (let i = used; i < 1 << order; i++) this.buddy.__free_pages(pfn + i, 0);
+    for (let i = 1; i < used; i++) this.pages.set_page_count(pfn + i, 1);
+    for (let i = used; i < 1 << order; i++) this.buddy.__free_pages_ok(pfn + i, 0, true);
     return addr;
   }
 
@@ -370,9 +373,34 @@ export class Kernel extends KernelBase {
     this.sched.local_irq_enable();
   }
 
-  /** printk with a level: k.printk(k.KERN_INFO, "...") or printk("<6>...") style prefixes are not parsed. */
+  readonly KERN_EMERG = 0;
+  readonly KERN_ALERT = 1;
+  readonly KERN_CRIT = 2;
+  readonly KERN_ERR = 3;
+  readonly KERN_WARNING = 4;
+  readonly KERN_NOTICE = 5;
+  readonly KERN_INFO = 6;
+  readonly KERN_DEBUG = 7;
+
+  /** printk(KERN_INFO, "..."): a record at that level in the kernel log. */
   printk(level: number, text: string): void {
     this.log.printk(level, text);
+  }
+
+  pr_err(text: string): void {
+    this.log.pr_err(text);
+  }
+
+  pr_warn(text: string): void {
+    this.log.pr_warn(text);
+  }
+
+  pr_info(text: string): void {
+    this.log.pr_info(text);
+  }
+
+  pr_debug(text: string): void {
+    this.log.pr_debug(text);
   }
 
   /** The kernel log as dmesg prints it. */

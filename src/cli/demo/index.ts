@@ -1,0 +1,25 @@
+/*
+ * The chapters of `kmem demo`, in the order the tour runs them. A new
+ * chapter is a file in this directory exporting a DemoChapter, and one line
+ * here.
+ */
+import type { DemoChapter } from './chapter.ts';
+import { bootChapter } from './boot.ts';
+import { buddyChapter } from './buddy.ts';
+import { pcpChapter } from './pcp.ts';
+import { gfpChapter } from './gfp.ts';
+import { badInputChapter } from './bad_input.ts';
+
+export const CHAPTERS: readonly DemoChapter[] = [
+  bootChapter,
+  buddyChapter,
+  pcpChapter,
+  gfpChapter,
+  badInputChapter,
+];
+
+/** A chapter by id ("buddy") or number ("2"). */
+export function findChapter(name: string): DemoChapter | undefined {
+  if (/^\d+$/.test(name)) return CHAPTERS[Number(name) - 1];
+  return CHAPTERS.find((c) => c.id === name.toLowerCase());
+}
