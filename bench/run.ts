@@ -1,0 +1,212 @@
+/*
+ * kmem benchmarks: `npm run bench` (node --import tsx bench/run.ts).
+ *
+ *   --json        print the results as one JSON document instead of tables
+ *   --no-profile  skip profiling the order-0 pair (by default it runs under
+ *                 node --cpu-prof twice: as optimised, and with
+ *                 --no-turbo-inlining for attribution; top functions printed)
+ *   --quick       fewer rounds and boots (a smoke run; do not record its numbers)
+ *
+ * Progress goes to stderr; results to stdout. What is measured and how:
+ * bench/harness.ts (timing), bench/alloc.ts (allocator patterns),
+ * bench/boot.ts + bench/boot_child.ts (boot time and RSS, one process per boot).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Bench } from 'tinybench';
+import { start_kernel } from '../src/init/main.ts';
+import { resolveConfig } from '../src/machine/config.ts';
+import { BURST, freePagesTotal, kernelTasks, pcpContext, rawTasks } from './alloc.ts';
+import { runBootBenches, type BootBench } from './boot.ts';
+import { summariseFiles, type ProfileSummary } from './cpuprofile.ts';
+import { measureInterleaved, table, timerOverheadNs, type TaskResult } from './harness.ts';
+import { listHeadModelTask, pcpPathModelTask } from './models.ts';
+import { PROFILE_LOOP } from './profile_order0.ts';
+
+const args = new Set(process.argv.slice(2));
+const JSON_OUT = args.has('--json');
+const PROFILE = !args.has('--no-profile');
+const QUICK = args.has('--quick');
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+const log = (msg: string) => process.stderr.write(msg + '\n');
+
+interface Target {
+  what: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+interface CrossCheck {
+  name: string;
+  tinybenchMeanNs: number;
+  tinybenchP50Ns: number;
+  harnessNs: number;
+}
+
+/* ------------------------------------------------------------------ */
+
+function machine() {
+  const c = cpus();
+  return {
+    date: new Date().toISOString(),
+    cpu: c[0]?.model ?? 'unknown',
+    logicalCpus: c.length,
+    totalMemGiB: totalmem() / 2 ** 30,
+    node: process.version,
+    v8: process.versions.v8,
+    platform: `${process.platform} ${process.arch}`,
+    /** 1-minute load average when the run started: other work on the machine skews every number. */
+    loadAvg1: loadavg()[0],
+  };
+}
+
+/** The allocator micro-benchmarks, all in one interleaved measurement on a 4 GiB, 2-CPU machine. */
+function allocBenches() {
+  log('allocator: booting a 4 GiB x86_64 machine, 2 CPUs');
+  const k = start_kernel(resolveConfig({ mem: '4G', cpus: 2 }));
+  const freeBefore = freePagesTotal(k);
+  const pcp = pcpContext(k);
+  const raw = rawTasks(1 << 20);
+  const kern = kernelTasks(k);
+  const results = measureInterleaved([...raw, listHeadModelTask(), pcpPathModelTask(), ...kern], {
+    rounds: QUICK ? 3 : 11, targetMs: QUICK ? 10 : 40, progress: log,
+  });
+  k.drain_all_pages();
+  const freeAfter = freePagesTotal(k);
+  if (freeAfter !== freeBefore) throw new Error(`allocator benchmarks leaked pages: ${freeBefore} free before, ${freeAfter} after`);
+  if (k.buddy.badPageCount !== 0) throw new Error(`allocator benchmarks reported ${k.buddy.badPageCount} bad pages`);
+  return { results, pcp, freePages: freeAfter };
+}
+
+/** The baseline (raw free list, same access pattern) of each kernel row. */
+function baselineOf(name: string, results: readonly TaskResult[]): TaskResult | undefined {
+  const pattern = name.includes('window') ? 'window' : name.includes('burst') ? 'burst' : 'lifo';
+  return results.find((r) => r.name.startsWith('raw Int32Array free list') && r.name.includes(pattern));
+}
+
+/** tinybench on one raw pair and one kernel pair per call: shows what per-call timing adds. */
+async function crossCheck(harness: readonly TaskResult[]): Promise<CrossCheck[]> {
+  log('cross-check: tinybench, one pair per call');
+  const k = start_kernel(resolveConfig({ mem: '4G', cpus: 2 }));
+  const gfp = k.GFP_KERNEL;
+  const stack = new Int32Array(1 << 20).map((_, i) => i);
+  let top = stack.length;
+  let sum = 0;
+  const bench = new Bench({ time: QUICK ? 200 : 1000, warmupTime: 200 });
+  bench.add('raw Int32Array free list, lifo', () => {
+    const idx = stack[--top];
+    sum = (sum + idx) | 0;
+    stack[top++] = idx;
+  });
+  bench.add('order-0 alloc_pages/__free_pages, lifo (pcp)', () => {
+    const page = k.alloc_pages(gfp, 0);
+    sum = (sum + page) | 0;
+    k.__free_pages(page, 0);
+  });
+  await bench.run();
+  const out: CrossCheck[] = [];
+  for (const t of bench.tasks) {
+    const r = t.result;
+    if (r.state !== 'completed') throw new Error(`tinybench ${t.name}: ${r.state}`);
+    const h = harness.find((x) => x.name.startsWith(t.name));
+    out.push({ name: t.name, tinybenchMeanNs: r.period * 1e6, tinybenchP50Ns: r.latency.p50 * 1e6, harnessNs: h ? h.ns : NaN });
+  }
+  if (sum === 0.5) log(''); // keep sum observable
+  return out;
+}
+
+/** node --cpu-prof on bench/profile_order0.ts; top functions under the loop. */
+function profile(extraFlags: string[], mode: string): ProfileSummary & { flags: string[]; mode: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'kmem-prof-'));
+  try {
+    const r = spawnSync(process.execPath, [...extraFlags, '--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx',
+      fileURLToPath(new URL('./profile_order0.ts', import.meta.url)), mode, QUICK ? '1' : '3'], { cwd: ROOT, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`profile run failed: ${r.stderr}`);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
+    return { ...summariseFiles(files, PROFILE_LOOP, 12), flags: extraFlags, mode };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/* ------------------------------------------------------------------ */
+
+const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+
+function targets(alloc: TaskResult[], boot: BootBench): Target[] {
+  const raw = alloc.find((r) => r.name === 'raw Int32Array free list, lifo')!;
+  const o0 = alloc.find((r) => r.name.startsWith('order-0 alloc_pages/__free_pages, lifo'))!;
+  const b4 = boot.results.find((r) => r.mem === '4G')!;
+  return [
+    { what: 'order-0 alloc_pages/__free_pages pair vs raw Int32Array free list (lifo)', target: '<= 4x',
+      measured: `${fmt(o0.ns / raw.ns, 0)}x (${fmt(o0.ns)} vs ${fmt(raw.ns, 2)} ns)`, met: o0.ns <= 4 * raw.ns },
+    { what: '4 GiB boot, start_kernel() (median)', target: '< 300 ms', measured: `${fmt(b4.bootMs)} ms`, met: b4.bootMs < 300 },
+    { what: '4 GiB boot, process RSS after boot (median)', target: '< 150 MiB',
+      measured: `${fmt(b4.rssAfterBootMiB)} MiB (peak ${fmt(b4.maxRssMiB)})`, met: b4.rssAfterBootMiB < 150 },
+  ];
+}
+
+async function main(): Promise<void> {
+  const m = machine();
+  log(`kmem benchmarks ${m.date} on ${m.cpu} (${m.logicalCpus} CPUs), node ${m.node}`);
+  const timerNs = timerOverheadNs();
+
+  log('boot: fresh child process per boot');
+  const boot = runBootBenches(['4G', '16G'], QUICK ? 1 : 5, log);
+
+  const alloc = allocBenches();
+  const cross = await crossCheck(alloc.results);
+
+  const profiles = PROFILE ? [profile([], 'page'), profile(['--no-turbo-inlining'], 'page')] : [];
+  const tgt = targets(alloc.results, boot);
+
+  if (JSON_OUT) {
+    process.stdout.write(JSON.stringify({ machine: { ...m, loadAvg1End: loadavg()[0] }, timerOverheadNs: timerNs, alloc, crossCheck: cross, boot, targets: tgt, profiles }, null, 2) + '\n');
+    return;
+  }
+
+  const out: string[] = [];
+  out.push(`kmem benchmarks  ${m.date}`);
+  out.push(`${m.cpu}, ${m.logicalCpus} logical CPUs, ${fmt(m.totalMemGiB)} GiB, node ${m.node} (V8 ${m.v8}), ${m.platform}`);
+  out.push(`load average (1 min) at start ${fmt(m.loadAvg1, 2)}, at end ${fmt(loadavg()[0], 2)}`);
+  out.push('');
+  out.push(`Page allocator, 4 GiB x86_64, 2 CPUs, GFP_KERNEL from ${alloc.pcp.zone}` +
+    ` (pcp batch ${alloc.pcp.batch}, high ${alloc.pcp.high} [${alloc.pcp.highMin}..${alloc.pcp.highMax}]); ns per alloc+free pair,` +
+    ` median of ${alloc.results[0].rounds} rounds [min..max]:`);
+  out.push(table(['benchmark', 'ns/pair', 'min..max', 'x raw', 'Mpairs/s'], alloc.results.map((r) => {
+    const base = r.name.startsWith('raw Int32Array free list') ? undefined : baselineOf(r.name, alloc.results);
+    return [r.name, fmt(r.ns, r.ns < 10 ? 2 : 1), `${fmt(r.min, r.ns < 10 ? 2 : 0)}..${fmt(r.max, r.ns < 10 ? 2 : 0)}`,
+      base ? `${fmt(r.ns / base.ns, 0)}x` : '', fmt(1e3 / r.ns, 2)];
+  })));
+  out.push(`(x raw: against the raw free list with the same pattern; burst = ${BURST} allocations then ${BURST} frees in random order;`);
+  out.push(' models (bench/models.ts): the pcp list alone, and every field kmem\'s order-0 fast path touches, in one flat function)');
+  out.push('');
+  out.push(`Cross-check with tinybench (one pair per call; performance.now() costs ${fmt(timerNs)} ns here):`);
+  out.push(table(['benchmark', 'tinybench mean', 'tinybench p50', 'batched harness'],
+    cross.map((c) => [c.name, `${fmt(c.tinybenchMeanNs)} ns`, `${fmt(c.tinybenchP50Ns)} ns`, `${fmt(c.harnessNs, 2)} ns`])));
+  out.push('');
+  out.push(`Boot (x86_64, 2 CPUs), fresh process each, median of ${boot.results[0].runs} runs; bare \`node\` RSS ${fmt(boot.bareNodeRssMiB)} MiB:`);
+  out.push(table(['machine', 'start_kernel ms', 'min..max', 'import ms', 'process ms', 'RSS before', 'RSS after', 'RSS delta', 'peak RSS', 'JS heap'],
+    boot.results.map((b) => [b.mem === 'idle' ? 'idle (node --import tsx)' : b.mem, b.mem === 'idle' ? '' : fmt(b.bootMs),
+      b.mem === 'idle' ? '' : `${fmt(b.bootMsMin, 0)}..${fmt(b.bootMsMax, 0)}`, b.mem === 'idle' ? '' : fmt(b.importMs, 0),
+      fmt(b.processMs, 0), `${fmt(b.rssBeforeBootMiB)} MiB`, `${fmt(b.rssAfterBootMiB)} MiB`,
+      b.mem === 'idle' ? '' : `${fmt(b.rssDeltaMiB)} MiB`, `${fmt(b.maxRssMiB)} MiB`, `${fmt(b.heapUsedMiB)} MiB`])));
+  out.push('(RSS before: after node + tsx + the kmem imports; delta: what start_kernel() made resident; process ms: from process start)');
+  out.push('');
+  out.push('Targets:');
+  out.push(table(['target', 'goal', 'measured', 'met'], tgt.map((t) => [t.what, t.target, t.measured, t.met ? 'yes' : 'NO'])));
+  for (const p of profiles) {
+    out.push('');
+    out.push(`Profile: order-0 alloc_pages/__free_pages pair, node ${['--cpu-prof', ...p.flags].join(' ')}; ${p.samples} samples` +
+      ` under the loop, GC ${fmt(p.gcPct)}% of all samples:`);
+    out.push(table(['function', 'self %', 'total %'], p.top.map((t) => [t.fn, fmt(t.selfPct), fmt(t.totalPct)])));
+  }
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+await main();
