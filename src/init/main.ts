@@ -38,6 +38,7 @@ import { Sparse } from '../mm/sparse.ts';
 import { Pages, pageLayout } from '../mm/page.ts';
 import { mmzoneLayouts, pageblock_order } from '../mm/mmzone.ts';
 import { PageAllocator } from '../mm/page_alloc.ts';
+import { Percpu } from '../mm/percpu.ts';
 import {
   build_all_zonelists, free_area_init, init_per_zone_wmark_min, memblock_free_all, memmap_init, type MmInitCtx,
 } from '../mm/mm_init.ts';
@@ -216,6 +217,12 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
     thp: config.arch === 'x86_64', numa: config.arch === 'x86_64',
   };
   free_area_init(ctx);
+
+  // setup_per_cpu_areas(): the per-CPU first chunk, from memblock.
+  const percpuMeta = memblock.memblock_phys_alloc(Percpu.metaBytes(), PAGE_SIZE, 'pcpu_setup_first_chunk');
+  const percpuChunk = memblock.memblock_phys_alloc(Percpu.chunkBytes(config.cpus), PAGE_SIZE, 'pcpu_embed_first_chunk');
+  const percpu = new Percpu(access, percpuMeta, log, (pa) => kaddr.__va(pa));
+  percpu.setup_per_cpu_areas(percpuChunk, config.cpus);
   memmap_init(ctx);
   build_all_zonelists(ctx);
   const reservedBeforeFree = memblock.memblock_reserved_size();
@@ -223,7 +230,7 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
   memblock_free_all(ctx);
   init_per_zone_wmark_min(ctx);
 
-  const k = new Kernel({ config, layout, mem, access, kaddr, log, bug, sched, memblock, sparse, pages, mz, buddy, img, ctx });
+  const k = new Kernel({ config, layout, mem, access, kaddr, log, bug, sched, memblock, sparse, pages, mz, buddy, percpu, img, ctx });
   memInitPrintInfo(k, img, reservedBeforeFree);
   bug.throwOnBug = opts.errors === 'throw';
   clockRunning = true;

@@ -21,7 +21,7 @@ import { PAGE_SHIFT, PAGE_SIZE, formatPtr, type ArchLayout } from '../arch/x86/l
 import type { KernelAddr } from '../arch/x86/kaddr.ts';
 import type { MachineConfig } from '../machine/config.ts';
 import type { Printk } from './printk.ts';
-import { KERN_WARNING, type Bug } from './bug.ts';
+import type { Bug } from './bug.ts';
 import type { Sched } from './sched.ts';
 import type { Memblock } from '../mm/memblock.ts';
 import type { Sparse } from '../mm/sparse.ts';
@@ -29,6 +29,7 @@ import { PG_head, PG_reserved, type Pages } from '../mm/page.ts';
 import { MAX_PAGE_ORDER, type MmzoneLayouts } from '../mm/mmzone.ts';
 import type { PageAllocator, Zone } from '../mm/page_alloc.ts';
 import type { MmInitCtx } from '../mm/mm_init.ts';
+import type { Percpu } from '../mm/percpu.ts';
 import type { ImageLayout } from '../init/main.ts';
 import * as gfpTypes from '../include/linux/gfp_types.ts';
 import { __GFP_COMP, __GFP_HIGHMEM } from '../include/linux/gfp_types.ts';
@@ -47,6 +48,7 @@ export interface KernelParts {
   pages: Pages;
   mz: MmzoneLayouts;
   buddy: PageAllocator;
+  percpu: Percpu;
   img: ImageLayout;
   ctx: MmInitCtx;
 }
@@ -75,6 +77,7 @@ class KernelBase {
   readonly pages: Pages;
   readonly mz: MmzoneLayouts;
   readonly buddy: PageAllocator;
+  readonly percpu: Percpu;
   readonly img: ImageLayout;
   readonly mmInit: MmInitCtx;
 
@@ -92,6 +95,7 @@ class KernelBase {
     this.pages = p.pages;
     this.mz = p.mz;
     this.buddy = p.buddy;
+    this.percpu = p.percpu;
     this.img = p.img;
     this.mmInit = p.ctx;
   }
@@ -286,10 +290,7 @@ export class Kernel extends KernelBase {
   /** split_page(): turn a non-compound order-N allocation into 2^N order-0 pages. */
   split_page(page: number, order: number): void {
     const pfn = this.pageToPfnOrThrow(page);
-    const bugOn = (cond: string, line: number) => {
-      for (const l of this.buddy.dump_page(pfn, `VM_BUG_ON_PAGE(${cond})`)) this.log.printk(KERN_WARNING, l);
-      this.bug.bug('mm/page_alloc.c', line, 'split_page', []);
-    };
+    const bugOn = (cond: string, line: number) => this.buddy.vmBugOnPage(pfn, cond, 'mm/page_alloc.c', line, 'split_page', []);
     if (this.pages.testFlag(pfn, PG_head) || this.pages.PageTail(pfn)) return bugOn('PageCompound(page)', 2878);
     if (this.pages.page_ref_count(pfn) === 0) return bugOn('!page_count(page)', 2879);
     for (let i = 1; i < 1 << order; i++) this.pages.set_page_count(pfn + i, 1);
@@ -325,6 +326,32 @@ export class Kernel extends KernelBase {
   /** drain_all_pages(NULL): return every CPU's cached pages to the buddy lists. */
   drain_all_pages(): void {
     this.buddy.drain_all_pages();
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* Per-CPU memory                                                   */
+  /* ---------------------------------------------------------------- */
+
+  /** __alloc_percpu(size, align): a per-CPU pointer (zeroed on every CPU), or 0. */
+  __alloc_percpu(size: number, align: number): number {
+    return this.percpu.__alloc_percpu(size, align);
+  }
+
+  /** free_percpu(ptr); a pointer that is not an allocation is reported and ignored. */
+  free_percpu(ptr: number): void {
+    if (!this.percpu.free_percpu(ptr)) {
+      this.bug.warn('mm/percpu.c', 2275, 'free_percpu', `kmem: free_percpu(${formatPtr(this.layout, ptr)}): not a per-CPU allocation`, [], false);
+    }
+  }
+
+  /** per_cpu_ptr(ptr, cpu): the kernel virtual address of cpu's copy. */
+  per_cpu_ptr(ptr: number, cpu: number): number {
+    return this.percpu.per_cpu_ptr(ptr, cpu);
+  }
+
+  /** this_cpu_ptr(ptr): this CPU's copy. */
+  this_cpu_ptr(ptr: number): number {
+    return this.percpu.per_cpu_ptr(ptr, this.sched.cpu);
   }
 
   /* ---------------------------------------------------------------- */

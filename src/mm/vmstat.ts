@@ -186,7 +186,7 @@ export function meminfoView(k: Kernel): MeminfoView {
     pageTables: ptables,
     vmallocTotalKb: Math.floor((k.layout.VMALLOC_END - k.layout.VMALLOC_START) / 1024),
     vmallocUsed: 0,
-    percpu: 0,
+    percpu: k.percpu.nr_pages(),
     commitLimit: Math.floor((totalram * 50) / 100),
     committedAs: 0,
     directMap4kKb: dm.k4,
