@@ -48,7 +48,7 @@ export type BugKind = 'BUG' | 'WARNING' | 'Bad page state' | 'Oops' | 'might_sle
 /** Thrown instead of (after) logging, when the kernel was booted with errors: 'throw'. */
 export class KernelBug extends Error {
   constructor(readonly kind: BugKind, readonly report: string) {
-    super(report.split('\n').find((l) => l.startsWith('BUG') || l.startsWith('WARNING')) ?? report.split('\n')[0]);
+    super(report.split('\n').find((l) => /^(BUG|WARNING|kernel BUG at )/.test(l)) ?? report.split('\n')[0]);
     this.name = 'KernelBug';
   }
 }
@@ -118,9 +118,10 @@ export class Bug {
     if (message !== null) for (const l of message.split('\n')) say(l);
     say(`WARNING: CPU: ${this.sched.cpu} PID: ${this.sched.pid()} at ${file}:${line} ${fn}`);
     say('Modules linked in:');
-    this.add_taint(TAINT_WARN);
     out.push(...this.dump_stack([fn, ...frames]));
     say('---[ end trace 0000000000000000 ]---');
+    // __warn(): the taint comes last, so the report itself still says what the kernel was before it.
+    this.add_taint(TAINT_WARN);
     this.emit('WARNING', out);
   }
 
@@ -135,9 +136,9 @@ export class Bug {
     say('------------[ cut here ]------------', KERN_WARNING);
     say(`kernel BUG at ${file}:${line}!`);
     say(`Oops: invalid opcode: 0000 [#1] PREEMPT SMP NOPTI`, KERN_WARNING);
-    this.add_taint(TAINT_DIE);
     out.push(...this.dump_stack([fn, ...frames]));
     say('---[ end trace 0000000000000000 ]---', KERN_WARNING);
+    this.add_taint(TAINT_DIE); // oops_end()
     this.emit('BUG', out);
   }
 
@@ -157,8 +158,8 @@ export class Bug {
       'RCU nest depth: 0, expected: 0',
     ];
     for (const l of lines) this.log.printk(KERN_ERR, l);
-    this.add_taint(TAINT_WARN);
     lines.push(...this.dump_stack(frames, KERN_ERR));
+    this.add_taint(TAINT_WARN); // after dump_stack(), as __might_resched() does
     this.emit('might_sleep', lines);
   }
 }

@@ -249,15 +249,22 @@ function ctz(x: number): number {
 }
 
 /**
- * init_per_zone_wmark_min() and, with THP, khugepaged's
- * set_recommended_min_free_kbytes(): the watermarks every allocation checks.
+ * init_per_zone_wmark_min() and, with THP on a machine of 512 MiB or more,
+ * khugepaged's set_recommended_min_free_kbytes(): the watermarks every
+ * allocation checks.
  */
 export function init_per_zone_wmark_min(ctx: MmInitCtx): void {
   const b = ctx.buddy;
   b.calculate_min_free_kbytes();
   setup_per_zone_wmarks(ctx);
   b.setup_per_zone_lowmem_reserve();
-  if (ctx.thp) set_recommended_min_free_kbytes(ctx);
+  // hugepage_init() (a later initcall) starts khugepaged, which raises
+  // min_free_kbytes, only on machines with at least 512 MiB of RAM: below
+  // that, THP is off by default ("the extra memory used could hurt more than
+  // TLB overhead is likely to save", mm/huge_memory.c).
+  let totalram = 0;
+  for (const z of b.zones) totalram += b.managed(z);
+  if (ctx.thp && totalram >= 512 << (20 - PAGE_SHIFT)) set_recommended_min_free_kbytes(ctx);
 }
 
 /** setup_per_zone_wmarks(): watermarks, then the pcp high/batch that depend on them. */

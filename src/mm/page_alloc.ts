@@ -36,7 +36,7 @@
  * list_heads threaded through struct page->lru.
  */
 import {
-  __GFP_BITS_MASK, __GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_HIGHMEM, __GFP_KSWAPD_RECLAIM, __GFP_NOFAIL,
+  __GFP_BITS_MASK, __GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_FS, __GFP_HIGHMEM, __GFP_KSWAPD_RECLAIM, __GFP_NOFAIL,
   __GFP_NOWARN, __GFP_NORETRY, __GFP_RETRY_MAYFAIL, __GFP_THISNODE, __GFP_ZERO, __GFP_DMA,
 } from '../include/linux/gfp_types.ts';
 import {
@@ -961,13 +961,19 @@ export class PageAllocator {
       }
       return -1;
     }
-    gfp = this.fixupGfp(gfp);
+    // gfp &= gfp_allowed_mask: bits the kernel does not know are dropped without a word
+    // (only kmalloc's kmalloc_fix_flags() complains about them, in mm/slab_common.c).
+    gfp &= __GFP_BITS_MASK;
     const highestZoneidx = gfp_zone(gfp, this.d.mz.zs);
     if (highestZoneidx < 0) {
-      this.d.bug.bug('include/linux/gfp.h', 202, 'gfp_zone', ['__alloc_pages_noprof', 'alloc_pages_noprof']);
+      // VM_BUG_ON((GFP_ZONE_BAD >> bit) & 1) in gfp_zone(), include/linux/gfp.h (CONFIG_DEBUG_VM).
+      this.d.bug.bug('include/linux/gfp.h', 143, '__alloc_pages_noprof', ['alloc_pages_mpol_noprof', 'alloc_pages_noprof']);
       return -1;
     }
-    if (gfpflags_allow_blocking(gfp)) this.d.bug.might_sleep('mm/page_alloc.c', 4615, ['__alloc_pages_noprof', 'alloc_pages_noprof']);
+    // prepare_alloc_pages() -> might_alloc(), an inline of include/linux/sched/mm.h: __FILE__ is the header.
+    if (gfpflags_allow_blocking(gfp)) {
+      this.d.bug.might_sleep('include/linux/sched/mm.h', 321, ['__might_resched', '__alloc_pages_noprof', 'alloc_pages_mpol_noprof', 'alloc_pages_noprof']);
+    }
     const nid = preferredNid < 0 ? this.nodeOfCpu() : preferredNid;
     const mt = gfp_migratetype(gfp, this.page_group_by_mobility_disabled);
     const preferred = this.firstZone(nid, gfp, highestZoneidx);
@@ -985,16 +991,6 @@ export class PageAllocator {
     return undefined;
   }
 
-  /** Unknown bits: warn as kmalloc_fix_flags() does, and drop them. */
-  private fixupGfp(gfp: number): number {
-    const bad = gfp & ~__GFP_BITS_MASK;
-    if (!bad) return gfp;
-    const fixed = gfp & __GFP_BITS_MASK;
-    this.d.bug.warn('mm/page_alloc.c', 4830, '__alloc_pages_noprof',
-      `Unexpected gfp: ${format_gfp_mode(bad)}. Fixing up to gfp: ${format_gfp_mode(fixed)}. Fix your code!`, ['alloc_pages_noprof'], false);
-    return fixed;
-  }
-
   private refuseEarly(gfp: number, order: number): number {
     this.d.log.printk(KERN_WARNING, `kmem: page allocation before the buddy allocator is up (order:${order}, mode:${format_gfp_mode(gfp)}): use memblock`);
     return -1;
@@ -1005,6 +1001,13 @@ export class PageAllocator {
     const canDirectReclaim = (gfp & __GFP_DIRECT_RECLAIM) !== 0;
     const costly = order > PAGE_ALLOC_COSTLY_ORDER;
     const ctx = this.taskCtx();
+    if (gfp & __GFP_NOFAIL) {
+      // The WARN_ON_ONCE()s at the top of __alloc_pages_slowpath().
+      const frames = ['__alloc_pages_noprof', 'alloc_pages_mpol_noprof', 'alloc_pages_noprof'];
+      if (order > 1) this.d.bug.warn('mm/page_alloc.c', 4309, '__alloc_pages_slowpath', null, frames, true);
+      if (!canDirectReclaim) this.d.bug.warn('mm/page_alloc.c', 4314, '__alloc_pages_slowpath', null, frames, true);
+      if (ctx.pfMemalloc) this.d.bug.warn('mm/page_alloc.c', 4320, '__alloc_pages_slowpath', null, frames, true);
+    }
     let allocFlags = gfp_to_alloc_flags(gfp, order, ctx);
     if (allocFlags & ALLOC_KSWAPD) this.wakeAllKswapds(order, nid, highestZoneidx);
     let pfn = this.getPageFromFreelist(gfp, order, allocFlags, nid, highestZoneidx, mt);
@@ -1018,26 +1021,31 @@ export class PageAllocator {
       pfn = this.getPageFromFreelist(gfp, order, allocFlags, nid, highestZoneidx, mt);
       if (pfn >= 0) return pfn;
       if (!canDirectReclaim || ctx.pfMemalloc) break;
-      // __alloc_pages_direct_reclaim(): shrink, then drain the pcp lists and retry once.
+      // __alloc_pages_direct_reclaim(): shrink; only if that made progress, retry,
+      // then drain the pcp lists and retry once more. No progress: straight on.
       const progress = this.hooks.reclaim?.(gfp, order) ?? 0;
-      pfn = this.getPageFromFreelist(gfp, order, allocFlags, nid, highestZoneidx, mt);
-      if (pfn < 0) {
-        this.drain_all_pages();
+      if (progress > 0) {
         pfn = this.getPageFromFreelist(gfp, order, allocFlags, nid, highestZoneidx, mt);
+        if (pfn < 0) {
+          this.drain_all_pages();
+          pfn = this.getPageFromFreelist(gfp, order, allocFlags, nid, highestZoneidx, mt);
+        }
+        if (pfn >= 0) return pfn;
       }
-      if (pfn >= 0) return pfn;
       if (gfp & __GFP_NORETRY) break;
       if (costly && !(gfp & __GFP_RETRY_MAYFAIL)) break;
       if (progress > 0 && ++retries <= 16) continue;
-      if (!costly && !(gfp & (__GFP_RETRY_MAYFAIL | __GFP_NORETRY)) && !(gfp & __GFP_THISNODE)) this.oomNoVictim(gfp, order);
+      // __alloc_pages_may_oom(): not for costly orders, __GFP_RETRY_MAYFAIL or __GFP_THISNODE
+      // requests, nor lowmem-only ones (highest_zoneidx < ZONE_NORMAL); out_of_memory() does
+      // nothing for requests without __GFP_FS.
+      if (!costly && !(gfp & (__GFP_RETRY_MAYFAIL | __GFP_THISNODE)) && highestZoneidx >= this.d.mz.zs.ZONE_NORMAL &&
+        (gfp & __GFP_FS)) this.oomNoVictim(gfp, order);
       break;
     }
 
     if (gfp & __GFP_NOFAIL) {
-      if (!canDirectReclaim) {
-        this.d.bug.warn('mm/page_alloc.c', 4478, '__alloc_pages_slowpath', null, ['__alloc_pages_noprof'], true);
-      } else {
-        if (costly) this.d.bug.warn('mm/page_alloc.c', 4490, '__alloc_pages_slowpath', null, ['__alloc_pages_noprof'], true);
+      // Without direct reclaim the kernel gives up too (goto fail); with it, it loops forever.
+      if (canDirectReclaim) {
         // __alloc_pages_cpuset_fallback(ALLOC_MIN_RESERVE), then the OOM killer's reserves.
         pfn = this.getPageFromFreelist(gfp, order, ALLOC_MIN_RESERVE | ALLOC_CPUSET, nid, highestZoneidx, mt);
         if (pfn < 0) pfn = this.getPageFromFreelist(gfp, order, ALLOC_OOM | ALLOC_MIN_RESERVE, nid, highestZoneidx, mt);
@@ -1164,16 +1172,18 @@ export class PageAllocator {
   /* ---------------------------------------------------------------- */
 
   /**
-   * free_page_is_bad(): the checks free_pages_prepare() makes. Returns the
-   * reason bad_page() prints, or null when the page may be freed.
+   * free_page_is_bad() -> page_bad_reason(page, PAGE_FLAGS_CHECK_AT_FREE):
+   * the reason bad_page() prints (the last matching check wins, as in the
+   * kernel), or null when the page may be freed. `refcount` is the count the
+   * free sees (0 for a head whose last reference was just dropped).
    */
-  private pageBadReason(pfn: number): string | null {
+  private pageBadReason(pfn: number, refcount: number, ignoreFlags = 0): string | null {
     const p = this.p;
     let reason: string | null = null;
     if (p.mapcountRaw(pfn) !== PAGE_TYPE_NONE) reason = 'nonzero mapcount';
     if (p.mappingLo(pfn) !== 0) reason = 'non-NULL mapping';
-    if (p.page_ref_count(pfn) !== 0) reason = 'nonzero _refcount';
-    if (p.flags(pfn) & PAGE_FLAGS_CHECK_AT_FREE) reason = 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set';
+    if (refcount !== 0) reason = 'nonzero _refcount';
+    if (p.flags(pfn) & ~ignoreFlags & PAGE_FLAGS_CHECK_AT_FREE) reason = 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set';
     return reason;
   }
 
@@ -1181,11 +1191,11 @@ export class PageAllocator {
   bad_page(pfn: number, reason: string): void {
     const lines = [`BUG: Bad page state in process ${this.d.sched.comm()}  pfn:${pfn.toString(16).padStart(5, '0')}`,
       ...this.dump_page(pfn, reason)];
+    lines.push('Modules linked in:');
     for (const l of lines) this.d.log.printk(KERN_ALERT, l);
-    this.d.log.printk(KERN_ALERT, 'Modules linked in:');
     this.badPageReports++;
-    this.d.bug.add_taint(TAINT_BAD_PAGE);
     lines.push(...this.d.bug.dump_stack(['bad_page', 'free_unref_page', '__free_pages']));
+    // add_taint(TAINT_BAD_PAGE) after dump_stack(), as bad_page() does.
     this.d.bug.reported('Bad page state', lines, TAINT_BAD_PAGE);
   }
 
@@ -1220,64 +1230,133 @@ export class PageAllocator {
     return out;
   }
 
+  /** VM_BUG_ON_PAGE(cond, page) with CONFIG_DEBUG_VM: dump_page(), then BUG(). */
+  vmBugOnPage(pfn: number, cond: string, file: string, line: number, fn: string, frames: readonly string[]): void {
+    this.d.bug.bug(file, line, fn, frames, this.dump_page(pfn, `VM_BUG_ON_PAGE(${cond})`));
+  }
+
   /**
-   * __free_pages_ok() / free_unref_page(): return a block. Checks everything
-   * first; a bad page is reported and left alone. Returns false if refused.
+   * The checks of free_pages_prepare() (and of __free_one_page()'s
+   * VM_BUG_ONs, which kmem makes at free time rather than when a pcp list
+   * is drained) for a block whose last reference is being dropped. Every
+   * bad page is reported, as the kernel does; true when the block may be
+   * freed. Nothing is changed here.
    */
-  freePagesChecked(pfn: number, order: number, cold: boolean): boolean {
-    if (!this.d.sparse.pfn_valid(pfn)) return false;
+  private freeCheck(pfn: number, order: number, frames: readonly string[]): boolean {
     const p = this.p;
-    if (p.PageBuddy(pfn)) {
-      this.bad_page(pfn, 'nonzero mapcount');
+    const sp = this.d.sparse;
+    if (p.testFlag(pfn, PG_head) && p.compound_order(pfn) !== order) {
+      this.vmBugOnPage(pfn, 'compound && compound_order(page) != order', 'mm/page_alloc.c', 1132, 'free_pages_prepare', frames);
       return false;
     }
-    // Compound pages: the tails must be tails of this head, and the order must match.
-    if (p.testFlag(pfn, PG_head)) {
-      const corder = p.compound_order(pfn);
-      if (corder !== order) {
-        this.bad_page(pfn, `compound order mismatch (${corder} != ${order})`);
-        return false;
-      }
+    if (pfn & ((1 << order) - 1)) {
+      this.vmBugOnPage(pfn, 'pfn & ((1 << order) - 1)', 'mm/page_alloc.c', 825, '__free_one_page', frames);
+      return false;
     }
+    // A block running off its zone (a wrong order, at the edge of memory): the
+    // kernel's lists would be corrupted; kmem reports it as __free_one_page's
+    // bad_range() check and refuses.
     const end = pfn + (1 << order);
     const zoneIdx = p.page_zonenum(pfn);
+    const nid = p.page_to_nid(pfn);
     for (let i = pfn + 1; i < end; i++) {
-      if (!this.d.sparse.pfn_valid(i) || p.page_zonenum(i) !== zoneIdx || p.PageBuddy(i)) {
-        this.bad_page(i, p.PageBuddy(i) ? 'nonzero mapcount' : 'wrong order');
+      if (!sp.pfn_valid(i) || p.page_zonenum(i) !== zoneIdx || p.page_to_nid(i) !== nid) {
+        this.vmBugOnPage(pfn, 'bad_range(zone, page)', 'mm/page_alloc.c', 826, '__free_one_page', frames);
         return false;
       }
     }
-    // Undo compound state, then the per-page checks.
+    // Tail pages first, then the head (whose last reference the caller has dropped).
+    let bad = 0;
+    const compound = p.testFlag(pfn, PG_head);
+    for (let i = pfn + 1; i < end; i++) {
+      if (compound && (!p.PageTail(i) || p.lruNextLo(i) !== ((p.pfn_to_page(pfn) + 1) | 0))) {
+        this.bad_page(i, p.PageTail(i) ? 'compound_head not consistent' : 'PageTail not set');
+        bad++;
+        continue;
+      }
+      // page[1].flags &= ~PAGE_FLAGS_SECOND first: the compound order lives in its low byte.
+      const why = this.pageBadReason(i, p.page_ref_count(i), compound && i === pfn + 1 ? 0xff : 0);
+      if (why !== null) {
+        this.bad_page(i, why);
+        bad++;
+      }
+    }
+    const why = this.pageBadReason(pfn, p.page_ref_count(pfn));
+    if (why !== null) {
+      this.bad_page(pfn, why);
+      bad++;
+    }
+    return bad === 0;
+  }
+
+  /** The freeing itself, once freeCheck() passed: undo compound state, then to a pcp list or the buddy lists. */
+  private freeCommit(pfn: number, order: number, cold: boolean, pcpAllowed: boolean, toTail: boolean): void {
+    const p = this.p;
+    p.set_page_count(pfn, 0);
     if (p.testFlag(pfn, PG_head)) {
-      for (let i = pfn + 1; i < end; i++) p.clear_compound_head(i);
+      for (let i = pfn + 1; i < pfn + (1 << order); i++) p.clear_compound_head(i);
       p.set_compound_order(pfn, 0);
       p.clearFlag(pfn, PG_head);
     }
-    for (let i = pfn; i < end; i++) {
-      const why = this.pageBadReason(i);
-      if (why !== null) {
-        this.bad_page(i, why);
-        return false;
-      }
-    }
+    p.setPrivate(pfn, 0);
     this.hooks.mm_page_free?.(pfn, order);
-    const zone = this.zone(p.page_to_nid(pfn), zoneIdx);
+    const zone = this.zone(p.page_to_nid(pfn), p.page_zonenum(pfn));
     // free_unref_page(): pcp lists track unmovable, reclaimable and movable;
     // isolated pages go straight back, HIGHATOMIC ones ride the movable list.
     let mt = this.d.sparse.get_pageblock_migratetype(pfn);
-    if (!this.pcpAllowedOrder(order) || mt === MIGRATE_ISOLATE) {
-      this.__free_one_page(pfn, zone, order, mt);
+    if (!pcpAllowed || !this.pcpAllowedOrder(order) || mt === MIGRATE_ISOLATE) {
+      this.__free_one_page(pfn, zone, order, mt, toTail);
     } else {
       if (mt >= MIGRATE_PCPTYPES) mt = MIGRATE_MOVABLE;
       this.freeUnrefPageCommit(zone, this.pcpPa(zone, this.d.sched.cpu), pfn, mt, order, cold);
     }
+  }
+
+  /**
+   * free_unref_page(): return a block whose last reference is gone. Checks
+   * everything first; a bad block is reported and left as it was. Returns
+   * false if refused.
+   */
+  freePagesChecked(pfn: number, order: number, cold: boolean): boolean {
+    if (!this.d.sparse.pfn_valid(pfn)) return false;
+    // put_page_testzero() has dropped the last reference: reports show refcount 0.
+    // A refused free gets the reference back (also when the report throws).
+    const ref = this.p.page_ref_count(pfn);
+    this.p.set_page_count(pfn, 0);
+    let ok = false;
+    try {
+      ok = this.freeCheck(pfn, order, ['free_unref_page', '__free_pages']);
+    } finally {
+      if (!ok) this.p.set_page_count(pfn, ref);
+    }
+    if (!ok) return false;
+    this.freeCommit(pfn, order, cold, true, false);
     return true;
   }
 
   /**
-   * put_page_testzero() + free: __free_pages(page, order) drops one reference
-   * and frees when it reaches zero. A page already at zero is the kernel's
-   * VM_BUG_ON_PAGE(page_ref_count(page) == 0): reported, state untouched.
+   * __free_pages_ok(page, order, FPI_TO_TAIL?): straight to the buddy lists,
+   * past the pcp lists (make_alloc_exact() frees the unused tail this way).
+   * The page's refcount is already 0.
+   */
+  __free_pages_ok(pfn: number, order: number, toTail: boolean): boolean {
+    if (!this.d.sparse.pfn_valid(pfn)) return false;
+    if (this.p.page_ref_count(pfn) !== 0 || this.p.PageBuddy(pfn)) {
+      this.bad_page(pfn, this.pageBadReason(pfn, this.p.page_ref_count(pfn)) ?? 'nonzero mapcount');
+      return false;
+    }
+    if (!this.freeCheck(pfn, order, ['__free_pages_ok'])) return false;
+    this.freeCommit(pfn, order, false, false, toTail);
+    return true;
+  }
+
+  /**
+   * __free_pages(page, order): put_page_testzero(), and free the block when
+   * that was the last reference. When it was not, a non-compound block
+   * keeps only page 0 for the other holder and the rest goes back now
+   * (___free_pages(): "free the subsequent pages here"). A page already at
+   * zero is the kernel's VM_BUG_ON_PAGE(page_ref_count(page) == 0):
+   * reported, state untouched.
    */
   __free_pages(pfn: number, order: number, cold = false): boolean {
     const p = this.p;
@@ -1287,21 +1366,18 @@ export class PageAllocator {
     }
     const ref = p.page_ref_count(pfn);
     if (ref <= 0 || p.PageBuddy(pfn)) {
-      const lines = this.dump_page(pfn, 'VM_BUG_ON_PAGE(page_ref_count(page) == 0)');
-      for (const l of lines) this.d.log.printk(KERN_ALERT, l);
-      this.d.bug.bug('include/linux/mm.h', 1150, 'put_page_testzero', ['__free_pages', 'free_pages'], []);
+      this.vmBugOnPage(pfn, 'page_ref_count(page) == 0', 'include/linux/mm.h', 1140, '__free_pages', ['free_pages']);
       return false;
     }
     if (ref > 1) {
+      if (!p.testFlag(pfn, PG_head)) {
+        for (let o = order - 1; o >= 0; o--) if (!this.freeCheck(pfn + (1 << o), o, ['free_unref_page', '__free_pages'])) return false;
+        for (let o = order - 1; o >= 0; o--) this.freeCommit(pfn + (1 << o), o, cold, true, false);
+      }
       p.set_page_count(pfn, ref - 1);
       return true;
     }
-    p.set_page_count(pfn, 0);
-    if (!this.freePagesChecked(pfn, order, cold)) {
-      p.set_page_count(pfn, ref);
-      return false;
-    }
-    return true;
+    return this.freePagesChecked(pfn, order, cold);
   }
 
   /* ---------------------------------------------------------------- */
@@ -1340,7 +1416,8 @@ export class PageAllocator {
     for (const z of this.zones) {
       if (z.idx > this.d.mz.zs.ZONE_MOVABLE) continue;
       const managed = this.managed(z);
-      const tmp = lowmemPages ? Math.floor((pagesMin * managed) / lowmemPages) : 0;
+      // u64 in the kernel: the product can pass 2^53, so divide exactly.
+      const tmp = lowmemPages ? Number((BigInt(pagesMin) * BigInt(managed)) / BigInt(lowmemPages)) : 0;
       if (this.isHighOrMovable(z)) this.zset(z, '_watermark', Math.min(Math.max(Math.floor(managed / 1024), SWAP_CLUSTER_MAX), 128), WMARK_MIN);
       else this.zset(z, '_watermark', tmp, WMARK_MIN);
       const delta = Math.max(Math.floor(tmp / 4), Math.floor((managed * this.watermark_scale_factor) / 10000));
