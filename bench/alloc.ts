@@ -137,7 +137,7 @@ export function freePagesTotal(k: Kernel): number {
   for (const z of k.buddy.zones) {
     if (!k.buddy.populated(z)) continue;
     n += k.buddy.zoneStat(z, NR_FREE_PAGES);
-    if (z.pcpPa) n += k.buddy.pcpTotal(z);
+    if (z.pcps.length) n += k.buddy.pcpTotal(z);
   }
   return n;
 }

@@ -38,6 +38,8 @@ import { Sparse } from '../mm/sparse.ts';
 import { Pages, pageLayout } from '../mm/page.ts';
 import { mmzoneLayouts, pageblock_order } from '../mm/mmzone.ts';
 import { PageAllocator } from '../mm/page_alloc.ts';
+import { PageLists } from '../mm/page_list.ts';
+import { PageAllocGlobals } from '../mm/page_alloc_globals.ts';
 import { Percpu } from '../mm/percpu.ts';
 import {
   build_all_zonelists, free_area_init, init_per_zone_wmark_min, memblock_free_all, memmap_init, type MmInitCtx,
@@ -90,7 +92,7 @@ export function imageLayout(layout: ArchLayout, nrCpus: number): ImageLayout {
   const tainted = up(cpus + sched.cpus, 8);
   const clock = tainted + 8;
   const pageAllocGlobals = clock + 8;
-  const bssEnd = up(pageAllocGlobals + PageAllocator.globalsBytes(8), PAGE_SIZE);
+  const bssEnd = up(pageAllocGlobals + PageAllocGlobals.bytes(8), PAGE_SIZE);
   return { text: start, textEnd: rodata, rodata, data, memblock, dataEnd, bss, logBuf, tasks, cpus, tainted, clock, pageAllocGlobals, bssEnd };
 }
 
@@ -200,29 +202,29 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
 
   const cpuToNode: number[] = new Array(config.cpus).fill(0);
   config.nodes.forEach((n, nid) => n.cpus.forEach((c) => (cpuToNode[c] = nid)));
+  const lists = new PageLists(mem, sparse, pl, layout);
   const buddy = new PageAllocator({
-    access, layout, list: kaddr, sparse, pages, mz, log, bug, sched, nrCpus: config.cpus, cpuToNode, pgdatPa,
+    access, layout, lists, sparse, pages, mz, log, bug, sched, nrCpus: config.cpus, cpuToNode, pgdatPa,
     globalsPa: img.pageAllocGlobals, __va: (pa) => kaddr.__va(pa),
   });
   buddy.initGlobals();
-  for (const zone of [...buddy.zones]) {
-    const bytes = mz.pcp.size * config.cpus;
-    const pcpPa = memblock.memblock_phys_alloc_try_nid(bytes, 64, zone.nid, 'setup_zone_pageset');
-    buddy.setPcpBase(zone, pcpPa);
-  }
 
   const maxZonePfn = maxZonePfns(config, maxLowPfn, maxPfn, mz.zs.MAX_NR_ZONES);
   const ctx: MmInitCtx = {
     access, memblock, sparse, pages, buddy, mz, log, pgdatPa, maxZonePfn, nodeSpans, nrCpus: config.cpus,
     thp: config.arch === 'x86_64', numa: config.arch === 'x86_64',
   };
-  free_area_init(ctx);
-
-  // setup_per_cpu_areas(): the per-CPU first chunk, from memblock.
+  // setup_per_cpu_areas(): the per-CPU first chunk, from memblock; each zone's
+  // per_cpu_pageset is a per-CPU allocation in it (setup_zone_pageset).
   const percpuMeta = memblock.memblock_phys_alloc(Percpu.metaBytes(), PAGE_SIZE, 'pcpu_setup_first_chunk');
   const percpuChunk = memblock.memblock_phys_alloc(Percpu.chunkBytes(config.cpus), PAGE_SIZE, 'pcpu_embed_first_chunk');
   const percpu = new Percpu(access, percpuMeta, log, (pa) => kaddr.__va(pa));
   percpu.setup_per_cpu_areas(percpuChunk, config.cpus);
+  for (const zone of buddy.zones) {
+    const ptr = percpu.__alloc_percpu(mz.pcp.size, 64);
+    buddy.setPagesets(zone, ptr, Array.from({ length: config.cpus }, (_, cpu) => percpu.per_cpu_ptr_pa(ptr, cpu)));
+  }
+  free_area_init(ctx);
   memmap_init(ctx);
   build_all_zonelists(ctx);
   const reservedBeforeFree = memblock.memblock_reserved_size();

@@ -17,6 +17,7 @@
  * checks read that CPU's preempt_count, exactly what in_atomic() does.
  */
 import type { KmemAccess } from '../machine/kmem_access.ts';
+import { PhysMem } from '../machine/memory.ts';
 
 export const TASK_COMM_LEN = 16;
 export const TASK_STRUCT_SIZE = 32;
@@ -34,6 +35,9 @@ export class Sched {
   /** The CPU this host thread is running as. */
   cpu = 0;
   private nextTask = 0;
+  /** Where cpu_state[] is: the array and the word index of cpu_state[0]. */
+  private readonly cpuArr: Int32Array;
+  private readonly cpuWord: number;
 
   constructor(
     private readonly access: KmemAccess,
@@ -44,7 +48,10 @@ export class Sched {
     private readonly cpuStatePa: number,
     private readonly virt: (pa: number) => number,
     private readonly phys: (va: number) => number,
-  ) {}
+  ) {
+    this.cpuArr = access.mem.i32At(cpuStatePa);
+    this.cpuWord = PhysMem.wordIndex(cpuStatePa);
+  }
 
   static bytes(maxTasks: number, nrCpus: number): { tasks: number; cpus: number } {
     return { tasks: maxTasks * TASK_STRUCT_SIZE, cpus: nrCpus * CPU_STATE_SIZE };
@@ -95,7 +102,7 @@ export class Sched {
   }
 
   preempt_count(): number {
-    return this.access.mem.read32(this.cpuPa(this.cpu) + C_PREEMPT);
+    return this.cpuArr[this.cpuWord + ((this.cpu * CPU_STATE_SIZE + C_PREEMPT) >> 2)];
   }
 
   preempt_disable(): void {
@@ -110,7 +117,7 @@ export class Sched {
   }
 
   irqs_disabled(): boolean {
-    return this.access.mem.read32(this.cpuPa(this.cpu) + C_IRQS_OFF) !== 0;
+    return this.cpuArr[this.cpuWord + ((this.cpu * CPU_STATE_SIZE + C_IRQS_OFF) >> 2)] !== 0;
   }
 
   local_irq_disable(): void {

@@ -25,6 +25,14 @@
 export const HOST_SECTION_SHIFT = 27;
 export const HOST_SECTION_SIZE = 2 ** HOST_SECTION_SHIFT;
 
+/**
+ * pa modulo the section size. Physical addresses pass 2^32, so no 32-bit
+ * `&`; and `%` on a double is a slow library call, so subtract instead.
+ */
+export function sectionOffset(pa: number): number {
+  return pa - Math.floor(pa / HOST_SECTION_SIZE) * HOST_SECTION_SIZE;
+}
+
 const TWO32 = 4294967296;
 
 export class PhysAccessError extends Error {
@@ -97,7 +105,7 @@ export class PhysMem {
 
   /** Index of the 32-bit word at `pa` inside i32At(pa). */
   static wordIndex(pa: number): number {
-    return (pa % HOST_SECTION_SIZE) >>> 2;
+    return sectionOffset(pa) >>> 2;
   }
 
   private sec8(pa: number, len: number): Uint8Array {
@@ -107,18 +115,18 @@ export class PhysMem {
   }
 
   read8(pa: number): number {
-    return this.sec8(pa, 1)[pa % HOST_SECTION_SIZE];
+    return this.sec8(pa, 1)[sectionOffset(pa)];
   }
 
   write8(pa: number, v: number): void {
-    this.sec8(pa, 1)[pa % HOST_SECTION_SIZE] = v;
+    this.sec8(pa, 1)[sectionOffset(pa)] = v;
   }
 
   read16(pa: number): number {
     if ((pa & 1) === 0) {
       const a = this.u16[Math.floor(pa / HOST_SECTION_SIZE)];
       if (a === undefined || a.length === 0) throw new PhysAccessError(pa, 2);
-      return a[(pa % HOST_SECTION_SIZE) >>> 1];
+      return a[sectionOffset(pa) >>> 1];
     }
     return this.read8(pa) | (this.read8(pa + 1) << 8);
   }
@@ -149,9 +157,9 @@ export class PhysMem {
   }
 
   write64(pa: number, v: number): void {
-    const lo = v % TWO32;
-    this.write32(pa, lo);
-    this.write32(pa + 4, (v - lo) / TWO32);
+    const hi = Math.floor(v / TWO32);
+    this.write32(pa, v - hi * TWO32);
+    this.write32(pa + 4, hi);
   }
 
   /** 64-bit read as a BigInt, for values that may use all 64 bits. */
@@ -169,7 +177,7 @@ export class PhysMem {
     let done = 0;
     while (done < len) {
       const p = pa + done;
-      const off = p % HOST_SECTION_SIZE;
+      const off = sectionOffset(p);
       const n = Math.min(len - done, HOST_SECTION_SIZE - off);
       out.set(this.sec8(p, n).subarray(off, off + n), done);
       done += n;
@@ -181,7 +189,7 @@ export class PhysMem {
     let done = 0;
     while (done < src.length) {
       const p = pa + done;
-      const off = p % HOST_SECTION_SIZE;
+      const off = sectionOffset(p);
       const n = Math.min(src.length - done, HOST_SECTION_SIZE - off);
       this.sec8(p, n).set(src.subarray(done, done + n), off);
       done += n;
@@ -192,7 +200,7 @@ export class PhysMem {
     let done = 0;
     while (done < len) {
       const p = pa + done;
-      const off = p % HOST_SECTION_SIZE;
+      const off = sectionOffset(p);
       const n = Math.min(len - done, HOST_SECTION_SIZE - off);
       this.sec8(p, n).fill(byte, off, off + n);
       done += n;

@@ -160,3 +160,196 @@ export function mmzoneLayouts(ptrSize: 4 | 8, arch: Arch) {
   const pcp = { ...pcpRaw, size: Math.ceil(pcpRaw.size / 64) * 64 };
   return { zs, freeArea, zone, zoneref, zonelistEntries, pgdat, pcp, pcpLists };
 }
+
+/* enum zone_flags */
+export const ZONE_BOOSTED_WATERMARK = 0;
+export const ZONE_RECLAIM_ACTIVE = 1;
+export const ZONE_BELOW_HIGH = 2;
+
+const TWO32 = 4294967296;
+
+/** Where a list_head lives: what PageLists.head() returns. */
+export interface ListHeadPlace {
+  readonly va: number;
+  readonly arr: Int32Array;
+  readonly w: number;
+}
+
+/**
+ * A handle on one struct zone: its address, the typed array holding it, and
+ * the word index of each field the allocator touches on its hot paths. The
+ * zone's state is in memory; the handle only says where. `long` fields are
+ * read and written whole (two words on x86_64).
+ */
+export class Zone {
+  /** Words per long/unsigned long: 2 on x86_64, 1 on i386. */
+  readonly lw: number;
+  readonly iWatermark: number;
+  readonly iBoost: number;
+  readonly iReservedHighatomic: number;
+  readonly iLowmemReserve: number;
+  readonly iStartPfn: number;
+  readonly iManaged: number;
+  readonly iSpanned: number;
+  readonly iPresent: number;
+  readonly iFlags: number;
+  readonly iVmStat: number;
+  readonly iNumaEvent: number;
+  /** free_area[order].nr_free is at iNrFree + order * faWords. */
+  readonly iNrFree: number;
+  readonly faWords: number;
+  /** free_area[order].free_list[mt] at freeLists[order * MIGRATE_TYPES + mt]. */
+  readonly freeLists: ListHeadPlace[] = [];
+  /** per_cpu_pageset: this zone's per_cpu_pages of each CPU (filled when the pagesets exist). */
+  readonly pcps: Pcp[] = [];
+  /** Derived at zonelist build time: ZONE_NORMAL with a populated ZONE_DMA32 below it (alloc_flags_nofragment). */
+  nofragment = false;
+
+  constructor(
+    readonly nid: number,
+    readonly idx: number,
+    readonly name: string,
+    /** Physical and kernel virtual address of struct zone. */
+    readonly pa: number,
+    readonly va: number,
+    readonly arr: Int32Array,
+    /** Word index of the struct's start in arr. */
+    readonly w: number,
+    L: MmzoneLayouts,
+    ptrSize: number,
+    head: (pa: number) => ListHeadPlace,
+  ) {
+    const at = (off: number) => w + (off >> 2);
+    this.lw = ptrSize >> 2;
+    this.iWatermark = at(L.zone._watermark);
+    this.iBoost = at(L.zone.watermark_boost);
+    this.iReservedHighatomic = at(L.zone.nr_reserved_highatomic);
+    this.iLowmemReserve = at(L.zone.lowmem_reserve);
+    this.iStartPfn = at(L.zone.zone_start_pfn);
+    this.iManaged = at(L.zone.managed_pages);
+    this.iSpanned = at(L.zone.spanned_pages);
+    this.iPresent = at(L.zone.present_pages);
+    this.iFlags = at(L.zone.flags);
+    this.iVmStat = at(L.zone.vm_stat);
+    this.iNumaEvent = at(L.zone.vm_numa_event);
+    this.iNrFree = at(L.zone.free_area + L.freeArea.nr_free);
+    this.faWords = L.freeArea.size >> 2;
+    for (let o = 0; o < NR_PAGE_ORDERS; o++) {
+      for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
+        this.freeLists.push(head(pa + L.zone.free_area + o * L.freeArea.size + L.freeArea.free_list + mt * 2 * ptrSize));
+      }
+    }
+  }
+
+  /** A long (or unsigned long) field at word index i, exact below 2^53. */
+  get(i: number): number {
+    const a = this.arr;
+    return this.lw === 2 ? (a[i] >>> 0) + a[i + 1] * TWO32 : a[i];
+  }
+
+  set(i: number, v: number): void {
+    const a = this.arr;
+    if (this.lw === 2) {
+      const hi = Math.floor(v / TWO32);
+      a[i] = (v - hi * TWO32) | 0;
+      a[i + 1] = hi;
+    } else {
+      a[i] = v;
+    }
+  }
+
+  add(i: number, delta: number): void {
+    this.set(i, this.get(i) + delta);
+  }
+
+  /** _watermark[which] + watermark_boost: wmark_pages(). */
+  wmark(which: number): number {
+    return this.get(this.iWatermark + which * this.lw) + this.get(this.iBoost);
+  }
+
+  lowmemReserve(highestZoneidx: number): number {
+    return this.get(this.iLowmemReserve + highestZoneidx * this.lw);
+  }
+
+  freePages(): number {
+    return this.get(this.iVmStat + NR_FREE_PAGES * this.lw);
+  }
+
+  managed(): number {
+    return this.get(this.iManaged);
+  }
+
+  present(): number {
+    return this.get(this.iPresent);
+  }
+
+  nrFree(order: number): number {
+    return this.get(this.iNrFree + order * this.faWords);
+  }
+
+  setNrFree(order: number, v: number): void {
+    this.set(this.iNrFree + order * this.faWords, v);
+  }
+
+  freeList(order: number, mt: number): ListHeadPlace {
+    return this.freeLists[order * MIGRATE_TYPES + mt];
+  }
+
+  testFlag(bit: number): boolean {
+    return (this.arr[this.iFlags] & (1 << bit)) !== 0;
+  }
+
+  setFlag(bit: number, on: boolean): void {
+    if (on) this.arr[this.iFlags] |= 1 << bit;
+    else this.arr[this.iFlags] &= ~(1 << bit);
+  }
+
+  /** zone_spans_pfn() */
+  spans(pfn: number): boolean {
+    const start = this.get(this.iStartPfn);
+    return pfn >= start && pfn < start + this.get(this.iSpanned);
+  }
+}
+
+/**
+ * A handle on one CPU's struct per_cpu_pages of a zone: where its fields
+ * and its list heads are. The pagesets are a per-CPU allocation (percpu.ts).
+ */
+export class Pcp {
+  readonly iCount: number;
+  readonly iHigh: number;
+  readonly iHighMin: number;
+  readonly iHighMax: number;
+  readonly iBatch: number;
+  /** Byte index of flags and alloc_factor in u8; u16 index of free_count. */
+  readonly bFlags: number;
+  readonly bAllocFactor: number;
+  readonly hFreeCount: number;
+  /** lists[pindex] */
+  readonly lists: ListHeadPlace[] = [];
+
+  constructor(
+    readonly cpu: number,
+    /** Physical address of this per_cpu_pages. */
+    readonly pa: number,
+    readonly arr: Int32Array,
+    readonly u8: Uint8Array,
+    readonly u16: Uint16Array,
+    /** Byte offset of the struct inside its host section. */
+    off: number,
+    L: MmzoneLayouts,
+    ptrSize: number,
+    head: (pa: number) => ListHeadPlace,
+  ) {
+    const w = off >> 2;
+    this.iCount = w + (L.pcp.count >> 2);
+    this.iHigh = w + (L.pcp.high >> 2);
+    this.iHighMin = w + (L.pcp.high_min >> 2);
+    this.iHighMax = w + (L.pcp.high_max >> 2);
+    this.iBatch = w + (L.pcp.batch >> 2);
+    this.bFlags = off + L.pcp.flags;
+    this.bAllocFactor = off + L.pcp.alloc_factor;
+    this.hFreeCount = (off + L.pcp.free_count) >> 1;
+    for (let i = 0; i < L.pcpLists; i++) this.lists.push(head(pa + L.pcp.lists + i * 2 * ptrSize));
+  }
+}

@@ -206,9 +206,9 @@ export class Pages {
       a[i] = v | 0;
       return;
     }
-    const lo = v % 4294967296;
-    a[i] = lo | 0;
-    a[i + 1] = ((v - lo) / 4294967296) | 0xffff0000;
+    const hi = Math.floor(v / 4294967296);
+    a[i] = (v - hi * 4294967296) | 0;
+    a[i + 1] = hi | 0xffff0000;
   }
 
   page_type(pfn: number): number {

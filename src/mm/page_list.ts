@@ -16,7 +16,7 @@
  *
  * Nothing here allocates: the last decoded place is left in `arr`/`w`.
  */
-import { HOST_SECTION_SIZE, type PhysMem } from '../machine/memory.ts';
+import { HOST_SECTION_SIZE, sectionOffset, type PhysMem } from '../machine/memory.ts';
 import { ptr64FromWords, ptr64HiWord, ptr64LoWord, type ArchLayout } from '../arch/x86/layout.ts';
 import type { PageLayout } from './page.ts';
 import type { Sparse } from './sparse.ts';
@@ -56,7 +56,7 @@ export class PageLists {
 
   /** A ListHead for the list_head at physical address pa. */
   head(pa: number): ListHead {
-    return { va: pa + this.pageOffset, arr: this.mem.i32At(pa), w: (pa % HOST_SECTION_SIZE) >>> 2 };
+    return { va: pa + this.pageOffset, arr: this.mem.i32At(pa), w: sectionOffset(pa) >>> 2 };
   }
 
   /** &page->lru of pfn. */
@@ -93,7 +93,13 @@ export class PageLists {
     }
     const pa = va - this.pageOffset;
     this.arr = this.mem.i32[Math.floor(pa / HOST_SECTION_SIZE)];
-    this.w = (pa % HOST_SECTION_SIZE) >>> 2;
+    this.w = sectionOffset(pa) >>> 2;
+  }
+
+  /** INIT_LIST_HEAD() */
+  init(h: ListHead): void {
+    this.write(h.arr, h.w, h.va);
+    this.write(h.arr, h.w + this.prevWords, h.va);
   }
 
   empty(h: ListHead): boolean {

@@ -28,7 +28,7 @@
  * memmap starts: derived from mem_section at attach time, never the source
  * of truth.
  */
-import { PhysMem } from '../machine/memory.ts';
+import { HOST_SECTION_SIZE, PhysMem, sectionOffset } from '../machine/memory.ts';
 import type { KmemAccess } from '../machine/kmem_access.ts';
 import { PAGE_SHIFT, type ArchLayout } from '../arch/x86/layout.ts';
 import type { PageLayout } from './page.ts';
@@ -61,7 +61,9 @@ export class Sparse {
   private readonly memmapArr: Int32Array[];
   private readonly memmapWord: Int32Array;
   private readonly memmapPhys: Float64Array;
-  private readonly usagePhys: Float64Array;
+  /** Derived: per section, the byte array and index of its pageblock types. */
+  private readonly usageArr: Uint8Array[];
+  private readonly usageIdx: Int32Array;
   /** Derived (i386): memmap block number (physical address / memmapBytes) to section. */
   private readonly sectionOfMemmapBlock = new Map<number, number>();
   private readonly memmapBytes: number;
@@ -88,7 +90,8 @@ export class Sparse {
     this.memmapArr = new Array<Int32Array>(this.nrSections).fill(new Int32Array(0));
     this.memmapWord = new Int32Array(this.nrSections);
     this.memmapPhys = new Float64Array(this.nrSections);
-    this.usagePhys = new Float64Array(this.nrSections);
+    this.usageArr = new Array<Uint8Array>(this.nrSections).fill(new Uint8Array(0));
+    this.usageIdx = new Int32Array(this.nrSections);
     this.memmapBytes = this.PAGES_PER_SECTION * pl.size;
   }
 
@@ -152,7 +155,9 @@ export class Sparse {
     this.sectionOfMemmapBlock.set(map / this.memmapBytes, s);
     this.memmapArr[s] = this.access.mem.i32At(map);
     this.memmapWord[s] = PhysMem.wordIndex(map);
-    this.usagePhys[s] = this.access.readPtr(entry + this.layout.ptrSize) - this.layout.PAGE_OFFSET;
+    const usage = this.access.readPtr(entry + this.layout.ptrSize) - this.layout.PAGE_OFFSET;
+    this.usageArr[s] = this.access.mem.u8[Math.floor(usage / HOST_SECTION_SIZE)];
+    this.usageIdx[s] = sectionOffset(usage);
   }
 
   pfn_valid(pfn: number): boolean {
@@ -208,11 +213,11 @@ export class Sparse {
   /** Pageblock migratetype byte of pfn (get_pageblock_migratetype). */
   get_pageblock_migratetype(pfn: number): number {
     const s = pfn >>> this.PFN_SECTION_SHIFT;
-    return this.access.mem.read8(this.usagePhys[s] + ((pfn & this.pfnMask) >>> this.pageblockOrder));
+    return this.usageArr[s][this.usageIdx[s] + ((pfn & this.pfnMask) >>> this.pageblockOrder)];
   }
 
   set_pageblock_migratetype(pfn: number, mt: number): void {
     const s = pfn >>> this.PFN_SECTION_SHIFT;
-    this.access.mem.write8(this.usagePhys[s] + ((pfn & this.pfnMask) >>> this.pageblockOrder), mt);
+    this.usageArr[s][this.usageIdx[s] + ((pfn & this.pfnMask) >>> this.pageblockOrder)] = mt;
   }
 }

@@ -74,7 +74,7 @@ export function pcpListKeys(k: Kernel): { order: number; mt: number }[] {
 export function pcpBlocks(k: Kernel): PcpBlock[] {
   const out: PcpBlock[] = [];
   for (const z of k.buddy.zones) {
-    if (!z.pcpPa) continue;
+    if (!z.pcps.length) continue;
     for (let cpu = 0; cpu < k.config.cpus; cpu++) {
       for (const { order, mt } of pcpListKeys(k)) {
         for (const pfn of k.buddy.pcpListPfns(z, cpu, mt, order)) out.push({ nid: z.nid, zone: z.idx, cpu, order, mt, pfn });
@@ -116,7 +116,7 @@ export function parseBuddyinfo(text: string): Map<string, number[]> {
 
 export function pcpCountSum(k: Kernel): number {
   let n = 0;
-  for (const z of k.buddy.zones) if (z.pcpPa) n += k.buddy.pcpTotal(z);
+  for (const z of k.buddy.zones) if (z.pcps.length) n += k.buddy.pcpTotal(z);
   return n;
 }
 
@@ -124,7 +124,7 @@ export function pcpCountSum(k: Kernel): number {
 export function allocatorState(k: Kernel): string {
   const zones = k.buddy.zones.map((z) => [
     z.nid, z.idx, k.buddy.zoneStat(z, NR_FREE_PAGES), k.buddy.managed(z),
-    z.pcpPa ? Array.from({ length: k.config.cpus }, (_, c) => k.buddy.pcpCounts(z, c).count) : [],
+    z.pcps.length ? Array.from({ length: k.config.cpus }, (_, c) => k.buddy.pcpCounts(z, c).count) : [],
   ]);
   return JSON.stringify({
     buddyinfo: readProc(k, 'buddyinfo'),
@@ -223,7 +223,7 @@ export function checkAllocator(k: Kernel, live: LiveBlocks, opts: CheckOptions =
     assert.equal(b.zoneStat(z, NR_FREE_PAGES), freePages.get(zk) ?? 0, `NR_FREE_PAGES of ${zk}`);
     freeSum += b.zoneStat(z, NR_FREE_PAGES);
     let pcpSum = 0;
-    if (z.pcpPa) {
+    if (z.pcps.length) {
       for (let cpu = 0; cpu < k.config.cpus; cpu++) {
         const n = pcpPages.get(`${zk}/${cpu}`) ?? 0;
         assert.equal(b.pcpCounts(z, cpu).count, n, `pcp count of ${zk} cpu ${cpu}`);

@@ -119,14 +119,9 @@ export function formatPtr(layout: ArchLayout, addr: number): string {
   return addr.toString(16).padStart(16, '0');
 }
 
-/** The JS form of a 64-bit canonical address given as two 32-bit halves. */
-export function canonicalFromHalves(lo: number, hi: number): number {
-  return (lo >>> 0) + (hi & 0xffff) * TWO32;
-}
-
 /** Low 32-bit word stored for an x86_64 pointer in JS form (as an int32). */
 export function ptr64LoWord(v: number): number {
-  return (v % TWO32) | 0;
+  return (v - Math.floor(v / TWO32) * TWO32) | 0;
 }
 
 /** High 32-bit word stored for an x86_64 pointer in JS form (as an int32). */

@@ -1,0 +1,89 @@
+/*
+ * Word access to RAM by physical address, for hot paths.
+ *
+ * PhysMem's accessors check every address and throw outside RAM; that is
+ * right for code handed arbitrary addresses. An allocator's fast path reads
+ * its own structures, at addresses it computed itself, millions of times a
+ * second: RamWords indexes the host sections' Int32Arrays directly.
+ *
+ *   pa -> section = floor(pa / 128 MiB)      (a multiply by 2^-27, exact)
+ *         word    = (pa mod 128 MiB) >> 2    (ToInt32(pa) & (2^27 - 1): exact below 2^53)
+ *
+ * Every access must be naturally aligned (a 4-byte field at a multiple of 4,
+ * a pointer at a multiple of its size), so it never straddles two host
+ * sections. Addresses outside backed RAM are the caller's bug: they read
+ * undefined instead of throwing. Pointers use the JS form of layout.ts
+ * (x86_64: canonical addresses as 48-bit numbers, LIST_POISON values with
+ * bit 48 set).
+ */
+import { HOST_SECTION_SIZE, type PhysMem } from './memory.ts';
+import { ptr64FromWords, ptr64HiWord, ptr64LoWord } from '../arch/x86/layout.ts';
+
+const INV_SECTION = 1 / HOST_SECTION_SIZE;
+const SECTION_MASK = HOST_SECTION_SIZE - 1;
+const TWO32 = 4294967296;
+
+export class RamWords {
+  readonly i32: readonly Int32Array[];
+  /** sizeof(void *) == 8 */
+  readonly ptr8: boolean;
+
+  constructor(mem: PhysMem, ptrSize: 8 | 4) {
+    this.i32 = mem.i32;
+    this.ptr8 = ptrSize === 8;
+  }
+
+  /** The 32-bit word at pa, signed. */
+  r32(pa: number): number {
+    return this.i32[(pa * INV_SECTION) | 0][(pa & SECTION_MASK) >> 2];
+  }
+
+  w32(pa: number, v: number): void {
+    this.i32[(pa * INV_SECTION) | 0][(pa & SECTION_MASK) >> 2] = v;
+  }
+
+  /** A pointer (void *). */
+  rptr(pa: number): number {
+    const a = this.i32[(pa * INV_SECTION) | 0];
+    const i = (pa & SECTION_MASK) >> 2;
+    return this.ptr8 ? ptr64FromWords(a[i], a[i + 1]) : a[i] >>> 0;
+  }
+
+  wptr(pa: number, v: number): void {
+    const a = this.i32[(pa * INV_SECTION) | 0];
+    const i = (pa & SECTION_MASK) >> 2;
+    if (this.ptr8) {
+      a[i] = ptr64LoWord(v);
+      a[i + 1] = ptr64HiWord(v);
+    } else {
+      a[i] = v | 0;
+    }
+  }
+
+  /** An unsigned long (exact below 2^53). */
+  rulong(pa: number): number {
+    const a = this.i32[(pa * INV_SECTION) | 0];
+    const i = (pa & SECTION_MASK) >> 2;
+    return this.ptr8 ? (a[i] >>> 0) + (a[i + 1] >>> 0) * TWO32 : a[i] >>> 0;
+  }
+
+  /** A long (signed). */
+  rlong(pa: number): number {
+    const a = this.i32[(pa * INV_SECTION) | 0];
+    const i = (pa & SECTION_MASK) >> 2;
+    return this.ptr8 ? (a[i] >>> 0) + a[i + 1] * TWO32 : a[i];
+  }
+
+  /** Store a long or unsigned long (two's complement below 2^53 in magnitude). */
+  wlong(pa: number, v: number): void {
+    const a = this.i32[(pa * INV_SECTION) | 0];
+    const i = (pa & SECTION_MASK) >> 2;
+    if (this.ptr8) {
+      const hi = Math.floor(v / TWO32);
+      a[i] = (v - hi * TWO32) | 0;
+      a[i + 1] = hi | 0;
+    } else {
+      a[i] = v | 0;
+    }
+  }
+}
