@@ -7,7 +7,7 @@
  *   | node_zones[MAX_NR_ZONES]  struct zone, see below              |
  *   | node_zonelists[2]         ZONELIST_FALLBACK, ZONELIST_NOFALLBACK
  *   | nr_zones, node_start_pfn, node_present_pages, node_spanned_pages
- *   | node_id, kswapd_order, kswapd_highest_zoneidx, totalreserve_pages
+ *   | node_id, kswapd_wait/order/highest_zoneidx/failures, totalreserve_pages
  *   | vm_stat[NR_VM_NODE_STAT_ITEMS]                                 |
  *   +--------------------------------------------------------------+
  *
@@ -137,8 +137,10 @@ export function mmzoneLayouts(ptrSize: 4 | 8, arch: Arch) {
     ['node_present_pages', 'ulong'],
     ['node_spanned_pages', 'ulong'],
     ['node_id', 'int'],
+    ['kswapd_wait', 'int'],
     ['kswapd_order', 'int'],
     ['kswapd_highest_zoneidx', 'int'],
+    ['kswapd_failures', 'int'],
     ['kswapd_wakeups', 'ulong'],
     ['totalreserve_pages', 'ulong'],
     ['vm_stat', 'long', NR_VM_NODE_STAT_ITEMS],

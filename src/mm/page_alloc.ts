@@ -56,6 +56,7 @@ import { PcpLists } from './pcp.ts';
 import { Watermarks } from './watermark.ts';
 import { dump_page } from './debug.ts';
 import { show_mem } from './show_mem.ts';
+import { Kswapd } from './vmscan.ts';
 import { KERN_ALERT, KERN_WARNING, TAINT_BAD_PAGE, TAINT_WARN, type Bug, type Log } from '../kernel/bug.ts';
 import { PF_MEMALLOC, type Sched } from '../kernel/sched.ts';
 
@@ -109,6 +110,7 @@ export class PageAllocator {
   readonly freeArea: FreeArea;
   readonly pcp: PcpLists;
   readonly wm: Watermarks;
+  readonly kswapd: Kswapd;
   private readonly zoneByVa = new Map<number, Zone>();
   private readonly maxNrZones: number;
   private readonly a: KmemAccess;
@@ -143,6 +145,8 @@ export class PageAllocator {
     let pcpRef: PcpLists | null = null;
     this.freeArea = new FreeArea(d.pages, d.sparse, d.lists, this.globals, this.hooks, (order) => pcpRef!.allowedOrder(order));
     this.pcp = pcpRef = new PcpLists(d.sparse, d.lists, this.freeArea, this.wm, this.hooks, d.mz.pcpLists, d.mz.zs.ZONE_MOVABLE);
+    this.kswapd = new Kswapd(d.access, d.mz, d.pgdatPa, this.zones, this.wm, this.globals.kswapdPendingPa(d.globalsPa),
+      () => this.hooks.reclaim);
   }
 
   /* ---------------------------------------------------------------- */
@@ -417,6 +421,7 @@ export class PageAllocator {
     if (pfn < 0) pfn = this.slowpath(gfp, order, nid, highestZoneidx, mt);
     if (pfn >= 0) this.prepNewPage(pfn, order, gfp);
     if (this.hooks.mm_page_alloc !== undefined) this.hooks.mm_page_alloc(pfn, order, gfp, mt);
+    this.kswapd.runPending();
     return pfn;
   }
 
@@ -487,27 +492,43 @@ export class PageAllocator {
     }
     if ((allocFlags & ALLOC_KSWAPD) && zone.testFlag(ZONE_BOOSTED_WATERMARK)) {
       zone.setFlag(ZONE_BOOSTED_WATERMARK, false);
-      this.wakeup_kswapd(zone, 0);
+      this.wakeup_kswapd(zone, 0, zone.idx);
     }
     return pfn;
   }
 
-  /** wakeup_kswapd(): background reclaim for the node. */
-  wakeup_kswapd(zone: Zone, order: number): void {
-    const pgdat = this.d.pgdatPa[zone.nid];
-    const mz = this.d.mz;
-    this.a.writeUlong(pgdat + mz.pgdat.kswapd_wakeups, this.a.readUlong(pgdat + mz.pgdat.kswapd_wakeups) + 1);
-    this.a.mem.write32(pgdat + mz.pgdat.kswapd_order, Math.max(order, this.a.mem.read32(pgdat + mz.pgdat.kswapd_order)));
+  /**
+   * wakeup_kswapd(): wake the node's background reclaim, unless it has
+   * failed too often or the node is balanced and not boosted (then the
+   * kernel wakes kcompactd instead, which kmem does not model).
+   */
+  wakeup_kswapd(zone: Zone, order: number, highestZoneidx: number): void {
+    if (zone.managed() === 0) return;
+    if (this.kswapd.unreclaimable(zone.nid)) return;
+    let boosted = false;
+    let balanced = false;
+    for (const z of this.zones) {
+      if (z.nid !== zone.nid || z.idx > highestZoneidx || z.present() === 0) continue;
+      if (z.get(z.iBoost)) boosted = true;
+      if (this.wm.zone_watermark_ok(z, order, z.wmark(WMARK_HIGH), highestZoneidx, 0)) balanced = true;
+    }
+    if (balanced && !boosted) return;
+    this.kswapd.wakeup(zone, order, highestZoneidx);
   }
 
   kswapdWakeups(nid: number): number {
     return this.a.readUlong(this.d.pgdatPa[nid] + this.d.mz.pgdat.kswapd_wakeups);
   }
 
+  /** pgdat->kswapd_failures >= MAX_RECLAIM_RETRIES: zoneinfo's node_unreclaimable. */
+  node_unreclaimable(nid: number): boolean {
+    return this.kswapd.unreclaimable(nid);
+  }
+
   private wakeAllKswapds(order: number, nid: number, highestZoneidx: number): void {
     for (const zone of this.zonelists[nid * 2]) {
       if (zone.idx > highestZoneidx || zone.present() === 0) continue;
-      if (!this.wm.zone_watermark_ok(zone, order, zone.wmark(WMARK_LOW), highestZoneidx, 0)) this.wakeup_kswapd(zone, order);
+      if (!this.wm.zone_watermark_ok(zone, order, zone.wmark(WMARK_LOW), highestZoneidx, 0)) this.wakeup_kswapd(zone, order, highestZoneidx);
     }
   }
 

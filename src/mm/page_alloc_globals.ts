@@ -5,6 +5,7 @@
  *   +0  int min_free_kbytes              +4  int user_min_free_kbytes
  *   +8  int watermark_scale_factor       +12 int page_group_by_mobility_disabled
  *   +16 int ready (memblock_free_all() done, the buddy allocator is open)
+ *   +20 int kswapd_pending (some node's kswapd is woken and has not run yet)
  *   +24 unsigned long totalreserve_pages (u64)
  *   +32 int sysctl_lowmem_reserve_ratio[MAX_NR_ZONES]
  */
@@ -15,6 +16,7 @@ const G_USER_MIN_FREE_KBYTES = 1;
 const G_WATERMARK_SCALE_FACTOR = 2;
 const G_MOBILITY_DISABLED = 3;
 const G_READY = 4;
+const G_KSWAPD_PENDING = 5;
 const G_TOTALRESERVE = 6;
 const G_LOWMEM_RESERVE_RATIO = 8;
 
@@ -51,6 +53,11 @@ export class PageAllocGlobals {
   /** memblock_free_all() has run: the buddy allocator is open. */
   get ready(): boolean { return this.a[this.w + G_READY] !== 0; }
   set ready(v: boolean) { this.a[this.w + G_READY] = v ? 1 : 0; }
+
+  /** Physical address of kswapd_pending, for vmscan.ts. */
+  kswapdPendingPa(globalsPa: number): number {
+    return globalsPa + 4 * G_KSWAPD_PENDING;
+  }
 
   get totalreserve_pages(): number {
     return (this.a[this.w + G_TOTALRESERVE] >>> 0) + this.a[this.w + G_TOTALRESERVE + 1] * 4294967296;

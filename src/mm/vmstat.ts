@@ -105,7 +105,7 @@ export function memoryView(k: Kernel): MemoryView {
     // Slab counters are kept in bytes (the _B items) and shown in pages.
     nodeStats.nr_slab_reclaimable = Math.floor(nodeStat(k, nid, NR_SLAB_RECLAIMABLE_B) / PAGE_SIZE);
     nodeStats.nr_slab_unreclaimable = Math.floor(nodeStat(k, nid, NR_SLAB_UNRECLAIMABLE_B) / PAGE_SIZE);
-    nodes.push({ id: nid, zones, nodeStats, unreclaimable: false });
+    nodes.push({ id: nid, zones, nodeStats, unreclaimable: k.buddy.node_unreclaimable(nid) });
   }
   return {
     migratetypes: MIGRATETYPE_NAMES, pageblockOrder: pageblock_order, maxOrder: MAX_PAGE_ORDER, nodes, config: cfg,

@@ -215,7 +215,7 @@ test('reserves: each kind of caller stops exactly where the kernel stops it, ATO
       else if (!firstFail.has(c.name)) firstFail.set(c.name, step);
       if (!p && c.name === 'GFP_KERNEL|__GFP_NORETRY' && !atomicBelowLowChecked) {
         // Below the (boosted) low and min watermarks: the sleeping request failed, GFP_ATOMIC still gets a page.
-        // (Unmovable requests stealing from movable pageblocks boosted the marks; kmem has no kswapd to undo that.)
+        // (Unmovable requests stealing from movable pageblocks boost the marks until kswapd pays them off.)
         atomicBelowLowChecked = true;
         const boost = k.buddy.zget(dma32, 'watermark_boost');
         assert.ok(k.buddy.zoneStat(dma32, NR_FREE_PAGES) <= k.buddy.zget(dma32, '_watermark', WMARK_MIN) + boost);
