@@ -327,7 +327,7 @@ test('warn_alloc: the failure report, and __GFP_NOWARN silences it', () => {
   assert.deepEqual(logged(k, () => assert.equal(k.alloc_pages(k.GFP_NOWAIT, 0), 0)), []);
 
   const lines = logged(k, () => assert.equal(k.alloc_pages(k.GFP_KERNEL | k.__GFP_NORETRY, 0), 0));
-  assert.equal(lines[0], 'swapper/0: page allocation failure: order:0, mode:0x10cc0(GFP_KERNEL|__GFP_NORETRY), nodemask=(null)');
+  assert.equal(lines[0], 'swapper/0: page allocation failure: order:0, mode:0x10cc0(GFP_KERNEL|__GFP_NORETRY), nodemask=(null),cpuset=/,mems_allowed=0');
   assert.match(lines[1], /^CPU: 0 UID: 0 PID: 0 Comm: swapper\/0 (Not tainted|Tainted: .*) 6\.12\.0-kmem #1$/);
   const trace = lines.indexOf('Call Trace:');
   const memInfo = lines.indexOf('Mem-Info:');
@@ -342,7 +342,7 @@ test('warn_alloc: the failure report, and __GFP_NOWARN silences it', () => {
   assert.ok(buddyLine?.endsWith(`= ${k.buddy.zoneStat(dma32, NR_FREE_PAGES) * 4}kB`));
   // Higher orders report their order.
   const big = logged(k, () => assert.equal(k.alloc_pages(k.GFP_KERNEL | k.__GFP_NORETRY, 5), 0));
-  assert.equal(big[0], 'swapper/0: page allocation failure: order:5, mode:0x10cc0(GFP_KERNEL|__GFP_NORETRY), nodemask=(null)');
+  assert.equal(big[0], 'swapper/0: page allocation failure: order:5, mode:0x10cc0(GFP_KERNEL|__GFP_NORETRY), nodemask=(null),cpuset=/,mems_allowed=0');
 });
 
 /* ------------------------------------------------------------------ */
