@@ -25,6 +25,7 @@ import { summariseFiles, type ProfileSummary } from './cpuprofile.ts';
 import { measureInterleaved, table, timerOverheadNs, type TaskResult } from './harness.ts';
 import { listHeadModelTask, pcpPathModelTask } from './models.ts';
 import { PROFILE_LOOP } from './profile_order0.ts';
+import { segregatedTasks, slabTasks } from './slab.ts';
 
 const args = new Set(process.argv.slice(2));
 const JSON_OUT = args.has('--json');
@@ -81,6 +82,28 @@ function allocBenches() {
   if (freeAfter !== freeBefore) throw new Error(`allocator benchmarks leaked pages: ${freeBefore} free before, ${freeAfter} after`);
   if (k.buddy.badPageCount !== 0) throw new Error(`allocator benchmarks reported ${k.buddy.badPageCount} bad pages`);
   return { results, pcp, freePages: freeAfter };
+}
+
+/**
+ * The slab allocator next to its JS baselines (bench/slab.ts), on its own
+ * 4 GiB 2-CPU machine; the slab caches' pages must all be back afterwards.
+ */
+function slabBenches() {
+  log('slab: booting a 4 GiB x86_64 machine, 2 CPUs');
+  const k = start_kernel(resolveConfig({ mem: '4G', cpus: 2 }));
+  const shrinkAll = () => {
+    for (const s of k.slab.caches()) k.kmem_cache_shrink(s);
+    k.drain_all_pages();
+  };
+  shrinkAll();
+  const freeBefore = freePagesTotal(k);
+  const results = measureInterleaved([rawTasks(1 << 16)[0], ...segregatedTasks(), ...slabTasks(k)], {
+    rounds: QUICK ? 3 : 11, targetMs: QUICK ? 10 : 40, progress: log,
+  });
+  shrinkAll();
+  const freeAfter = freePagesTotal(k);
+  if (freeAfter !== freeBefore) throw new Error(`slab benchmarks leaked pages: ${freeBefore} free before, ${freeAfter} after`);
+  return results;
 }
 
 /** The baseline (raw free list, same access pattern) of each kernel row. */
@@ -160,13 +183,14 @@ async function main(): Promise<void> {
   const boot = runBootBenches(['4G', '16G'], QUICK ? 1 : 5, log);
 
   const alloc = allocBenches();
+  const slab = slabBenches();
   const cross = await crossCheck(alloc.results);
 
   const profiles = PROFILE ? [profile([], 'page'), profile(['--no-turbo-inlining'], 'page')] : [];
   const tgt = targets(alloc.results, boot);
 
   if (JSON_OUT) {
-    process.stdout.write(JSON.stringify({ machine: { ...m, loadAvg1End: loadavg()[0] }, timerOverheadNs: timerNs, alloc, crossCheck: cross, boot, targets: tgt, profiles }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ machine: { ...m, loadAvg1End: loadavg()[0] }, timerOverheadNs: timerNs, alloc, slab, crossCheck: cross, boot, targets: tgt, profiles }, null, 2) + '\n');
     return;
   }
 
@@ -185,6 +209,11 @@ async function main(): Promise<void> {
   })));
   out.push(`(x raw: against the raw free list with the same pattern; burst = ${BURST} allocations then ${BURST} frees in random order;`);
   out.push(' models (bench/models.ts): the pcp list alone, and every field kmem\'s order-0 fast path touches, in one flat function)');
+  out.push('');
+  out.push('Slab allocator, 4 GiB x86_64, 2 CPUs, GFP_KERNEL on CPU 0; ns per alloc+free pair, median [min..max]:');
+  out.push(table(['benchmark', 'ns/pair', 'min..max', 'Mpairs/s'], slab.map((r) =>
+    [r.name, fmt(r.ns, r.ns < 10 ? 2 : 1), `${fmt(r.min, r.ns < 10 ? 2 : 0)}..${fmt(r.max, r.ns < 10 ? 2 : 0)}`, fmt(1e3 / r.ns, 2)])));
+  out.push('(bench/slab.ts: sizes log-uniform in 8..4096 from a fixed seed; segregated lists = one Int32Array stack per size class)');
   out.push('');
   out.push(`Cross-check with tinybench (one pair per call; performance.now() costs ${fmt(timerNs)} ns here):`);
   out.push(table(['benchmark', 'tinybench mean', 'tinybench p50', 'batched harness'],

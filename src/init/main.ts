@@ -36,7 +36,7 @@ import { Sched } from '../kernel/sched.ts';
 import { Memblock, memblockDataSize, memblockPlacement } from '../mm/memblock.ts';
 import { Sparse } from '../mm/sparse.ts';
 import { Pages, pageLayout } from '../mm/page.ts';
-import { mmzoneLayouts, pageblock_order } from '../mm/mmzone.ts';
+import { mmzoneLayouts, pageblockOrder } from '../mm/mmzone.ts';
 import { PageAllocator } from '../mm/page_alloc.ts';
 import { PageLists } from '../mm/page_list.ts';
 import { PageAllocGlobals } from '../mm/page_alloc_globals.ts';
@@ -45,6 +45,11 @@ import {
   build_all_zonelists, free_area_init, init_per_zone_wmark_min, memblock_free_all, memmap_init, type MmInitCtx,
 } from '../mm/mm_init.ts';
 import { Kernel } from '../kernel/kernel.ts';
+import { Kallsyms } from '../kernel/kallsyms.ts';
+import { Rcu } from '../kernel/rcu.ts';
+import { RamWords } from '../machine/ram_words.ts';
+import { SlabCommon, parseSlabNomerge } from '../mm/slab_common.ts';
+import { Slub, parseSlubParams } from '../mm/slub.ts';
 
 /** Sizes of the kernel image's sections that hold no modelled data (as a small distro kernel). */
 const TEXT_BYTES = 4 << 20;
@@ -74,7 +79,19 @@ export interface ImageLayout {
   tainted: number;
   clock: number;
   pageAllocGlobals: number;
+  /** RCU's callback queue (kernel/rcu/tree.c). */
+  rcu: number;
+  /** mm/slab_common.c's and the slab implementation's statics, the boot caches among them. */
+  slab: number;
+  slabBytes: number;
+  /** The slab code's string literals (the kmalloc cache names), at the start of .rodata. */
+  slabRodata: number;
   bssEnd: number;
+}
+
+/** MAX_NUMNODES: CONFIG_NODES_SHIFT 6 on x86_64, no NUMA on i386. */
+function maxNumNodes(layout: ArchLayout): number {
+  return layout.bits === 64 ? 64 : 1;
 }
 
 export function imageLayout(layout: ArchLayout, nrCpus: number): ImageLayout {
@@ -92,8 +109,14 @@ export function imageLayout(layout: ArchLayout, nrCpus: number): ImageLayout {
   const tainted = up(cpus + sched.cpus, 8);
   const clock = tainted + 8;
   const pageAllocGlobals = clock + 8;
-  const bssEnd = up(pageAllocGlobals + PageAllocGlobals.bytes(8), PAGE_SIZE);
-  return { text: start, textEnd: rodata, rodata, data, memblock, dataEnd, bss, logBuf, tasks, cpus, tainted, clock, pageAllocGlobals, bssEnd };
+  const rcu = up(pageAllocGlobals + PageAllocGlobals.bytes(8), 8);
+  const slab = up(rcu + Rcu.globalsBytes(layout.ptrSize), 64);
+  const slabBytes = SlabCommon.staticBytes(layout.ptrSize) + Slub.staticBytes(layout.ptrSize, maxNumNodes(layout));
+  const bssEnd = up(slab + slabBytes, PAGE_SIZE);
+  return {
+    text: start, textEnd: rodata, rodata, data, memblock, dataEnd, bss, logBuf, tasks, cpus, tainted, clock, pageAllocGlobals,
+    rcu, slab, slabBytes, slabRodata: rodata, bssEnd,
+  };
 }
 
 /** The architecture layout for a configuration (i386's depends on how much lowmem there is). */
@@ -189,7 +212,7 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
   const vmemmapPmdPa = tables.vmemmapPmd ? memblock.memblock_phys_alloc(tables.vmemmapPmd, PAGE_SIZE, 'vmemmap_populate') : 0;
   if (vmemmapPmdPa) mem.fill(vmemmapPmdPa, tables.vmemmapPmd, 0);
   const pl = pageLayout(layout);
-  const sparse = new Sparse(access, layout, pl, memSectionPa, vmemmapPmdPa, maxPfn, pageblock_order);
+  const sparse = new Sparse(access, layout, pl, memSectionPa, vmemmapPmdPa, maxPfn, pageblockOrder(config.arch, config.pae));
   const presentRanges: { startPfn: number; endPfn: number; nid: number }[] = [];
   memblock.for_each_mem_pfn_range(-1, (s: number, e: number, nid: number) => {
     presentRanges.push({ startPfn: s, endPfn: e, nid });
@@ -232,8 +255,24 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
   memblock_free_all(ctx);
   init_per_zone_wmark_min(ctx);
 
-  const k = new Kernel({ config, layout, mem, access, kaddr, log, bug, sched, memblock, sparse, pages, mz, buddy, percpu, img, ctx });
+  // mm_core_init() goes on with kmem_cache_init(): SLUB and the kmalloc caches (after the "Memory:" line).
+  const kallsyms = new Kallsyms(kaddr.imageVa(img.text), img.textEnd - img.text);
+  const rcu = new Rcu(access, kaddr, kallsyms, img.rcu, kaddr.__va(img.rcu));
+  const words = new RamWords(mem, layout.ptrSize);
+  const slab = new SlabCommon({
+    layout, mem, words, kaddr, sparse, pages, mz, buddy, log, bug, sched, kallsyms, rcu, pgdatPa,
+    dataPa: img.slab, dataBytes: img.slabBytes, rodataPa: img.slabRodata, rodataBytes: SlabCommon.rodataBytes(),
+    nomerge: parseSlabNomerge(config.cmdline),
+  }, (staticsPa, common) => new Slub({
+    layout, mem, words, sparse, pages, mz, buddy, percpu, log, bug, sched, kallsyms, rcu, nrCpus: config.cpus,
+    cpuToNode, pgdatPa, maxNumNodes: maxNumNodes(layout), staticsPa, params: parseSlubParams(config.cmdline),
+  }, common));
+  const k = new Kernel({
+    config, layout, mem, access, kaddr, log, bug, sched, memblock, sparse, pages, mz, buddy, percpu, img, ctx, kallsyms, rcu, slab,
+  });
   memInitPrintInfo(k, img, reservedBeforeFree);
+  rcu.rcu_init();
+  slab.kmem_cache_init();
   bug.throwOnBug = opts.errors === 'throw';
   clockRunning = true;
   return k;

@@ -43,12 +43,12 @@ const TAINT_LETTERS: readonly [string, string][] = [
 
 export const UTS_RELEASE = '6.12.0-kmem';
 
-export type BugKind = 'BUG' | 'WARNING' | 'Bad page state' | 'Oops' | 'might_sleep';
+export type BugKind = 'BUG' | 'WARNING' | 'Bad page state' | 'Oops' | 'might_sleep' | 'panic';
 
 /** Thrown instead of (after) logging, when the kernel was booted with errors: 'throw'. */
 export class KernelBug extends Error {
   constructor(readonly kind: BugKind, readonly report: string) {
-    super(report.split('\n').find((l) => /^(BUG|WARNING|kernel BUG at )/.test(l)) ?? report.split('\n')[0]);
+    super(report.split('\n').find((l) => /^(BUG|WARNING|kernel BUG at |Kernel panic)/.test(l)) ?? report.split('\n')[0]);
     this.name = 'KernelBug';
   }
 }
@@ -140,6 +140,71 @@ export class Bug {
     say('---[ end trace 0000000000000000 ]---', KERN_WARNING);
     this.add_taint(TAINT_DIE); // oops_end()
     this.emit('BUG', out);
+  }
+
+  /**
+   * An oops other than BUG() (a divide error, a page fault): the preamble,
+   * "Oops: <trap> [#1] PREEMPT SMP NOPTI", the stack. As with bug(), kmem's
+   * caller backs out instead of killing the task.
+   */
+  oops(trap: string, fn: string, frames: readonly string[], preamble: readonly string[] = []): void {
+    const out: string[] = [];
+    const say = (l: string, level: number) => {
+      out.push(l);
+      this.log.printk(level, l);
+    };
+    for (const l of preamble) say(l, KERN_ALERT);
+    say(`Oops: ${trap} [#1] PREEMPT SMP NOPTI`, KERN_WARNING);
+    out.push(...this.dump_stack([fn, ...frames]));
+    say('---[ end trace 0000000000000000 ]---', KERN_WARNING);
+    this.add_taint(TAINT_DIE);
+    this.emit('Oops', out);
+  }
+
+  /**
+   * die() for a CPU exception the kernel cannot fix up (arch/x86/kernel/
+   * dumpstack.c __die, oops_end): the exception handler's own lines
+   * (`preamble`, each at its level: a page fault's "BUG: unable to handle
+   * page fault ..." and page-table walk), the "Oops: <what>" header, then
+   * show_regs() (the task line, the instruction pointer, the call trace),
+   * print_modules(), the handler's executive summary (`summary`: "CR2:
+   * ..."), the end-of-trace line. The task would be killed; kmem cannot
+   * finish the access that faulted either, so this always throws (whatever
+   * `errors` says), after tainting with D. Nothing was changed by the
+   * faulting access.
+   */
+  die(preamble: readonly (readonly [number, string])[], header: string, ip: string, frames: readonly string[],
+    summary: readonly string[]): never {
+    const out: string[] = [];
+    const say = (l: string, level: number) => {
+      out.push(l);
+      this.log.printk(level, l);
+    };
+    for (const [level, l] of preamble) say(l, level);
+    say(header, KERN_WARNING);
+    say(`CPU: ${this.sched.cpu} UID: 0 PID: ${this.sched.pid()} Comm: ${this.sched.comm()} ${this.print_tainted()} ${UTS_RELEASE} #1`, KERN_WARNING);
+    say(`Hardware name: kmem simulated ${this.arch} machine`, KERN_WARNING);
+    say(this.arch === 'i386' ? `EIP: ${ip}` : `RIP: 0010:${ip}`, KERN_WARNING);
+    say('Call Trace:', KERN_WARNING);
+    say(' <TASK>', KERN_WARNING);
+    for (const f of frames) say(` ${f}`, KERN_WARNING);
+    say(' </TASK>', KERN_WARNING);
+    say('Modules linked in:', KERN_WARNING);
+    for (const l of summary) say(l, KERN_WARNING);
+    say('---[ end trace 0000000000000000 ]---', KERN_WARNING);
+    this.add_taint(TAINT_DIE); // oops_end()
+    throw new KernelBug('Oops', out.join('\n'));
+  }
+
+  /** panic(): the machine stops. Always throws (whatever `errors` says): nothing can run after it. */
+  panic(message: string, frames: readonly string[]): never {
+    const out = [`Kernel panic - not syncing: ${message}`];
+    this.log.printk(KERN_EMERG, out[0]);
+    out.push(...this.dump_stack(['panic', ...frames], KERN_EMERG));
+    const end = `---[ end Kernel panic - not syncing: ${message} ]---`;
+    this.log.printk(KERN_EMERG, end);
+    out.push(end);
+    throw new KernelBug('panic', out.join('\n'));
   }
 
   /** A report already printed by its subsystem (bad_page, ...): taint and maybe throw. */

@@ -33,6 +33,10 @@ import type { Percpu } from '../mm/percpu.ts';
 import type { ImageLayout } from '../init/main.ts';
 import * as gfpTypes from '../include/linux/gfp_types.ts';
 import { __GFP_COMP, __GFP_HIGHMEM } from '../include/linux/gfp_types.ts';
+import { slabApiNames } from '../include/linux/slab.ts';
+import { kmemCacheArgs, type SlabCommon } from '../mm/slab_common.ts';
+import type { Kallsyms } from './kallsyms.ts';
+import type { Rcu } from './rcu.ts';
 
 export interface KernelParts {
   config: MachineConfig;
@@ -51,6 +55,9 @@ export interface KernelParts {
   percpu: Percpu;
   img: ImageLayout;
   ctx: MmInitCtx;
+  kallsyms: Kallsyms;
+  rcu: Rcu;
+  slab: SlabCommon;
 }
 
 /** get_order(size): the smallest order whose block holds size bytes (size > 0). */
@@ -80,6 +87,11 @@ class KernelBase {
   readonly percpu: Percpu;
   readonly img: ImageLayout;
   readonly mmInit: MmInitCtx;
+  /** Code pointers: constructors and RCU callbacks. */
+  readonly kallsyms: Kallsyms;
+  readonly rcu: Rcu;
+  /** The slab allocator (mm/slab_common.c) and, as k.slab.impl, its implementation (SLUB). */
+  readonly slab: SlabCommon;
 
   constructor(p: KernelParts) {
     this.config = p.config;
@@ -98,13 +110,20 @@ class KernelBase {
     this.percpu = p.percpu;
     this.img = p.img;
     this.mmInit = p.ctx;
+    this.kallsyms = p.kallsyms;
+    this.rcu = p.rcu;
+    this.slab = p.slab;
   }
 }
 
-/** Every GFP flag, for module code that writes k.GFP_KERNEL. */
+/** A slab constructor, run on each object of a new slab: void (*ctor)(void *) with the kernel at hand. */
+export type SlabCtor = (k: Kernel, obj: number) => void;
+
+/** Every GFP flag, for module code that writes k.GFP_KERNEL; the SLAB_* flags and kmalloc limits too. */
 type GfpNames = typeof gfpTypes;
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
-export interface Kernel extends GfpNames {}
+type SlabNames = typeof slabApiNames;
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface Kernel extends GfpNames, SlabNames {}
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Kernel extends KernelBase {
@@ -116,7 +135,7 @@ export class Kernel extends KernelBase {
 
   constructor(p: KernelParts) {
     super(p);
-    Object.assign(this, gfpTypes);
+    Object.assign(this, gfpTypes, slabApiNames);
   }
 
   /* ---------------------------------------------------------------- */
@@ -352,6 +371,171 @@ export class Kernel extends KernelBase {
   /** this_cpu_ptr(ptr): this CPU's copy. */
   this_cpu_ptr(ptr: number): number {
     return this.percpu.per_cpu_ptr(ptr, this.sched.cpu);
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* The slab allocator: lookaside caches and kmalloc                 */
+  /* (mm/slab_common.c, mm/slub.c, include/linux/slab.h, kernel/rcu)  */
+  /* ---------------------------------------------------------------- */
+
+  /**
+   * kmem_cache_create(name, size, align, flags, ctor): a cache of `size`-byte
+   * objects (its struct kmem_cache address), or 0 after the kernel's report.
+   * ctor(k, obj) runs on every object when a new slab is populated, not on
+   * each allocation. The LDD3 form kmem_cache_create(name, size, offset,
+   * flags, ctor, dtor) is accepted, the offset taken as the alignment as
+   * since 2.6.23; slab destructors were removed then, so dtor must be null
+   * (a compile error in TypeScript, a TypeError from JavaScript).
+   */
+  kmem_cache_create(name: string | null, size: number, align: number, flags: number, ctor?: SlabCtor | null): number;
+  kmem_cache_create(name: string | null, size: number, offset: number, flags: number, ctor: SlabCtor | null, dtor: null): number;
+  kmem_cache_create(name: string | null, size: number, align: number, flags: number, ctor: SlabCtor | null = null, dtor: unknown = null): number {
+    if (dtor !== null && dtor !== undefined) {
+      throw new TypeError('kmem_cache_create: slab destructors were removed in Linux 2.6.23; pass NULL');
+    }
+    return this.slab.kmem_cache_create(name, size, kmemCacheArgs(align, this.ctorAddress(ctor)), flags);
+  }
+
+  /** kmem_cache_create_usercopy(): the same, with a region that may be copied to and from user space. */
+  kmem_cache_create_usercopy(name: string | null, size: number, align: number, flags: number, useroffset: number,
+    usersize: number, ctor: SlabCtor | null = null): number {
+    return this.slab.kmem_cache_create(name, size, kmemCacheArgs(align, this.ctorAddress(ctor), useroffset, usersize), flags);
+  }
+
+  /** The code address standing for a JS constructor (kallsyms: one per function). */
+  private ctorAddress(ctor: SlabCtor | null): number {
+    if (ctor === null) return 0;
+    return this.kallsyms.register(ctor.name || 'ctor', (obj) => ctor(this, obj), ctor);
+  }
+
+  kmem_cache_destroy(s: number): void {
+    this.slab.kmem_cache_destroy(s);
+  }
+
+  /** kmem_cache_shrink(): give empty slabs back; 0 if the cache holds no slab afterwards. */
+  kmem_cache_shrink(s: number): number {
+    return this.slab.kmem_cache_shrink(s);
+  }
+
+  kmem_cache_size(s: number): number {
+    return this.slab.kmem_cache_size(s);
+  }
+
+  /** kmem_cache_alloc(s, gfp): an object (not cleared unless __GFP_ZERO), or 0. */
+  kmem_cache_alloc(s: number, gfp: number): number {
+    return this.slab.kmem_cache_alloc(s, gfp);
+  }
+
+  kmem_cache_zalloc(s: number, gfp: number): number {
+    return this.slab.kmem_cache_zalloc(s, gfp);
+  }
+
+  /** kmem_cache_alloc_node(s, gfp, node): prefer node (NUMA_NO_NODE = -1: this CPU's). */
+  kmem_cache_alloc_node(s: number, gfp: number, node: number): number {
+    return this.slab.kmem_cache_alloc_node(s, gfp, node);
+  }
+
+  kmem_cache_free(s: number, obj: number): void {
+    this.slab.kmem_cache_free(s, obj);
+  }
+
+  /** kmem_cache_alloc_bulk(s, gfp, size, p): fill the pointer array at p (kernel memory); size or 0. */
+  kmem_cache_alloc_bulk(s: number, gfp: number, size: number, p: number): number {
+    return this.slab.kmem_cache_alloc_bulk(s, gfp, size, p);
+  }
+
+  /** kmem_cache_free_bulk(s, size, p): free the objects whose pointers are at p. */
+  kmem_cache_free_bulk(s: number, size: number, p: number): void {
+    this.slab.kmem_cache_free_bulk(s, size, p);
+  }
+
+  /** kfree_bulk(size, p): kmem_cache_free_bulk() of kmalloc'd objects. */
+  kfree_bulk(size: number, p: number): void {
+    this.slab.kmem_cache_free_bulk(0, size, p);
+  }
+
+  /** kmalloc(size, gfp): ZERO_SIZE_PTR for 0, 0 on failure. */
+  kmalloc(size: number, gfp: number): number {
+    return this.slab.kmalloc(size, gfp);
+  }
+
+  kzalloc(size: number, gfp: number): number {
+    return this.slab.kmalloc(size, gfp | gfpTypes.__GFP_ZERO);
+  }
+
+  kmalloc_node(size: number, gfp: number, node: number): number {
+    return this.slab.__kmalloc_node(size, gfp, node);
+  }
+
+  kzalloc_node(size: number, gfp: number, node: number): number {
+    return this.slab.__kmalloc_node(size, gfp | gfpTypes.__GFP_ZERO, node);
+  }
+
+  /** kmalloc_array(n, size, gfp): NULL (no warning) if n * size overflows size_t. */
+  kmalloc_array(n: number, size: number, gfp: number): number {
+    const bytes = n * size;
+    // check_mul_overflow(): only a product near 2^53 needs the exact test
+    if (bytes > Number.MAX_SAFE_INTEGER && BigInt(n) * BigInt(size) >= 2n ** BigInt(8 * this.layout.ptrSize)) return 0;
+    if (this.layout.ptrSize === 4 && bytes >= 2 ** 32) return 0;
+    return this.slab.kmalloc(bytes, gfp);
+  }
+
+  kcalloc(n: number, size: number, gfp: number): number {
+    return this.kmalloc_array(n, size, gfp | gfpTypes.__GFP_ZERO);
+  }
+
+  /** krealloc(p, new_size, gfp): contents kept up to the smaller size; new_size 0 frees (ZERO_SIZE_PTR). */
+  krealloc(p: number, newSize: number, gfp: number): number {
+    return this.slab.krealloc(p, newSize, gfp);
+  }
+
+  /** ksize(p): the usable size of an allocation. */
+  ksize(p: number): number {
+    return this.slab.ksize(p);
+  }
+
+  /** kmalloc_size_roundup(size): what kmalloc(size) really allocates. */
+  kmalloc_size_roundup(size: number): number {
+    return this.slab.kmalloc_size_roundup(size);
+  }
+
+  /** kfree(p); NULL and ZERO_SIZE_PTR are ignored. */
+  kfree(p: number): void {
+    this.slab.kfree(p);
+  }
+
+  /** kfree_sensitive(p): clear, then free. */
+  kfree_sensitive(p: number): void {
+    this.slab.kfree_sensitive(p);
+  }
+
+  /** The pre-5.9 name of kfree_sensitive(). */
+  kzfree(p: number): void {
+    this.slab.kfree_sensitive(p);
+  }
+
+  kmemdup(src: number, len: number, gfp: number): number {
+    return this.slab.kmemdup(src, len, gfp);
+  }
+
+  /** kstrdup(s, gfp): a kmalloc'd copy of the NUL-terminated string at s. */
+  kstrdup(s: number, gfp: number): number {
+    return this.slab.kstrdup(s, gfp);
+  }
+
+  /** kfree_rcu(ptr, offset): kfree(ptr) after a grace period; its struct rcu_head is at ptr + offset. */
+  kfree_rcu(ptr: number, offset: number): void {
+    this.rcu.kfree_rcu(ptr, offset);
+  }
+
+  /** synchronize_rcu(): end the grace period; callbacks queued before it run now. */
+  synchronize_rcu(): void {
+    this.rcu.synchronize_rcu();
+  }
+
+  /** rcu_barrier(): every callback queued so far has run when this returns. */
+  rcu_barrier(): void {
+    this.rcu.rcu_barrier();
   }
 
   /* ---------------------------------------------------------------- */

@@ -24,6 +24,14 @@ export const TASK_STRUCT_SIZE = 32;
 export const CPU_STATE_SIZE = 64;
 export const PF_MEMALLOC = 0x00000800;
 
+/* include/linux/preempt.h: the fields of preempt_count */
+export const SOFTIRQ_OFFSET = 1 << 8;
+export const SOFTIRQ_DISABLE_OFFSET = 2 * SOFTIRQ_OFFSET;
+export const SOFTIRQ_MASK = 0xff << 8;
+export const HARDIRQ_OFFSET = 1 << 16;
+export const HARDIRQ_MASK = 0xf << 16;
+export const NMI_MASK = 0xf << 20;
+
 const T_PID = 0;
 const T_FLAGS = 4;
 const T_COMM = 8;
@@ -126,6 +134,38 @@ export class Sched {
 
   local_irq_enable(): void {
     this.access.mem.write32(this.cpuPa(this.cpu) + C_IRQS_OFF, 0);
+  }
+
+  /**
+   * Interrupt context (include/linux/preempt.h): preempt_count has a
+   * SOFTIRQ byte (bits 8..15) and a HARDIRQ nibble (bits 16..19) besides the
+   * preemption count; irq_enter() adds HARDIRQ_OFFSET, local_bh_disable()
+   * SOFTIRQ_DISABLE_OFFSET. in_interrupt() is any of them set.
+   */
+  irq_enter(): void {
+    this.addPreempt(HARDIRQ_OFFSET);
+  }
+
+  irq_exit(): void {
+    if (this.preempt_count() & HARDIRQ_MASK) this.addPreempt(-HARDIRQ_OFFSET);
+  }
+
+  local_bh_disable(): void {
+    this.addPreempt(SOFTIRQ_DISABLE_OFFSET);
+  }
+
+  local_bh_enable(): void {
+    if (this.preempt_count() & SOFTIRQ_MASK) this.addPreempt(-SOFTIRQ_DISABLE_OFFSET);
+  }
+
+  /** in_interrupt(): hard or soft interrupt context, or bottom halves disabled. */
+  in_interrupt(): boolean {
+    return (this.preempt_count() & (HARDIRQ_MASK | SOFTIRQ_MASK | NMI_MASK)) !== 0;
+  }
+
+  private addPreempt(delta: number): void {
+    const pa = this.cpuPa(this.cpu) + C_PREEMPT;
+    this.access.mem.write32(pa, this.access.mem.read32(pa) + delta);
   }
 
   /** in_atomic() || irqs_disabled(): sleeping is not allowed. */

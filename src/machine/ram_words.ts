@@ -25,12 +25,19 @@ const TWO32 = 4294967296;
 
 export class RamWords {
   readonly i32: readonly Int32Array[];
+  readonly u8: readonly Uint8Array[];
   /** sizeof(void *) == 8 */
   readonly ptr8: boolean;
 
   constructor(mem: PhysMem, ptrSize: 8 | 4) {
     this.i32 = mem.i32;
+    this.u8 = mem.u8;
     this.ptr8 = ptrSize === 8;
+  }
+
+  /** The byte at pa. */
+  r8(pa: number): number {
+    return this.u8[(pa * INV_SECTION) | 0][pa & SECTION_MASK];
   }
 
   /** The 32-bit word at pa, signed. */

@@ -27,8 +27,7 @@
  */
 import {
   MAX_PAGE_ORDER, NR_PAGE_ORDERS, MIGRATE_PCPTYPES, MIGRATE_HIGHATOMIC, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE,
-  MIGRATE_UNMOVABLE, MIGRATE_ISOLATE, NR_FREE_PAGES, WMARK_HIGH, ZONE_BOOSTED_WATERMARK, pageblock_order,
-  pageblock_nr_pages, type Zone,
+  MIGRATE_UNMOVABLE, MIGRATE_ISOLATE, NR_FREE_PAGES, WMARK_HIGH, ZONE_BOOSTED_WATERMARK, type Zone,
 } from './mmzone.ts';
 import { ALLOC_KSWAPD, ALLOC_NOFRAGMENT } from '../include/linux/gfp.ts';
 import { PGTY_buddy, type Pages } from './page.ts';
@@ -47,6 +46,9 @@ const FALLBACKS: readonly (readonly number[])[] = [
 const WATERMARK_BOOST_FACTOR = 15000;
 
 export class FreeArea {
+  private readonly pageblock_order: number;
+  private readonly pageblock_nr_pages: number;
+
   constructor(
     private readonly p: Pages,
     private readonly sparse: Sparse,
@@ -55,7 +57,10 @@ export class FreeArea {
     private readonly hooks: PageAllocHooks,
     /** pcp_allowed_order(), for the mm_page_alloc_zone_locked trace's percpu_refill. */
     private readonly pcpAllowedOrder: (order: number) => boolean,
-  ) {}
+  ) {
+    this.pageblock_order = sparse.pageblockOrder;
+    this.pageblock_nr_pages = 1 << sparse.pageblockOrder;
+  }
 
   private add(pfn: number, zone: Zone, order: number, mt: number, tail: boolean): void {
     this.lists.add(pfn, zone.freeList(order, mt), tail);
@@ -97,7 +102,7 @@ export class FreeArea {
       buddyPfn = pfn ^ (1 << order);
       if (!this.isBuddy(pfn, buddyPfn, order)) break;
       const buddyMt = this.sparse.get_pageblock_migratetype(buddyPfn);
-      if (order >= pageblock_order && mt !== buddyMt && (mt >= MIGRATE_PCPTYPES || buddyMt >= MIGRATE_PCPTYPES)) break;
+      if (order >= this.pageblock_order && mt !== buddyMt && (mt >= MIGRATE_PCPTYPES || buddyMt >= MIGRATE_PCPTYPES)) break;
       this.del(buddyPfn, zone, order, buddyMt);
       if (buddyMt !== mt) this.sparse.set_pageblock_migratetype(buddyPfn, mt);
       pfn &= buddyPfn;
@@ -132,8 +137,8 @@ export class FreeArea {
   }
 
   private canStealFallback(order: number, startMt: number): boolean {
-    if (order >= pageblock_order) return true;
-    return order >= pageblock_order / 2 || startMt === MIGRATE_RECLAIMABLE || startMt === MIGRATE_UNMOVABLE ||
+    if (order >= this.pageblock_order) return true;
+    return order >= this.pageblock_order / 2 || startMt === MIGRATE_RECLAIMABLE || startMt === MIGRATE_UNMOVABLE ||
       this.globals.page_group_by_mobility_disabled;
   }
 
@@ -146,7 +151,7 @@ export class FreeArea {
 
   /** move_freepages_block(): every free block of a pageblock onto another type's lists. */
   private moveFreepagesBlock(zone: Zone, startPfn: number, newMt: number): void {
-    const end = startPfn + pageblock_nr_pages;
+    const end = startPfn + this.pageblock_nr_pages;
     for (let pfn = startPfn; pfn < end;) {
       if (this.p.PageBuddy(pfn)) {
         const order = this.p.private_(pfn);
@@ -163,7 +168,7 @@ export class FreeArea {
   /** Free pages of the pageblock starting at startPfn (prep_move_freepages_block's free_pages). */
   private countBlockFree(startPfn: number): number {
     let free = 0;
-    const end = startPfn + pageblock_nr_pages;
+    const end = startPfn + this.pageblock_nr_pages;
     for (let pfn = startPfn; pfn < end;) {
       if (this.p.PageBuddy(pfn)) {
         const n = 1 << this.p.private_(pfn);
@@ -178,11 +183,11 @@ export class FreeArea {
 
   /** boost_watermark(): raise the marks after a fragmenting fallback, so kswapd makes room. */
   private boostWatermark(zone: Zone): boolean {
-    if (pageblock_nr_pages * 4 > zone.managed()) return false;
+    if (this.pageblock_nr_pages * 4 > zone.managed()) return false;
     let maxBoost = Math.floor((zone.get(zone.iWatermark + WMARK_HIGH * zone.lw) * WATERMARK_BOOST_FACTOR) / 10000);
     if (!maxBoost) return false;
-    maxBoost = Math.max(pageblock_nr_pages, maxBoost);
-    zone.set(zone.iBoost, Math.min(zone.get(zone.iBoost) + pageblock_nr_pages, maxBoost));
+    maxBoost = Math.max(this.pageblock_nr_pages, maxBoost);
+    zone.set(zone.iBoost, Math.min(zone.get(zone.iBoost) + this.pageblock_nr_pages, maxBoost));
     return true;
   }
 
@@ -190,20 +195,20 @@ export class FreeArea {
   private tryToStealBlock(zone: Zone, pfn: number, currentOrder: number, order: number, startMt: number, allocFlags: number): number {
     const blockMt = this.sparse.get_pageblock_migratetype(pfn);
     if (blockMt === MIGRATE_HIGHATOMIC) return -1;
-    if (currentOrder >= pageblock_order) {
+    if (currentOrder >= this.pageblock_order) {
       this.del(pfn, zone, currentOrder, blockMt);
-      for (let b = pfn; b < pfn + (1 << currentOrder); b += pageblock_nr_pages) this.sparse.set_pageblock_migratetype(b, startMt);
+      for (let b = pfn; b < pfn + (1 << currentOrder); b += this.pageblock_nr_pages) this.sparse.set_pageblock_migratetype(b, startMt);
       this.expand(zone, pfn, order, currentOrder, startMt);
       return pfn;
     }
     if (this.boostWatermark(zone) && (allocFlags & ALLOC_KSWAPD)) zone.setFlag(ZONE_BOOSTED_WATERMARK, true);
-    const start = pfn & ~(pageblock_nr_pages - 1);
-    if (!zone.spans(start) || !zone.spans(start + pageblock_nr_pages - 1)) return -1;
+    const start = pfn & ~(this.pageblock_nr_pages - 1);
+    if (!zone.spans(start) || !zone.spans(start + this.pageblock_nr_pages - 1)) return -1;
     const free = this.countBlockFree(start);
     // movable_pages counts LRU and __PageMovable pages; kmem has none yet, so it is 0.
     let alike = 0;
-    if (startMt !== MIGRATE_MOVABLE && blockMt === MIGRATE_MOVABLE) alike = pageblock_nr_pages - free;
-    if (free + alike >= 1 << (pageblock_order - 1) || this.globals.page_group_by_mobility_disabled) {
+    if (startMt !== MIGRATE_MOVABLE && blockMt === MIGRATE_MOVABLE) alike = this.pageblock_nr_pages - free;
+    if (free + alike >= 1 << (this.pageblock_order - 1) || this.globals.page_group_by_mobility_disabled) {
       this.moveFreepagesBlock(zone, start, startMt);
       return this.rmqueueSmallest(zone, order, startMt, false);
     }
@@ -212,7 +217,7 @@ export class FreeArea {
 
   /** __rmqueue_claim(): steal the largest fallback block, claiming its pageblock when it can. */
   private rmqueueClaim(zone: Zone, order: number, startMt: number, allocFlags: number): number {
-    const minOrder = order < pageblock_order && (allocFlags & ALLOC_NOFRAGMENT) ? pageblock_order : order;
+    const minOrder = order < this.pageblock_order && (allocFlags & ALLOC_NOFRAGMENT) ? this.pageblock_order : order;
     for (let o = MAX_PAGE_ORDER; o >= minOrder; o--) {
       const f = this.findFallback(zone, o, startMt);
       if (f < 0) continue;

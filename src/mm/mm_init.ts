@@ -15,7 +15,7 @@
  */
 import { PAGE_SHIFT, PAGE_SIZE } from '../arch/x86/layout.ts';
 import type { Memblock } from './memblock.ts';
-import { MAX_PAGE_ORDER, MIGRATE_MOVABLE, MIGRATE_TYPES, pageblock_nr_pages, type MmzoneLayouts } from './mmzone.ts';
+import { MAX_PAGE_ORDER, MIGRATE_MOVABLE, MIGRATE_TYPES, type MmzoneLayouts } from './mmzone.ts';
 import { PG_reserved, type Pages } from './page.ts';
 import type { PageAllocator, Zone } from './page_alloc.ts';
 import type { Sparse } from './sparse.ts';
@@ -155,7 +155,7 @@ export function memmap_init(ctx: MmInitCtx): void {
       }
       pages.init_single_page(pfn, Math.max(zone, 0), nid);
       pages.setFlag(pfn, PG_reserved);
-      if ((pfn & (pageblock_nr_pages - 1)) === 0) sparse.set_pageblock_migratetype(pfn, MIGRATE_MOVABLE);
+      if ((pfn & ((1 << sparse.pageblockOrder) - 1)) === 0) sparse.set_pageblock_migratetype(pfn, MIGRATE_MOVABLE);
     }
   }
 }
@@ -195,7 +195,7 @@ export function build_all_zonelists(ctx: MmInitCtx): number {
   let total = 0;
   for (const z of lists[0]) if (z.idx <= mz.zs.ZONE_MOVABLE) total += Math.max(0, buddy.managed(z) - buddy.zget(z, '_watermark', 2));
   // page_group_by_mobility_disabled when there is too little memory for grouping to help.
-  buddy.page_group_by_mobility_disabled = total < pageblock_nr_pages * MIGRATE_TYPES;
+  buddy.page_group_by_mobility_disabled = total < (1 << ctx.sparse.pageblockOrder) * MIGRATE_TYPES;
   ctx.log.printk(KERN_INFO, `Built ${nodes} zonelists, mobility grouping ${buddy.page_group_by_mobility_disabled ? 'off' : 'on'}.  Total pages: ${total}`);
   if (ctx.numa) {
     // check_highest_zone(): the highest populated zone below Movable
@@ -282,6 +282,7 @@ export function set_recommended_min_free_kbytes(ctx: MmInitCtx): void {
   const b = ctx.buddy;
   let nrZones = 0;
   for (const z of b.zones) if (b.populated(z) && z.idx <= ctx.mz.zs.ZONE_NORMAL) nrZones++;
+  const pageblock_nr_pages = 1 << ctx.sparse.pageblockOrder;
   let recommended = pageblock_nr_pages * nrZones * 2 + pageblock_nr_pages * nrZones * 3 * 3;
   recommended = Math.min(recommended, Math.floor(b.nr_free_buffer_pages() / 20));
   recommended <<= PAGE_SHIFT - 10;

@@ -43,8 +43,14 @@ export { MIGRATE_UNMOVABLE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_PCPTYP
 export const MAX_PAGE_ORDER = 10;
 export const NR_PAGE_ORDERS = MAX_PAGE_ORDER + 1;
 export const PAGE_ALLOC_COSTLY_ORDER = 3;
-export const pageblock_order = 9;
-export const pageblock_nr_pages = 1 << pageblock_order;
+/**
+ * pageblock_order: the unit of mobility grouping, min(HUGETLB_PAGE_ORDER,
+ * MAX_PAGE_ORDER): 2 MiB huge pages on x86_64 and i386 with PAE (order 9),
+ * 4 MiB on i386 without PAE (order 10).
+ */
+export function pageblockOrder(arch: Arch, pae = false): number {
+  return arch === 'i386' && !pae ? 10 : 9;
+}
 
 /* enum migratetype: with CONFIG_MEMORY_ISOLATION, without CONFIG_CMA */
 export const MIGRATE_ISOLATE = 4;

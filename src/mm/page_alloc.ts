@@ -607,14 +607,14 @@ export class PageAllocator {
   }
 
   /** warn_alloc(): "<comm>: page allocation failure: order:N, mode:0x...(...), nodemask=(null),cpuset=/,mems_allowed=0" + dump + Mem-Info. */
-  warn_alloc(gfp: number, what: string): void {
+  warn_alloc(gfp: number, what: string, frames: readonly string[] = ['warn_alloc', '__alloc_pages_slowpath', '__alloc_pages_noprof']): void {
     if (gfp & __GFP_NOWARN) return;
     // pr_warn("%s: %pV, mode:%#x(%pGg), nodemask=%*pbl"), then cpuset_print_current_mems_allowed()
     // continues the line with the task's cpuset and the nodes it may use.
     const nodes = this.d.pgdatPa.length === 1 ? '0' : `0-${this.d.pgdatPa.length - 1}`;
     const lines = [`${this.d.sched.comm()}: ${what}, mode:${format_gfp_mode(gfp)}, nodemask=(null),cpuset=/,mems_allowed=${nodes}`];
     this.d.log.printk(KERN_WARNING, lines[0]);
-    lines.push(...this.d.bug.dump_stack(['warn_alloc', '__alloc_pages_slowpath', '__alloc_pages_noprof']));
+    lines.push(...this.d.bug.dump_stack(frames));
     for (const l of this.show_mem()) {
       this.d.log.printk(KERN_WARNING, l);
       lines.push(l);

@@ -221,14 +221,19 @@ export interface SlabAllocator {
   readonly cache: KmemCacheCommon;
   /** sizeof the struct kmem_cache the common code allocates (nr_node_ids node pointers). */
   readonly kmemCacheBytes: number;
-  /** kmem_cache_init(): bootstrap until kmem_cache_create() and kmalloc work; returns the "kmem_cache" cache. */
+  /** kmem_cache_init(): bootstrap until kmem_cache_create() and kmalloc work (creates the kmalloc caches). */
   kmem_cache_init(): void;
   /** Fill in a zeroed struct kmem_cache; 0 or -errno (state released on failure). */
   do_kmem_cache_create(s: number, name: number, size: number, args: KmemCacheArgs, flags: number): number;
   /** An object of s (not zeroed, no hooks), preferring node (-1: this CPU's); 0 on failure. */
   slab_alloc_node(s: number, gfp: number, node: number, origSize: number): number;
-  /** Free obj, which lies in the slab whose head page is slabPfn and belongs to s. */
-  slab_free(s: number, slabPfn: number, obj: number): void;
+  /**
+   * Free x, an object of s (s 0: of whatever cache it belongs to); false
+   * if x lies in no slab. An object of another cache than s goes to its
+   * own after SlabCommon.wrong_cache()'s warning; a pointer that is not the
+   * start of an object is reported and not freed.
+   */
+  slab_free_object(s: number, x: number): boolean;
   /** kmem_cache_alloc_bulk(): fill p[0..size) (a void ** in memory); the number allocated or 0. */
   alloc_bulk(s: number, gfp: number, size: number, p: number): number;
   /** kmem_cache_free_bulk() with s possibly 0 (kfree_bulk). */
@@ -242,6 +247,11 @@ export interface SlabAllocator {
   get_slabinfo(s: number, out: SlabInfo): void;
   /** The usable size of an object of s (slab_ksize). */
   slab_ksize(s: number): number;
-  /** True when obj is the start of an object of s's slab at slabPfn (check_valid_pointer). */
-  valid_object(s: number, slabPfn: number, obj: number): boolean;
+  /** Is obj, in the slab at slabPfn, a free object of s (for use-after-free reports)? */
+  object_is_free(s: number, slabPfn: number, obj: number): boolean;
+  /** The head page of the folio holding the direct-map address va; the folio is a slab of this allocator? */
+  folioPfn(va: number): number;
+  isSlab(pfn: number): boolean;
+  /** struct slab's slab_cache. */
+  slab_cache(pfn: number): number;
 }

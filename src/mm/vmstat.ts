@@ -14,7 +14,7 @@ import { nodeStatNames, zoneStatNames, NUMA_STAT_NAMES } from '../fs/proc/zonein
 import {
   MAX_PAGE_ORDER, MIGRATETYPE_NAMES, MIGRATE_TYPES, NR_FREE_PAGES, NR_SLAB_RECLAIMABLE_B, NR_SLAB_UNRECLAIMABLE_B,
   NR_KERNEL_STACK_KB, NR_PAGETABLE, NR_VM_NODE_STAT_ITEMS, NR_VM_NUMA_EVENT_ITEMS, NR_VM_ZONE_STAT_ITEMS,
-  WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO, pageblock_nr_pages, pageblock_order,
+  WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO,
 } from './mmzone.ts';
 import type { Zone } from './page_alloc.ts';
 
@@ -58,6 +58,7 @@ function zoneView(k: Kernel, zone: Zone, cfg: VmstatConfig): ZoneView {
   const blocksByType = new Array(MIGRATE_TYPES).fill(0);
   const start = b.zget(zone, 'zone_start_pfn');
   const end = start + b.zget(zone, 'spanned_pages');
+  const pageblock_nr_pages = 1 << k.sparse.pageblockOrder;
   for (let pfn = start & ~(pageblock_nr_pages - 1); pfn < end; pfn += pageblock_nr_pages) {
     const first = Math.max(pfn, start);
     if (!k.sparse.pfn_valid(first) || k.pages.page_zonenum(first) !== zone.idx) continue;
@@ -108,7 +109,7 @@ export function memoryView(k: Kernel): MemoryView {
     nodes.push({ id: nid, zones, nodeStats, unreclaimable: k.buddy.node_unreclaimable(nid) });
   }
   return {
-    migratetypes: MIGRATETYPE_NAMES, pageblockOrder: pageblock_order, maxOrder: MAX_PAGE_ORDER, nodes, config: cfg,
+    migratetypes: MIGRATETYPE_NAMES, pageblockOrder: k.sparse.pageblockOrder, maxOrder: MAX_PAGE_ORDER, nodes, config: cfg,
     hpagePmdNr: 512,
   };
 }

@@ -454,6 +454,7 @@ test('get_zeroed_page clears a dirtied, freed page; __get_free_page hands the sa
 
 test('free_cold_page puts the page at the tail: it is reused last', () => {
   const k = boot({ arch: 'x86_64', mem: '128M', cpus: 1 });
+  k.drain_all_pages(); // start from empty pcp lists (kmem_cache_init() left some pages on them)
   const a = k.alloc_page(k.GFP_KERNEL);
   const b = k.alloc_page(k.GFP_KERNEL);
   const zone = k.page_zone(a);

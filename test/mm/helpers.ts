@@ -10,9 +10,10 @@ import { resolveConfig, type MachineConfigInput } from '../../src/machine/config
 import { readProc } from '../../src/fs/proc/procfs.ts';
 import type { Kernel } from '../../src/kernel/kernel.ts';
 import type { Zone } from '../../src/mm/page_alloc.ts';
-import { PG_head, PG_reserved } from '../../src/mm/page.ts';
+import { PG_head, PG_reserved, PGTY_slab } from '../../src/mm/page.ts';
 import {
   MAX_PAGE_ORDER, MIGRATE_ISOLATE, MIGRATE_PCPTYPES, MIGRATE_TYPES, NR_FREE_PAGES, PAGE_ALLOC_COSTLY_ORDER,
+  NR_SLAB_RECLAIMABLE_B, NR_SLAB_UNRECLAIMABLE_B,
 } from '../../src/mm/mmzone.ts';
 
 export function boot(input: MachineConfigInput, opts: BootOptions = {}): Kernel {
@@ -137,6 +138,31 @@ export function allocatorState(k: Kernel): string {
 /** pfn -> order of every block the test holds. */
 export type LiveBlocks = Map<number, number>;
 
+/**
+ * The slab allocator's pages (pfn -> order of each slab): the kernel's own
+ * allocations, made at boot by kmem_cache_init() and whenever slab caches
+ * grow. Found by scanning the memmap for PGTY_slab; the scan is redone
+ * only when the nodes' slab counters (NR_SLAB_*_B) change.
+ */
+const slabPagesCache = new WeakMap<Kernel, { key: string; blocks: LiveBlocks }>();
+
+export function slabBlocks(k: Kernel): LiveBlocks {
+  const key = k.mmInit.pgdatPa.map((pa) => [NR_SLAB_RECLAIMABLE_B, NR_SLAB_UNRECLAIMABLE_B]
+    .map((item) => k.access.readLong(pa + k.mz.pgdat.vm_stat + item * k.layout.ptrSize)).join(',')).join(';');
+  const cached = slabPagesCache.get(k);
+  if (cached?.key === key) return cached.blocks;
+  const blocks: LiveBlocks = new Map();
+  for (const z of k.buddy.zones) {
+    const start = k.buddy.zget(z, 'zone_start_pfn');
+    const end = start + k.buddy.zget(z, 'spanned_pages');
+    for (let pfn = start; pfn < end; pfn++) {
+      if (k.sparse.pfn_valid(pfn) && k.pages.page_type(pfn) >>> 24 === PGTY_slab) blocks.set(pfn, k.pages.compound_order(pfn));
+    }
+  }
+  slabPagesCache.set(k, { key, blocks });
+  return blocks;
+}
+
 export interface CheckOptions {
   /** Also check every single page (slow on big machines): zone, reserved bit, buddy bit. */
   perPage?: boolean;
@@ -151,8 +177,8 @@ export interface CheckOptions {
  *  - nr_free[order] counts the entries of that order; NR_FREE_PAGES the pages;
  *  - every pcp entry is an aligned block of the list's order, not PageBuddy;
  *    pcp->count is the number of pages on that CPU's lists;
- *  - free blocks, pcp blocks and live blocks never overlap, and per zone they
- *    add up to exactly managed_pages;
+ *  - free blocks, pcp blocks, live blocks and the slab allocator's pages
+ *    never overlap, and per zone they add up to exactly managed_pages;
  *  - meminfo MemFree is the sum of NR_FREE_PAGES; buddyinfo shows nr_free.
  */
 export function checkAllocator(k: Kernel, live: LiveBlocks, opts: CheckOptions = {}): void {
@@ -208,6 +234,11 @@ export function checkAllocator(k: Kernel, live: LiveBlocks, opts: CheckOptions =
       }
     }
     intervals.push({ s: pfn, e: pfn + (1 << order), what: where, zone });
+    livePages.set(zone, (livePages.get(zone) ?? 0) + (1 << order));
+  }
+  for (const [pfn, order] of slabBlocks(k)) {
+    const zone = zkey(p.page_to_nid(pfn), p.page_zonenum(pfn));
+    intervals.push({ s: pfn, e: pfn + (1 << order), what: `slab pfn ${pfn} order ${order}`, zone });
     livePages.set(zone, (livePages.get(zone) ?? 0) + (1 << order));
   }
   intervals.sort((x, y) => x.s - y.s);

@@ -85,6 +85,7 @@ function isZero(k: Kernel, pfn: number, order: number): boolean {
 function runSequence(config: MachineConfigInput, cmds: Cmd[]): number {
   let failures = 0;
   const k = boot(config);
+  k.drain_all_pages(); // the pages kmem_cache_init()'s slabs left on the pcp lists: back to the buddy lists
   const bootBuddyinfo = readProc(k, 'buddyinfo');
   const bootFree = freeBlockKeys(k);
   const bootTypeTotals = pagetypeinfoFreeTotals(readProc(k, 'pagetypeinfo'));

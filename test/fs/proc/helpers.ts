@@ -4,12 +4,42 @@
  * regenerating the file proves the format for any numbers.
  */
 
-import { readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MeminfoView, MemoryView, NodeView, PagesetView, VmstatConfig, ZoneView } from '../../../src/fs/proc/views.ts';
 
 export function fixture(rel: string): string {
   return readFileSync(fileURLToPath(new URL(`../../fixtures/${rel}`, import.meta.url)), 'utf8');
+}
+
+/** Is a command (procps free, vmstat, slabtop) installed? */
+export const hasTool = (name: string): boolean => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+
+/**
+ * Run `cmd` with `text` bind-mounted over /proc/<name> in a private mount
+ * namespace, so a real tool reads kmem's file; a skip reason where that is
+ * not permitted.
+ */
+export function withProcFile(name: string, text: string, cmd: string): { skip: string } | { stdout: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'kmem-proc-'));
+  try {
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    const r = spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind "$0" /proc/${name} || exit 77; exec ${cmd}`, file], {
+      encoding: 'utf8',
+    });
+    if (r.error) return { skip: `unshare not available: ${r.error.message}` };
+    if (r.status === 77) return { skip: `mount --bind not permitted: ${r.stderr.trim()}` };
+    if (r.status !== 0 && /unshare/.test(r.stderr)) return { skip: `unshare -m not permitted: ${r.stderr.trim()}` };
+    assert.equal(r.status, 0, r.stderr);
+    return { stdout: r.stdout };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** x86_64 distribution kernel (Debian 6.12 amd64, and this host's 6.18). */

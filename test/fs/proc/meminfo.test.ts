@@ -1,12 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { meminfo } from '../../../src/fs/proc/meminfo.ts';
 import type { MeminfoView } from '../../../src/fs/proc/views.ts';
-import { fixture, parseMeminfo, parseMeminfoLines } from './helpers.ts';
+import { fixture, hasTool, parseMeminfo, parseMeminfoLines, withProcFile } from './helpers.ts';
 
 test('meminfo: this host (6.18) in 6.12 format: everything but the post-6.12 Balloon line, byte for byte', () => {
   const text618 = fixture('host-6.18/meminfo');
@@ -137,31 +133,10 @@ test('meminfo: i386 with HIGHMEM, no PAE: High/Low lines, DirectMap4M, no Direct
   );
 });
 
-/** Run `cmd` with kmem's meminfo bind-mounted over /proc/meminfo in a private mount namespace. */
-function withMeminfo(text: string, cmd: string): { skip: string } | { stdout: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'kmem-meminfo-'));
-  try {
-    const file = join(dir, 'meminfo');
-    writeFileSync(file, text);
-    const r = spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind "$0" /proc/meminfo || exit 77; exec ${cmd}`, file], {
-      encoding: 'utf8',
-    });
-    if (r.error) return { skip: `unshare not available: ${r.error.message}` };
-    if (r.status === 77) return { skip: `mount --bind not permitted: ${r.stderr.trim()}` };
-    if (r.status !== 0 && /unshare/.test(r.stderr)) return { skip: `unshare -m not permitted: ${r.stderr.trim()}` };
-    assert.equal(r.status, 0, r.stderr);
-    return { stdout: r.stdout };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const hasTool = (name: string): boolean => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-
 test('meminfo: procps free(1) reads kmem meminfo', (t) => {
   if (!hasTool('free')) return t.skip('procps free not installed');
   const v: MeminfoView = { ...parseMeminfo(fixture('host-6.18/meminfo')), totalSwap: 262144, freeSwap: 200000 };
-  const r = withMeminfo(meminfo(v), 'free -k');
+  const r = withProcFile('meminfo', meminfo(v), 'free -k');
   if ('skip' in r) return t.skip(r.skip);
   const kb = parseMeminfoLines(meminfo(v));
   const k = (name: string): number => kb.get(name) ?? NaN;
@@ -183,7 +158,7 @@ test('meminfo: procps vmstat -s takes its memory lines from kmem meminfo', (t) =
   // lines come from meminfo. procps converts through a C float, so the view's
   // figures stay below 2^24 kB to compare exactly (a 4 GiB machine).
   const v = parseMeminfo(fixture('real-dumps/jc-meminfo'));
-  const r = withMeminfo(meminfo(v), 'vmstat -s');
+  const r = withProcFile('meminfo', meminfo(v), 'vmstat -s');
   if ('skip' in r) return t.skip(r.skip);
   const line = (what: string): number => {
     const m = new RegExp(`^\\s*(\\d+) K ${what}$`, 'm').exec(r.stdout);

@@ -1,0 +1,169 @@
+/*
+ * Slab allocator micro-benchmarks: one op = one allocation + one free.
+ *
+ *   kmem_cache 64 B, lifo    kmem_cache_alloc/kmem_cache_free of 64-byte
+ *                            objects on CPU 0, freeing what was just
+ *                            allocated: SLUB's lockless fast path both ways.
+ *   kmalloc mixed, window    kmalloc/kfree of sizes 8..4096 (log-uniform:
+ *                            every size class about equally often), keeping
+ *                            WINDOW objects live; each op allocates one and
+ *                            frees a random live one (seeded, so every run
+ *                            sees the same sequence). Frees mostly miss the
+ *                            CPU slab: __slab_free, partial lists, new slabs.
+ *
+ * Next to them, with the same access patterns, the physical limits for
+ * JavaScript: the raw Int32Array free list of bench/alloc.ts (lifo) and
+ * plain segregated free lists (one Int32Array stack per size class, the
+ * class of a freed object remembered by the caller). Other JS allocators
+ * (@thi.ng/malloc, AssemblyScript's TLSF) are to be added next to these.
+ *
+ * `node --import tsx bench/slab.ts` runs these alone; bench/run.ts runs them
+ * with the rest.
+ */
+import type { Kernel } from '../src/kernel/kernel.ts';
+import { mulberry32, randomInts, type Task } from './harness.ts';
+
+export const SLAB_WINDOW = 10000;
+const RANDOM_COUNT = 1 << 16;
+const RANDOM_MASK = RANDOM_COUNT - 1;
+const CLASSES = [8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096];
+
+/** Sizes 8..4096, log-uniform, from a fixed seed. */
+function mixedSizes(seed: number): Int32Array {
+  const rnd = mulberry32(seed);
+  const out = new Int32Array(RANDOM_COUNT);
+  for (let i = 0; i < RANDOM_COUNT; i++) out[i] = Math.floor(8 * 2 ** (rnd() * 9));
+  return out;
+}
+
+function noMem(what: string): never {
+  throw new Error(`benchmark: ${what} failed (out of memory?)`);
+}
+
+/** The slab rows: a kernel booted by the caller, CPU 0. */
+export function slabTasks(k: Kernel): Task[] {
+  const gfp = k.GFP_KERNEL;
+  const cache = k.kmem_cache_create('bench_64', 64, 0, k.SLAB_NO_MERGE, null);
+  if (cache === 0) noMem('kmem_cache_create');
+  const live = new Float64Array(SLAB_WINDOW);
+  const sizes = mixedSizes(11);
+  for (let i = 0; i < SLAB_WINDOW; i++) {
+    live[i] = k.kmalloc(sizes[i], gfp);
+    if (live[i] === 0) noMem('kmalloc');
+  }
+  const rnd = randomInts(12, RANDOM_COUNT, SLAB_WINDOW);
+  let pos = SLAB_WINDOW;
+  return [
+    {
+      name: 'kmem_cache_alloc/kmem_cache_free 64 B, lifo', unit: 'pair',
+      run(n) {
+        let sum = 0;
+        for (let i = 0; i < n; i++) {
+          const obj = k.kmem_cache_alloc(cache, gfp);
+          if (obj === 0) noMem('kmem_cache_alloc');
+          sum = (sum + obj) | 0;
+          k.kmem_cache_free(cache, obj);
+        }
+        return sum;
+      },
+      teardown() {
+        k.kmem_cache_destroy(cache);
+      },
+    },
+    {
+      name: `kmalloc/kfree 8..4096 mixed, window ${SLAB_WINDOW}`, unit: 'pair',
+      run(n) {
+        let sum = 0;
+        let j = pos;
+        for (let i = 0; i < n; i++, j++) {
+          const obj = k.kmalloc(sizes[j & RANDOM_MASK], gfp);
+          if (obj === 0) noMem('kmalloc');
+          const r = rnd[j & RANDOM_MASK];
+          k.kfree(live[r]);
+          live[r] = obj;
+          sum = (sum + obj) | 0;
+        }
+        pos = j;
+        return sum;
+      },
+      teardown() {
+        for (let i = 0; i < SLAB_WINDOW; i++) k.kfree(live[i]);
+      },
+    },
+  ];
+}
+
+/** Plain segregated free lists: one LIFO stack of object numbers per size class. */
+export function segregatedTasks(): Task[] {
+  const perClass = 1 << 16;
+  const stacks = CLASSES.map(() => {
+    const s = new Int32Array(perClass);
+    for (let i = 0; i < perClass; i++) s[i] = perClass - 1 - i;
+    return s;
+  });
+  const tops = new Int32Array(CLASSES.length).fill(perClass);
+  const classOf = new Uint8Array(4097);
+  for (let size = 1, c = 0; size <= 4096; size++) {
+    while (CLASSES[c] < size) c++;
+    classOf[size] = c;
+  }
+  const sizes = mixedSizes(11);
+  const liveObj = new Int32Array(SLAB_WINDOW);
+  const liveClass = new Uint8Array(SLAB_WINDOW);
+  for (let i = 0; i < SLAB_WINDOW; i++) {
+    const c = classOf[sizes[i]];
+    liveClass[i] = c;
+    liveObj[i] = stacks[c][--tops[c]];
+  }
+  const rnd = randomInts(12, RANDOM_COUNT, SLAB_WINDOW);
+  let pos = SLAB_WINDOW;
+  const c64 = classOf[64];
+  return [
+    {
+      name: 'segregated free lists, 64 B, lifo', unit: 'pair',
+      run(n) {
+        const s = stacks[c64];
+        let sum = 0;
+        for (let i = 0; i < n; i++) {
+          const obj = s[--tops[c64]];
+          sum = (sum + obj) | 0;
+          s[tops[c64]++] = obj;
+        }
+        return sum;
+      },
+    },
+    {
+      name: `segregated free lists, 8..4096 mixed, window ${SLAB_WINDOW}`, unit: 'pair',
+      run(n) {
+        let sum = 0;
+        let j = pos;
+        for (let i = 0; i < n; i++, j++) {
+          const c = classOf[sizes[j & RANDOM_MASK]];
+          const obj = stacks[c][--tops[c]];
+          const r = rnd[j & RANDOM_MASK];
+          const oc = liveClass[r];
+          stacks[oc][tops[oc]++] = liveObj[r];
+          liveObj[r] = obj;
+          liveClass[r] = c;
+          sum = (sum + obj) | 0;
+        }
+        pos = j;
+        return sum;
+      },
+    },
+  ];
+}
+
+async function main(): Promise<void> {
+  const { start_kernel } = await import('../src/init/main.ts');
+  const { resolveConfig } = await import('../src/machine/config.ts');
+  const { measureInterleaved, table } = await import('./harness.ts');
+  const { rawTasks } = await import('./alloc.ts');
+  const k = start_kernel(resolveConfig({ mem: '4G', cpus: 2 }));
+  const tasks = [rawTasks(1 << 20)[0], ...segregatedTasks(), ...slabTasks(k)];
+  const results = measureInterleaved(tasks, { rounds: 7, targetMs: 40, progress: (m) => process.stderr.write(m + '\n') });
+  process.stdout.write(table(['benchmark', 'ns/pair', 'min..max'],
+    results.map((r) => [r.name, r.ns.toFixed(r.ns < 10 ? 2 : 1), `${r.min.toFixed(1)}..${r.max.toFixed(1)}`])) + '\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

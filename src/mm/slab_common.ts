@@ -1,0 +1,900 @@
+/*
+ * Slab allocator functions that do not depend on the implementation
+ * (mm/slab_common.c, Linux 6.12, with kmalloc()'s front end from mm/slub.c):
+ * creating and destroying caches, merging compatible caches, the list of
+ * caches, the kmalloc caches and kmalloc() itself, kfree(), ksize(),
+ * krealloc() and friends, and the figures of /proc/slabinfo.
+ *
+ * The implementation (SLUB today; SLAB, SLOB and SLQB later, chosen at
+ * boot) sits behind the SlabAllocator interface of slab_types.ts. This
+ * file calls it to set up a cache, to allocate and free objects, to shrink
+ * and shut down a cache, and for a cache's slabinfo figures.
+ *
+ * The common state, in the kernel's .bss (a region of the image):
+ *
+ *   slab_state          DOWN -> PARTIAL -> UP -> FULL as boot proceeds
+ *   slab_nomerge        the slab_nomerge / slab_merge boot options
+ *   slab_caches         list_head of every cache, newest first (via s->list)
+ *   kmem_cache          the cache of struct kmem_cache
+ *   kmalloc_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 1]
+ *                       struct kmem_cache * per type (normal, rcl, dma,
+ *                       cg, no-objext) and size index (kmalloc_info[])
+ *   kmalloc_size_index[24]  size / 8 -> index for sizes up to 192
+ *   large_kmalloc_warned    free_large_kmalloc()'s warn-once
+ *
+ * The kmalloc caches' names live in the image's .rodata, as string
+ * literals do; a cache created with kmem_cache_create() gets a kmalloc'd
+ * copy of its name (kstrdup_const() of a string outside the kernel's
+ * rodata), freed again by kmem_cache_destroy().
+ *
+ *   kmalloc(size, gfp)
+ *     size > KMALLOC_MAX_CACHE_SIZE -> pages: a compound page of
+ *                                      get_order(size), counted in
+ *                                      NR_SLAB_UNRECLAIMABLE_B
+ *     size == 0                     -> ZERO_SIZE_PTR
+ *     else kmalloc_caches[kmalloc_type(gfp)][index(size)] -> the implementation
+ *
+ * A caller's mistake is reported as the kernel reports it and the
+ * allocator's state is left as it was; where the kernel (without KASAN or
+ * slub_debug) would not notice and corrupt memory, kmem reports what the
+ * kernel's checks report when they are on (KASAN for a cache destroyed
+ * twice, SLUB's consistency checks for a pointer that is not an object).
+ */
+import type { ArchLayout } from '../arch/x86/layout.ts';
+import { PAGE_SIZE, formatPtr } from '../arch/x86/layout.ts';
+import type { KernelAddr } from '../arch/x86/kaddr.ts';
+import type { PhysMem } from '../machine/memory.ts';
+import type { RamWords } from '../machine/ram_words.ts';
+import { defineStruct } from '../kernel/struct_layout.ts';
+import { KERN_ERR, KERN_WARNING, TAINT_BAD_PAGE, type Bug, type Log } from '../kernel/bug.ts';
+import type { Sched } from '../kernel/sched.ts';
+import { callerSymbol, type Kallsyms } from '../kernel/kallsyms.ts';
+import type { Rcu } from '../kernel/rcu.ts';
+import { INIT_LIST_HEAD, list_add, list_del } from '../lib/list.ts';
+import { ptr_to_id } from '../lib/vsprintf.ts';
+import {
+  GFP_KERNEL, GFP_NOWAIT, __GFP_BITS_MASK, __GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA32, __GFP_HIGHMEM,
+  __GFP_NO_OBJ_EXT, __GFP_ZERO,
+} from '../include/linux/gfp_types.ts';
+import { format_gfp_mode } from '../include/trace/events/mmflags.ts';
+import {
+  ARCH_KMALLOC_MINALIGN, ARCH_SLAB_MINALIGN, KMALLOC_CGROUP, KMALLOC_DMA, KMALLOC_MAX_CACHE_SIZE, KMALLOC_MAX_SIZE,
+  KMALLOC_NORMAL, KMALLOC_NO_OBJ_EXT, KMALLOC_RECLAIM, KMALLOC_SHIFT_HIGH, KMALLOC_SHIFT_LOW, NR_KMALLOC_TYPES,
+  SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_DEBUG_OBJECTS, SLAB_FAILSLAB,
+  SLAB_HWCACHE_ALIGN, SLAB_KMALLOC, SLAB_NOLEAKTRACE, SLAB_NO_MERGE, SLAB_NO_USER_FLAGS, SLAB_PANIC,
+  SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TEMPORARY, SLAB_TRACE, SLAB_TYPESAFE_BY_RCU,
+  ZERO_OR_NULL_PTR, ZERO_SIZE_PTR, kmalloc_type,
+} from '../include/linux/slab.ts';
+import { NR_SLAB_UNRECLAIMABLE_B, type MmzoneLayouts } from './mmzone.ts';
+import type { Pages } from './page.ts';
+import type { Sparse } from './sparse.ts';
+import type { PageAllocator } from './page_alloc.ts';
+import { getOrder } from './slub.ts';
+import { FULL, UP, type KmemCacheArgs, type SlabAllocator, type SlabInfo } from './slab_types.ts';
+
+/* Flags that prevent merging, and flags merged caches must agree on */
+const SLAB_NEVER_MERGE = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE | SLAB_TYPESAFE_BY_RCU |
+  SLAB_NOLEAKTRACE | SLAB_FAILSLAB | SLAB_NO_MERGE;
+const SLAB_MERGE_SAME = SLAB_RECLAIM_ACCOUNT | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_ACCOUNT;
+/* mm/slab.h: the flags kmem_cache_create() accepts */
+const SLAB_CORE_FLAGS = SLAB_HWCACHE_ALIGN | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_PANIC | SLAB_TYPESAFE_BY_RCU |
+  SLAB_DEBUG_OBJECTS;
+const SLAB_DEBUG_FLAGS = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE | SLAB_CONSISTENCY_CHECKS;
+const SLAB_CACHE_FLAGS = SLAB_NOLEAKTRACE | SLAB_RECLAIM_ACCOUNT | SLAB_TEMPORARY | SLAB_ACCOUNT | SLAB_NO_USER_FLAGS |
+  SLAB_KMALLOC | SLAB_NO_MERGE;
+const CACHE_CREATE_MASK = SLAB_CORE_FLAGS | SLAB_DEBUG_FLAGS | SLAB_CACHE_FLAGS;
+const SLAB_FLAGS_PERMITTED = SLAB_CORE_FLAGS | SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE |
+  SLAB_CONSISTENCY_CHECKS | SLAB_NOLEAKTRACE | SLAB_RECLAIM_ACCOUNT | SLAB_TEMPORARY | SLAB_ACCOUNT | SLAB_KMALLOC |
+  SLAB_NO_MERGE | SLAB_NO_USER_FLAGS;
+/* mm/internal.h */
+const GFP_SLAB_BUG_MASK = __GFP_DMA32 | __GFP_HIGHMEM | ~__GFP_BITS_MASK;
+const EINVAL = 22;
+const ENOMEM = 12;
+const KMALLOC_INDEXES = KMALLOC_SHIFT_HIGH + 1;
+
+/** kmalloc_info[]: the size and name suffix of each kmalloc index (up to KMALLOC_SHIFT_HIGH). */
+export const KMALLOC_INFO: readonly { size: number; name: string }[] = [
+  { size: 0, name: '0' }, { size: 96, name: '96' }, { size: 192, name: '192' }, { size: 8, name: '8' },
+  { size: 16, name: '16' }, { size: 32, name: '32' }, { size: 64, name: '64' }, { size: 128, name: '128' },
+  { size: 256, name: '256' }, { size: 512, name: '512' }, { size: 1024, name: '1k' }, { size: 2048, name: '2k' },
+  { size: 4096, name: '4k' }, { size: 8192, name: '8k' },
+];
+
+/** The kmalloc cache name of each type, for a kmalloc_info suffix. */
+const KMALLOC_TYPE_NAMES: readonly ((sz: string) => string)[] = [
+  (sz) => `kmalloc-${sz}`, (sz) => `kmalloc-rcl-${sz}`, (sz) => `dma-kmalloc-${sz}`, (sz) => `kmalloc-cg-${sz}`,
+  (sz) => `kmalloc-no-objext-${sz}`,
+];
+
+/** The initial kmalloc_size_index[]: (size - 1) / 8 -> index, sizes 8..192. */
+const KMALLOC_SIZE_INDEX = [3, 4, 5, 5, 6, 6, 6, 6, 1, 1, 1, 1, 7, 7, 7, 7, 2, 2, 2, 2, 2, 2, 2, 2];
+
+function slabCommonLayout(ptrSize: 4 | 8) {
+  return defineStruct(ptrSize, [
+    ['slab_state', 'int'],
+    ['slab_nomerge', 'int'],
+    ['slab_caches', 'list_head'],
+    ['kmem_cache', 'ptr'],
+    ['kmalloc_caches', 'ptr', NR_KMALLOC_TYPES * KMALLOC_INDEXES],
+    ['kmalloc_size_index', 'u8', 24],
+    /* free_large_kmalloc()'s WARN_ON_ONCE and pr_warn_once */
+    ['large_kmalloc_warned', 'u8'],
+  ]);
+}
+
+/** The strings the slab code keeps in .rodata: the two boot caches' names and every kmalloc name. */
+function rodataStrings(): string[] {
+  const out = ['kmem_cache_node', 'kmem_cache'];
+  for (let type = 0; type < KMALLOC_NO_OBJ_EXT; type++) {
+    for (let i = 1; i <= KMALLOC_SHIFT_HIGH; i++) out.push(KMALLOC_TYPE_NAMES[type](KMALLOC_INFO[i].name));
+  }
+  return out;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const FRAMES_ALLOC: readonly string[] = ['__might_resched', 'slab_pre_alloc_hook'];
+
+export interface SlabCommonDeps {
+  layout: ArchLayout;
+  mem: PhysMem;
+  words: RamWords;
+  kaddr: KernelAddr;
+  sparse: Sparse;
+  pages: Pages;
+  mz: MmzoneLayouts;
+  buddy: PageAllocator;
+  log: Log;
+  bug: Bug;
+  sched: Sched;
+  kallsyms: Kallsyms;
+  rcu: Rcu;
+  pgdatPa: readonly number[];
+  /** Physical address and size of the .bss area for slab_common.c's and the implementation's statics. */
+  dataPa: number;
+  dataBytes: number;
+  /** Physical address and size of the .rodata area for the slab's string literals. */
+  rodataPa: number;
+  rodataBytes: number;
+  /** The slab_nomerge / slab_merge boot options (true: no merging). */
+  nomerge: boolean;
+}
+
+export class SlabCommon {
+  readonly impl: SlabAllocator;
+  private readonly L: ReturnType<typeof slabCommonLayout>;
+  private readonly w: RamWords;
+  private readonly po: number;
+  private readonly ptr: 4 | 8;
+  private readonly lowmemBytes: number;
+  /** Derived: where each .rodata string is (a pure function of the string table). */
+  private readonly rodata = new Map<string, number>();
+
+  /** makeImpl builds the implementation; implStaticsPa is where its static data goes. */
+  constructor(private readonly d: SlabCommonDeps, makeImpl: (implStaticsPa: number, common: SlabCommon) => SlabAllocator) {
+    this.w = d.words;
+    this.po = d.layout.PAGE_OFFSET;
+    this.ptr = d.layout.ptrSize;
+    this.lowmemBytes = d.kaddr.directMapEnd - this.po;
+    this.L = slabCommonLayout(this.ptr);
+    const implPa = d.dataPa + Math.ceil(this.L.size / 64) * 64;
+    this.impl = makeImpl(implPa, this);
+    let off = 0;
+    for (const s of rodataStrings()) {
+      this.rodata.set(s, this.po + d.rodataPa + off);
+      off += encoder.encode(s).length + 1;
+    }
+    if (off > d.rodataBytes) throw new Error(`slab: ${off} bytes of string literals do not fit the ${d.rodataBytes} reserved in .rodata`);
+  }
+
+  /** Bytes of .bss for slab_common.c's statics (the implementation's come after, 64-byte aligned). */
+  static staticBytes(ptrSize: 4 | 8): number {
+    return Math.ceil(slabCommonLayout(ptrSize).size / 64) * 64;
+  }
+
+  /** Bytes of .rodata for the string literals. */
+  static rodataBytes(): number {
+    return rodataStrings().reduce((n, s) => n + encoder.encode(s).length + 1, 0);
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* The statics                                                         */
+  /* ------------------------------------------------------------------ */
+
+  get slab_state(): number {
+    return this.w.r32(this.d.dataPa + this.L.slab_state);
+  }
+
+  set slab_state(v: number) {
+    this.w.w32(this.d.dataPa + this.L.slab_state, v);
+  }
+
+  /** The cache of struct kmem_cache. */
+  get kmem_cache(): number {
+    return this.w.rptr(this.d.dataPa + this.L.kmem_cache);
+  }
+
+  set kmem_cache(s: number) {
+    this.w.wptr(this.d.dataPa + this.L.kmem_cache, s);
+  }
+
+  private get slab_nomerge(): boolean {
+    return this.w.r32(this.d.dataPa + this.L.slab_nomerge) !== 0;
+  }
+
+  /** Kernel virtual address of the slab_caches list head. */
+  get slab_caches(): number {
+    return this.po + this.d.dataPa + this.L.slab_caches;
+  }
+
+  /** kmalloc_caches[type][index] */
+  kmalloc_cache(type: number, index: number): number {
+    return this.w.rptr(this.d.dataPa + this.L.kmalloc_caches + (type * KMALLOC_INDEXES + index) * this.ptr);
+  }
+
+  private set_kmalloc_cache(type: number, index: number, s: number): void {
+    this.w.wptr(this.d.dataPa + this.L.kmalloc_caches + (type * KMALLOC_INDEXES + index) * this.ptr, s);
+  }
+
+  /** The address of a string literal of the slab code in .rodata. */
+  rodataString(s: string): number {
+    const va = this.rodata.get(s);
+    if (va === undefined) throw new Error(`slab: "${s}" is not one of the slab code's string literals`);
+    return va;
+  }
+
+  private is_kernel_rodata(va: number): boolean {
+    const pa = va - this.po;
+    return pa >= this.d.rodataPa && pa < this.d.rodataPa + this.d.rodataBytes;
+  }
+
+  /* s's fields the common code uses */
+
+  private field32(s: number, off: number): number {
+    return this.w.r32(s - this.po + off) >>> 0;
+  }
+
+  private setField32(s: number, off: number, v: number): void {
+    this.w.w32(s - this.po + off, v);
+  }
+
+  /** The name of a cache, read from memory. */
+  cacheName(s: number): string {
+    return this.readString(this.w.rptr(s - this.po + this.impl.cache.name));
+  }
+
+  /** A NUL-terminated string at a direct-map address. */
+  readString(va: number): string {
+    const bytes: number[] = [];
+    for (let pa = va - this.po; ; pa++) {
+      const b = this.w.r8(pa);
+      if (b === 0 || b === undefined) break;
+      bytes.push(b);
+    }
+    return decoder.decode(new Uint8Array(bytes));
+  }
+
+  private writeString(va: number, bytes: Uint8Array): void {
+    this.d.mem.writeBytes(va - this.po, bytes);
+    this.d.mem.write8(va - this.po + bytes.length, 0);
+  }
+
+  /** The caches on slab_caches, newest first. */
+  caches(): number[] {
+    const out: number[] = [];
+    const head = this.slab_caches;
+    for (let pos = this.d.kaddr.readPtr(head); pos !== head; pos = this.d.kaddr.readPtr(pos)) {
+      out.push(pos - this.impl.cache.list);
+    }
+    return out;
+  }
+
+  /** list_add(&s->list, &slab_caches) */
+  link_cache(s: number): void {
+    list_add(this.d.kaddr, s + this.impl.cache.list, this.slab_caches);
+  }
+
+  /** mod_node_page_state(NODE_DATA(nid), item, delta) */
+  mod_node_page_state(nid: number, item: number, delta: number): void {
+    const pa = this.d.pgdatPa[nid] + this.d.mz.pgdat.vm_stat + item * this.ptr;
+    this.w.wlong(pa, this.w.rlong(pa) + delta);
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Boot                                                                */
+  /* ------------------------------------------------------------------ */
+
+  /** Zero the statics, write the string literals and the size table, hand over to the implementation. */
+  kmem_cache_init(): void {
+    this.d.mem.fill(this.d.dataPa, this.d.dataBytes, 0);
+    for (const [s, va] of this.rodata) this.writeString(va, encoder.encode(s));
+    INIT_LIST_HEAD(this.d.kaddr, this.slab_caches);
+    this.w.w32(this.d.dataPa + this.L.slab_nomerge, this.d.nomerge ? 1 : 0);
+    for (let i = 0; i < KMALLOC_SIZE_INDEX.length; i++) {
+      this.d.mem.write8(this.d.dataPa + this.L.kmalloc_size_index + i, KMALLOC_SIZE_INDEX[i]);
+    }
+    this.d.rcu.set_kvfree(this.d.kallsyms.register('kvfree', (p) => this.kfree(p)));
+    this.impl.kmem_cache_init();
+    this.slab_state = FULL;
+  }
+
+  /** create_boot_cache(): a cache set up in memory the caller provides (no merging, no list). */
+  create_boot_cache(s: number, name: number, size: number, flags: number, useroffset: number, usersize: number): void {
+    let align = ARCH_KMALLOC_MINALIGN;
+    // kmalloc caches guarantee the largest power-of-two divisor of their size
+    if (flags & SLAB_KMALLOC) align = Math.max(align, size & -size);
+    const args: KmemCacheArgs = {
+      align: this.calculate_alignment(flags, align, size), useroffset, usersize, freeptr_offset: 0,
+      use_freeptr_offset: false, ctor: 0,
+    };
+    const err = this.impl.do_kmem_cache_create(s, name, size, args, flags);
+    if (err) this.d.bug.panic(`Creation of kmalloc slab ${this.readString(name)} size=${size} failed. Reason ${err}`, ['create_boot_cache']);
+    this.setField32(s, this.impl.cache.refcount, -1);
+  }
+
+  private create_kmalloc_cache(name: number, size: number, flags: number): number {
+    const s = this.kmem_cache_zalloc(this.kmem_cache, GFP_NOWAIT);
+    if (s === 0) this.d.bug.panic(`Out of memory when creating slab ${this.readString(name)}`, ['create_kmalloc_cache']);
+    this.create_boot_cache(s, name, size, flags | SLAB_KMALLOC, 0, size);
+    this.link_cache(s);
+    this.setField32(s, this.impl.cache.refcount, 1);
+    return s;
+  }
+
+  /** new_kmalloc_cache(): one kmalloc cache of a type (or an alias of the normal one). */
+  private new_kmalloc_cache(idx: number, type: number): void {
+    let flags = 0;
+    if (type === KMALLOC_RECLAIM) {
+      flags |= SLAB_RECLAIM_ACCOUNT;
+    } else if (type === KMALLOC_CGROUP) {
+      flags |= SLAB_ACCOUNT;
+    } else if (type === KMALLOC_NO_OBJ_EXT) {
+      // need_kmalloc_no_objext(): only with memory allocation profiling, which kmem does not have
+      this.set_kmalloc_cache(type, idx, this.kmalloc_cache(KMALLOC_NORMAL, idx));
+      return;
+    } else if (type === KMALLOC_DMA) {
+      flags |= SLAB_CACHE_DMA;
+    }
+    // CONFIG_MEMCG: the normal caches are never merged with
+    if (type === KMALLOC_NORMAL) flags |= SLAB_NO_MERGE;
+    if (this.kmalloc_cache(type, idx) === 0) {
+      const name = this.rodataString(KMALLOC_TYPE_NAMES[type](KMALLOC_INFO[idx].name));
+      this.set_kmalloc_cache(type, idx, this.create_kmalloc_cache(name, KMALLOC_INFO[idx].size, flags));
+    }
+  }
+
+  /** create_kmalloc_caches(): per type, kmalloc-96 and -192, then 8 .. 8k. */
+  create_kmalloc_caches(): void {
+    for (let type = KMALLOC_NORMAL; type < NR_KMALLOC_TYPES; type++) {
+      this.new_kmalloc_cache(1, type);
+      this.new_kmalloc_cache(2, type);
+      for (let i = KMALLOC_SHIFT_LOW; i <= KMALLOC_SHIFT_HIGH; i++) this.new_kmalloc_cache(i, type);
+    }
+    this.slab_state = UP;
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Creating, merging, destroying caches                                */
+  /* ------------------------------------------------------------------ */
+
+  /** calculate_alignment(): SLAB_HWCACHE_ALIGN halves the cache line while the object fits twice. */
+  calculate_alignment(flags: number, align: number, size: number): number {
+    if (flags & SLAB_HWCACHE_ALIGN) {
+      let ralign = this.d.layout.cacheLine;
+      while (ralign > 1 && size <= ralign / 2) ralign /= 2;
+      align = Math.max(align, ralign);
+    }
+    align = Math.max(align, ARCH_SLAB_MINALIGN);
+    return ALIGN(align, this.ptr);
+  }
+
+  /** slab_unmergeable() */
+  private slab_unmergeable(s: number): boolean {
+    const c = this.impl.cache;
+    if (this.slab_nomerge || (this.field32(s, c.flags) & SLAB_NEVER_MERGE)) return true;
+    if (this.w.rptr(s - this.po + c.ctor) !== 0) return true;
+    if (this.field32(s, c.usersize) !== 0) return true;
+    return (this.field32(s, c.refcount) | 0) < 0;
+  }
+
+  /** find_mergeable(): the oldest cache that can take objects of this size and these flags. */
+  private find_mergeable(size: number, flags: number, args: KmemCacheArgs): number {
+    if (this.slab_nomerge || args.ctor !== 0 || args.usersize !== 0) return 0;
+    if (flags & SLAB_NEVER_MERGE) return 0;
+    size = ALIGN(size, this.ptr);
+    const align = this.calculate_alignment(flags, args.align, size);
+    size = ALIGN(size, align);
+    const c = this.impl.cache;
+    const caches = this.caches();
+    for (let i = caches.length - 1; i >= 0; i--) {
+      const s = caches[i];
+      if (this.slab_unmergeable(s)) continue;
+      const ssize = this.field32(s, c.size_);
+      if (size > ssize) continue;
+      if ((flags & SLAB_MERGE_SAME) !== (this.field32(s, c.flags) & SLAB_MERGE_SAME)) continue;
+      if ((ssize & ~(align - 1)) !== ssize) continue;
+      if (ssize - size >= this.ptr) continue;
+      return s;
+    }
+    return 0;
+  }
+
+  /** __kmem_cache_alias(): a merge target, its refcount and sizes adjusted; 0 if none. */
+  private __kmem_cache_alias(size: number, flags: number, args: KmemCacheArgs): number {
+    const s = this.find_mergeable(size, flags, args);
+    if (s === 0) return 0;
+    const c = this.impl.cache;
+    this.setField32(s, c.refcount, this.field32(s, c.refcount) + 1);
+    this.setField32(s, c.object_size, Math.max(this.field32(s, c.object_size), size));
+    this.setField32(s, c.inuse, Math.max(this.field32(s, c.inuse), ALIGN(size, this.ptr)));
+    return s;
+  }
+
+  private is_duplicate_name(name: string): boolean {
+    return this.caches().some((s) => this.cacheName(s) === name);
+  }
+
+  /**
+   * __kmem_cache_create_args(): the cache's address, or 0 after the
+   * kernel's report. `name` null stands for a NULL pointer.
+   */
+  kmem_cache_create(name: string | null, objectSize: number, args: KmemCacheArgs, flags: number): number {
+    const fn = '__kmem_cache_create_args';
+    const log = this.d.log;
+    let err = 0;
+    let s = 0;
+    // kmem_cache_sanity_check() (CONFIG_DEBUG_VM)
+    if (name === null || objectSize > KMALLOC_MAX_SIZE) {
+      log.printk(KERN_ERR, `kmem_cache_create(${name ?? '(null)'}) integrity check failed`);
+      err = -EINVAL;
+    } else {
+      if (this.is_duplicate_name(name)) {
+        this.d.bug.warn('mm/slab_common.c', 107, fn, `kmem_cache of name '${name}' already exists`, []);
+      }
+      if (name.includes(' ')) this.d.bug.warn('mm/slab_common.c', 110, fn, null, []);
+      if (flags & ~SLAB_FLAGS_PERMITTED) err = -EINVAL;
+    }
+    if (err === 0) {
+      flags &= CACHE_CREATE_MASK;
+      if ((args.usersize === 0 && args.useroffset !== 0 && this.warnOn(343)) ||
+        ((objectSize < args.usersize || objectSize - args.usersize < args.useroffset) && this.warnOn(344))) {
+        args = { ...args, useroffset: 0, usersize: 0 };
+      }
+      s = this.__kmem_cache_alias(objectSize, flags, args);
+      if (s !== 0) return s;
+      if (objectSize === 0) {
+        // calculate_sizes() -> reciprocal_value(0) divides by zero. (With SLAB_HWCACHE_ALIGN the
+        // kernel never gets there: calculate_alignment() loops forever on size 0.) Nothing is
+        // allocated yet in kmem, so backing out leaves no trace.
+        this.d.bug.oops('divide error: 0000', 'reciprocal_value', ['do_kmem_cache_create', fn]);
+        return 0;
+      }
+      const nameBytes = encoder.encode(name!);
+      const cacheName = this.kmalloc(nameBytes.length + 1, GFP_KERNEL);
+      if (cacheName === 0) {
+        err = -ENOMEM;
+      } else {
+        this.writeString(cacheName, nameBytes);
+        args = { ...args, align: this.calculate_alignment(flags, args.align, objectSize) };
+        const r = this.create_cache(cacheName, objectSize, args, flags);
+        if (r < 0) {
+          err = r;
+          this.kfree(cacheName);
+        } else {
+          s = r;
+        }
+      }
+    }
+    if (err !== 0) {
+      if (flags & SLAB_PANIC) this.d.bug.panic(`${fn}: Failed to create slab '${name ?? '(null)'}'. Error ${err}`, [fn]);
+      log.printk(KERN_WARNING, `${fn}(${name ?? '(null)'}) failed with error ${err}`);
+      this.d.bug.dump_stack([fn]);
+      return 0;
+    }
+    return s;
+  }
+
+  private warnOn(line: number): boolean {
+    this.d.bug.warn('mm/slab_common.c', line, '__kmem_cache_create_args', null, []);
+    return true;
+  }
+
+  /** create_cache(): a new struct kmem_cache, set up and on the list; or -errno. */
+  private create_cache(name: number, objectSize: number, args: KmemCacheArgs, flags: number): number {
+    if (args.useroffset + args.usersize > objectSize) {
+      this.d.bug.warn('mm/slab_common.c', 229, 'create_cache', null, ['__kmem_cache_create_args']);
+      args = { ...args, useroffset: 0, usersize: 0 };
+    }
+    if (args.use_freeptr_offset && (args.freeptr_offset >= objectSize || !(flags & SLAB_TYPESAFE_BY_RCU) ||
+      args.freeptr_offset % this.ptr !== 0)) return -EINVAL;
+    const s = this.kmem_cache_zalloc(this.kmem_cache, GFP_KERNEL);
+    if (s === 0) return -ENOMEM;
+    const err = this.impl.do_kmem_cache_create(s, name, objectSize, args, flags);
+    if (err) {
+      this.kmem_cache_free(this.kmem_cache, s);
+      return err;
+    }
+    this.setField32(s, this.impl.cache.refcount, 1);
+    this.link_cache(s);
+    return s;
+  }
+
+  /**
+   * kmem_cache_destroy(): drop a reference; the last one shuts the cache
+   * down ("Slab cache still has objects" if it cannot) and frees it. A
+   * cache that is not live is KASAN's report (kasan_check_byte()).
+   */
+  kmem_cache_destroy(s: number): void {
+    if (s === 0) return;
+    if (!this.kasan_check_cache(s)) return;
+    this.d.rcu.rcu_barrier(); // kvfree_rcu_barrier(): in-flight kfree_rcu()s may be ours
+    const c = this.impl.cache;
+    const refcount = (this.field32(s, c.refcount) | 0) - 1;
+    this.setField32(s, c.refcount, refcount);
+    if (refcount !== 0) return;
+    const err = this.impl.__kmem_cache_shutdown(s);
+    const name = this.cacheName(s);
+    // The kernel warns, then unlinks; unlinking first keeps the state right when the warning throws.
+    list_del(this.d.kaddr, s + c.list);
+    if (err) {
+      this.d.bug.warn('mm/slab_common.c', 548, 'kmem_cache_destroy',
+        `kmem_cache_destroy ${name}: Slab cache still has objects when called from ${callerSymbol()}`, []);
+      return;
+    }
+    if (this.field32(s, c.flags) & SLAB_TYPESAFE_BY_RCU) this.d.rcu.rcu_barrier();
+    this.impl.__kmem_cache_release(s);
+    this.kfree_const(this.w.rptr(s - this.po + c.name));
+    this.kmem_cache_free(this.kmem_cache, s);
+  }
+
+  /**
+   * kasan_check_byte(s) as KASAN does it for a struct kmem_cache: true for
+   * a cache that exists; a cache already destroyed (its struct freed) or
+   * an address that is no cache at all gets KASAN's report.
+   */
+  private kasan_check_cache(s: number): boolean {
+    if (this.caches().includes(s)) return true;
+    const kc = this.kmem_cache;
+    let kind = 'wild-memory-access';
+    let freed = false;
+    if (s >= this.po && s - this.po < this.lowmemBytes && this.d.sparse.pfn_valid(Math.floor((s - this.po) / PAGE_SIZE))) {
+      const pfn = this.impl.folioPfn(s);
+      if (this.impl.isSlab(pfn) && this.impl.slab_cache(pfn) === kc) {
+        freed = this.impl.object_is_free(kc, pfn, s);
+        // allocated but unlisted: a cache whose destroy found objects left (it leaks, as in the kernel)
+        if (!freed) return true;
+        kind = 'slab-use-after-free';
+      }
+    }
+    const l = this.d.layout;
+    const size = this.field32(kc, this.impl.cache.object_size);
+    const lines = [
+      '==================================================================',
+      `BUG: KASAN: ${kind} in kmem_cache_destroy`,
+      `Read of size 1 at addr ${formatPtr(l, s)} by task ${this.d.sched.comm()}/${this.d.sched.pid()}`,
+      '',
+    ];
+    for (const line of lines) this.d.log.printk(KERN_ERR, line);
+    lines.push(...this.d.bug.dump_stack(['print_report', 'kasan_report', 'kmem_cache_destroy'], KERN_ERR));
+    const tail = freed ? [
+      '',
+      `The buggy address belongs to the object at ${formatPtr(l, s)}`,
+      ` which belongs to the cache kmem_cache of size ${size}`,
+      'The buggy address is located 0 bytes inside of',
+      ` freed ${size}-byte region [${formatPtr(l, s)}, ${formatPtr(l, s + size)})`,
+      '==================================================================',
+    ] : ['=================================================================='];
+    for (const line of tail) this.d.log.printk(KERN_ERR, line);
+    lines.push(...tail);
+    this.d.bug.reported('BUG', lines, TAINT_BAD_PAGE);
+    return false;
+  }
+
+  /** kmem_cache_shrink(): 0 if the cache holds no slab afterwards. */
+  kmem_cache_shrink(s: number): number {
+    if (this.null_cache(s, 0, 'kmem_cache_shrink')) return 0;
+    return this.impl.__kmem_cache_shrink(s);
+  }
+
+  /** kmem_cache_size(): the object size the cache was created with. */
+  kmem_cache_size(s: number): number {
+    if (this.null_cache(s, this.impl.cache.object_size, 'kmem_cache_size')) return 0;
+    return this.field32(s, this.impl.cache.object_size);
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Objects                                                             */
+  /* ------------------------------------------------------------------ */
+
+  /** kmalloc_fix_flags(), for the flags of a new slab or a large kmalloc. */
+  check_slab_flags(flags: number): number {
+    if ((flags & GFP_SLAB_BUG_MASK) === 0) return flags;
+    const invalid = flags & GFP_SLAB_BUG_MASK;
+    const fixed = flags & ~GFP_SLAB_BUG_MASK;
+    const pg = (f: number) => format_gfp_mode(f).replace('(', ' (');
+    this.d.log.printk(KERN_WARNING, `Unexpected gfp: ${pg(invalid)}. Fixing up to gfp: ${pg(fixed)}. Fix your code!`);
+    this.d.bug.dump_stack(['kmalloc_fix_flags']);
+    return fixed;
+  }
+
+  /**
+   * A NULL struct kmem_cache * (what a failed kmem_cache_create() returned)
+   * is dereferenced at the field's offset: the page fault oops. kmem backs
+   * out instead of killing the task; true if s is NULL.
+   */
+  private null_cache(s: number, field: number, fn: string): boolean {
+    if (s !== 0) return false;
+    const addr = formatPtr(this.d.layout, field);
+    this.d.bug.oops('Oops: 0000', fn, [], [
+      `BUG: kernel NULL pointer dereference, address: ${addr}`, '#PF: supervisor read access in kernel mode',
+      '#PF: error_code(0x0000) - not-present page',
+    ]);
+    return true;
+  }
+
+  /** slab_alloc_node(): the hooks around the implementation's allocation. */
+  private slab_alloc_node(s: number, gfp: number, node: number, origSize: number): number {
+    if (s === 0 && this.null_cache(s, 0, 'kmem_cache_alloc_noprof')) return 0;
+    // slab_pre_alloc_hook() -> might_alloc()
+    if (gfp & __GFP_DIRECT_RECLAIM) this.d.bug.might_sleep('include/linux/sched/mm.h', 321, FRAMES_ALLOC);
+    const obj = this.impl.slab_alloc_node(s, gfp, node, origSize);
+    // slab_post_alloc_hook(): init_on_alloc is off, so only __GFP_ZERO clears
+    if (obj !== 0 && (gfp & __GFP_ZERO)) this.d.mem.fill(obj - this.po, this.field32(s, this.impl.cache.object_size), 0);
+    return obj;
+  }
+
+  kmem_cache_alloc(s: number, gfp: number): number {
+    return this.slab_alloc_node(s, gfp, -1, 0);
+  }
+
+  kmem_cache_alloc_node(s: number, gfp: number, node: number): number {
+    return this.slab_alloc_node(s, gfp, node, 0);
+  }
+
+  kmem_cache_zalloc(s: number, gfp: number): number {
+    return this.slab_alloc_node(s, gfp | __GFP_ZERO, -1, 0);
+  }
+
+  /** A pointer kfree() and friends cannot even look up: __phys_addr()'s VIRTUAL_BUG_ON (CONFIG_DEBUG_VIRTUAL). */
+  private directMapped(x: number, fn: string): boolean {
+    const pa = x - this.po;
+    if (pa >= 0 && pa < this.lowmemBytes && this.d.sparse.pfn_valid(Math.floor(pa / PAGE_SIZE))) return true;
+    this.d.bug.bug('arch/x86/mm/physaddr.c', this.ptr === 8 ? 28 : 41, '__phys_addr', [fn]);
+    return false;
+  }
+
+  /**
+   * cache_from_obj() (SLAB_FREELIST_HARDENED's check), for the bulk free:
+   * the cache x really belongs to, after a warning if that is not s; 0
+   * (after a warning) if x is not in a slab at all.
+   */
+  cache_from_obj(s: number, x: number): number {
+    const pfn = this.impl.folioPfn(x);
+    if (!this.impl.isSlab(pfn)) {
+      this.not_a_slab_page('kmem_cache_free_bulk');
+      return 0;
+    }
+    const cachep = this.impl.slab_cache(pfn);
+    if (cachep !== s) this.wrong_cache(s, cachep, 'kmem_cache_free_bulk');
+    return cachep;
+  }
+
+  /** cache_from_obj()'s warning: the object belongs to another cache than the caller said. */
+  wrong_cache(s: number, cachep: number, fn = 'kmem_cache_free'): void {
+    this.d.bug.warn('mm/slub.c', 4770, fn,
+      `cache_from_obj: Wrong slab cache. ${this.cacheName(s)} but object is from ${this.cacheName(cachep)}`, []);
+  }
+
+  /** virt_to_cache()'s warning (once): the object is in no slab at all. */
+  private not_a_slab_page(fn: string): void {
+    this.d.bug.warn('mm/slub.c', 4756, fn, 'virt_to_cache: Object is not a Slab page!', [], true);
+  }
+
+  /** kmem_cache_free(s, x) */
+  kmem_cache_free(s: number, x: number): void {
+    if (this.null_cache(s, this.impl.cache.name, 'kmem_cache_free')) return;
+    if (!this.directMapped(x, 'kmem_cache_free')) return;
+    if (!this.impl.slab_free_object(s, x)) this.not_a_slab_page('kmem_cache_free');
+  }
+
+  /** kmem_cache_alloc_bulk(): size objects into the pointer array p; the number allocated (all or 0). */
+  kmem_cache_alloc_bulk(s: number, gfp: number, size: number, p: number): number {
+    if (size === 0 || this.null_cache(s, 0, 'kmem_cache_alloc_bulk_noprof')) return 0;
+    if (gfp & __GFP_DIRECT_RECLAIM) this.d.bug.might_sleep('include/linux/sched/mm.h', 321, FRAMES_ALLOC);
+    const n = this.impl.alloc_bulk(s, gfp, size, p);
+    if (n !== 0 && (gfp & __GFP_ZERO)) {
+      const objectSize = this.field32(s, this.impl.cache.object_size);
+      for (let i = 0; i < n; i++) this.d.mem.fill(this.w.rptr(p - this.po + i * this.ptr) - this.po, objectSize, 0);
+    }
+    return n;
+  }
+
+  /** kmem_cache_free_bulk(s, size, p); kfree_bulk() is s == 0. */
+  kmem_cache_free_bulk(s: number, size: number, p: number): void {
+    if (size === 0) return;
+    this.impl.free_bulk(s, size, p);
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* kmalloc                                                             */
+  /* ------------------------------------------------------------------ */
+
+  /** kmalloc_slab(): the cache for a size (1 .. KMALLOC_MAX_CACHE_SIZE) and gfp. */
+  kmalloc_slab(size: number, gfp: number): number {
+    const index = size <= 192 ? this.w.r8(this.d.dataPa + this.L.kmalloc_size_index + ((size - 1) >> 3))
+      : 32 - Math.clz32(size - 1);
+    const type = gfp & __GFP_NO_OBJ_EXT ? KMALLOC_NO_OBJ_EXT : kmalloc_type(gfp);
+    return this.w.rptr(this.d.dataPa + this.L.kmalloc_caches + (type * KMALLOC_INDEXES + index) * this.ptr);
+  }
+
+  /** __do_kmalloc_node() */
+  __kmalloc_node(size: number, gfp: number, node: number): number {
+    // (size >>> 0) !== size: negative or fractional, a size_t JS cannot hold as given
+    if ((size >>> 0) !== size || size > KMALLOC_MAX_CACHE_SIZE) return this.__kmalloc_large_node(size, gfp, node);
+    if (size === 0) return ZERO_SIZE_PTR;
+    return this.slab_alloc_node(this.kmalloc_slab(size, gfp), gfp, node, size);
+  }
+
+  kmalloc(size: number, gfp: number): number {
+    return this.__kmalloc_node(size, gfp, -1);
+  }
+
+  /**
+   * ___kmalloc_large_node(): a compound page of get_order(size), counted as
+   * unreclaimable slab. Above KMALLOC_MAX_SIZE the page allocator's
+   * order check warns and fails.
+   */
+  private __kmalloc_large_node(size: number, gfp: number, node: number): number {
+    // size_t: a negative or fractional JS size wraps to something enormous
+    const order = size >= 0 && size === Math.floor(size) ? getOrder(size) : 64;
+    gfp = this.check_slab_flags(gfp) | __GFP_COMP;
+    const pfn = this.d.buddy.__alloc_pages(gfp, order, node);
+    if (pfn < 0) return 0;
+    this.mod_node_page_state(this.d.pages.page_to_nid(pfn), NR_SLAB_UNRECLAIMABLE_B, PAGE_SIZE * 2 ** order);
+    return this.po + pfn * PAGE_SIZE;
+  }
+
+  /**
+   * free_large_kmalloc(): give back the pages of a large kmalloc. A page
+   * that is no compound page was never a large kmalloc: the kernel warns
+   * (and would free it anyway); kmem warns and leaves it.
+   */
+  free_large_kmalloc(pfn: number, object: number): void {
+    const order = this.d.pages.compound_order(pfn);
+    if (order === 0) {
+      const warned = this.d.dataPa + this.L.large_kmalloc_warned;
+      if (this.w.r8(warned) === 0) {
+        this.d.mem.write8(warned, 1);
+        try {
+          this.d.bug.warn('mm/slub.c', 4799, 'free_large_kmalloc', null, ['kfree']);
+        } finally {
+          this.d.log.printk(KERN_WARNING, `object pointer: 0x${ptr_to_id(this.d.layout, object)}`);
+        }
+      }
+      return;
+    }
+    this.mod_node_page_state(this.d.pages.page_to_nid(pfn), NR_SLAB_UNRECLAIMABLE_B, -(PAGE_SIZE * 2 ** order));
+    this.d.buddy.__free_pages(pfn, order);
+  }
+
+  /** kfree(x): NULL and ZERO_SIZE_PTR are fine. */
+  kfree(x: number): void {
+    if (ZERO_OR_NULL_PTR(x)) return;
+    if (!this.directMapped(x, 'kfree')) return;
+    if (!this.impl.slab_free_object(0, x)) this.free_large_kmalloc(this.impl.folioPfn(x), x);
+  }
+
+  /** ksize(): the usable size of an allocation (0 for NULL and ZERO_SIZE_PTR). */
+  ksize(x: number): number {
+    if (ZERO_OR_NULL_PTR(x)) return 0;
+    if (!this.directMapped(x, 'ksize')) return 0;
+    const pfn = this.impl.folioPfn(x);
+    if (!this.impl.isSlab(pfn)) {
+      const size = PAGE_SIZE * 2 ** this.d.pages.compound_order(pfn);
+      if (size <= KMALLOC_MAX_CACHE_SIZE) {
+        this.d.bug.warn('mm/slab_common.c', 1046, '__ksize', null, ['ksize']);
+        return 0;
+      }
+      if (x !== this.po + pfn * PAGE_SIZE) {
+        this.d.bug.warn('mm/slab_common.c', 1048, '__ksize', null, ['ksize']);
+        return 0;
+      }
+      return size;
+    }
+    return this.impl.slab_ksize(this.impl.slab_cache(pfn));
+  }
+
+  /** kmalloc_size_roundup(): what kmalloc(size) would really give. */
+  kmalloc_size_roundup(size: number): number {
+    if (size !== 0 && size <= KMALLOC_MAX_CACHE_SIZE) return this.field32(this.kmalloc_slab(size, GFP_KERNEL), this.impl.cache.object_size);
+    if (size !== 0 && size <= KMALLOC_MAX_SIZE) return PAGE_SIZE * 2 ** getOrder(size);
+    return size;
+  }
+
+  /** krealloc(): resize in place when the allocation is big enough, else move. */
+  krealloc(p: number, newSize: number, gfp: number): number {
+    if (newSize === 0) {
+      this.kfree(p);
+      return ZERO_SIZE_PTR;
+    }
+    const ks = ZERO_OR_NULL_PTR(p) ? 0 : this.ksize(p);
+    if (ks >= newSize) {
+      if (gfp & __GFP_ZERO) this.d.mem.fill(p - this.po + newSize, ks - newSize, 0);
+      return p;
+    }
+    const ret = this.__kmalloc_node(newSize, gfp, -1);
+    if (ret !== 0 && !ZERO_OR_NULL_PTR(p)) {
+      this.d.mem.copy(ret - this.po, p - this.po, ks);
+      this.kfree(p);
+    }
+    return ret;
+  }
+
+  /** kfree_sensitive() (the old kzfree()): clear the whole allocation, then free it. */
+  kfree_sensitive(p: number): void {
+    const ks = this.ksize(p);
+    if (ks !== 0) this.d.mem.fill(p - this.po, ks, 0);
+    this.kfree(p);
+  }
+
+  /** kmemdup(src, len, gfp) */
+  kmemdup(src: number, len: number, gfp: number): number {
+    const p = this.__kmalloc_node(len, gfp, -1);
+    if (p !== 0 && len !== 0) this.d.mem.copy(p - this.po, src - this.po, len);
+    return p;
+  }
+
+  /** kstrdup(s, gfp): a kmalloc'd copy of the C string at s (NULL gives NULL). */
+  kstrdup(s: number, gfp: number): number {
+    if (s === 0) return 0;
+    let len = 0;
+    while (this.w.r8(s - this.po + len) !== 0) len++;
+    return this.kmemdup(s, len + 1, gfp);
+  }
+
+  /** kstrdup_const(): strings in the kernel's .rodata are not copied. */
+  kstrdup_const(s: number, gfp: number): number {
+    return this.is_kernel_rodata(s) ? s : this.kstrdup(s, gfp);
+  }
+
+  /** kfree_const(): free what kstrdup_const() allocated. */
+  kfree_const(x: number): void {
+    if (!this.is_kernel_rodata(x)) this.kfree(x);
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* /proc/slabinfo                                                      */
+  /* ------------------------------------------------------------------ */
+
+  /** Every cache on slab_caches, newest first: name, s->size and the implementation's figures. */
+  slabinfo(): { name: string; objsize: number; info: SlabInfo }[] {
+    return this.caches().map((s) => {
+      const info: SlabInfo = {
+        active_objs: 0, num_objs: 0, active_slabs: 0, num_slabs: 0, shared_avail: 0, limit: 0, batchcount: 0, shared: 0,
+        objects_per_slab: 0, cache_order: 0,
+      };
+      this.impl.get_slabinfo(s, info);
+      return { name: this.cacheName(s), objsize: this.field32(s, this.impl.cache.size_), info };
+    });
+  }
+}
+
+/** ALIGN(x, a), with the kernel's mask arithmetic (a non-power-of-two a gives what the kernel gets). */
+function ALIGN(x: number, a: number): number {
+  return (x + a - 1) & ~(a - 1);
+}
+
+/** The kmem_cache_args a plain kmem_cache_create(name, size, align, flags, ctor) passes. */
+export function kmemCacheArgs(align: number, ctor: number, useroffset = 0, usersize = 0): KmemCacheArgs {
+  return { align, ctor, useroffset, usersize, freeptr_offset: 0, use_freeptr_offset: false };
+}
+
+/** slab_nomerge / slub_nomerge and slab_merge / slub_merge on the command line: the last one wins. */
+export function parseSlabNomerge(cmdline: string): boolean {
+  let nomerge = false; // CONFIG_SLAB_MERGE_DEFAULT=y
+  for (const param of cmdline.split(/\s+/)) {
+    if (param === 'slab_nomerge' || param === 'slub_nomerge') nomerge = true;
+    if (param === 'slab_merge' || param === 'slub_merge') nomerge = false;
+  }
+  return nomerge;
+}

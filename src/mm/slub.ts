@@ -1,0 +1,1689 @@
+/*
+ * SLUB: the slab allocator that limits cache line use instead of queuing
+ * objects in per-CPU and per-node lists (mm/slub.c, Linux 6.12).
+ *
+ * A slab is one page, or a compound page of 2^order pages, cut into
+ * s->size-byte objects. Its free objects form a singly linked list through
+ * the objects themselves: the free pointer sits inside each free object at
+ * s->offset, the middle of the object (ALIGN_DOWN(object_size / 2,
+ * sizeof(void *))), unless the object must keep its contents while free
+ * (a constructor, SLAB_TYPESAFE_BY_RCU, poisoning): then it goes after it.
+ *
+ *   slab of kmalloc-64 (order 0, 64 objects)
+ *   +--------+--------+--------+--------+-- ... --+--------+
+ *   | obj 0  | obj 1  | obj 2  | obj 3  |         | obj 63 |
+ *   +--------+--------+--------+--------+-- ... --+--------+
+ *      used     free     used     free
+ *               |fp@32|--------> |fp@32|--> NULL
+ *   slab->freelist --^
+ *
+ * Where a cache's slabs are (struct kmem_cache, struct slab: slab_types.ts):
+ *
+ *   kmem_cache --cpu_slab--> kmem_cache_cpu, one per CPU (per-CPU memory):
+ *                              freelist  lockless list of this CPU's slab
+ *                              tid       transaction id, bumped by every operation
+ *                              slab  --> the CPU slab: "frozen", on no list;
+ *                                        its slab->freelist collects frees
+ *                                        from other CPUs
+ *                              partial --> slab -> slab -> ... (slab->next,
+ *                                        slab->slabs: CPU partial slabs, not frozen)
+ *              --node[n]---> kmem_cache_node, one per node:
+ *                              nr_partial, partial: list of slabs with free
+ *                              objects (PG_workingset set), at least
+ *                              min_partial of them kept even when empty;
+ *                              nr_slabs, total_objects: every slab of the node
+ *   Full slabs are on no list: a free into one finds it again through
+ *   virt_to_slab() and puts it on the freeing CPU's partial list.
+ *
+ * Allocation (slab_alloc_node): the fast path pops c->freelist of this CPU
+ * and bumps c->tid, touching nothing else; no lock, no page allocator call.
+ * When that list is empty, ___slab_alloc() takes, in turn: the frees other
+ * CPUs left on the CPU slab's own freelist; a slab from c->partial; a slab
+ * from the node's partial list (moving up to cpu_partial_slabs / 2 more
+ * slabs to c->partial on the way); a new slab from the page allocator.
+ *
+ * Freeing (do_slab_free): into this CPU's slab, a push onto c->freelist.
+ * Otherwise __slab_free() pushes onto slab->freelist and fixes the lists:
+ * a full slab becomes a CPU partial slab; an empty slab on the node list is
+ * discarded once the node has min_partial partial slabs.
+ *
+ * Lock order (as in the kernel): slab_mutex, then node->list_lock, then
+ * the per-CPU local lock. kmem runs one CPU per host thread and changes
+ * CPU only between calls (set_cpu), so the cmpxchg loops of the kernel
+ * always succeed the first time and the locks are never contended; the lock
+ * words keep their places in the structures for the SMP layer.
+ *
+ * What is not modelled yet: slub_debug (red zones, poisoning, owner
+ * tracking, consistency checks: the debug flags do lay out the metadata
+ * space already, but trigger no checks), memcg charging, freelist pointer
+ * hardening and randomisation (CONFIG_SLAB_FREELIST_HARDENED/RANDOM are
+ * off), pfmemalloc slabs, KFENCE, sysfs, statistics (CONFIG_SLUB_STATS).
+ * Of SLAB_FREELIST_HARDENED, two cheap checks are kept because they keep
+ * the allocator's state intact: freeing the object that heads the freelist
+ * again (BUG_ON(object == fp)) and cache_from_obj() (slab_common.ts).
+ */
+import { PAGE_SIZE, ptr64FromWords, ptr64HiWord, ptr64LoWord, type ArchLayout } from '../arch/x86/layout.ts';
+import type { RamWords } from '../machine/ram_words.ts';
+import { HOST_SECTION_SIZE, type PhysMem } from '../machine/memory.ts';
+import { defineStruct } from '../kernel/struct_layout.ts';
+import { KERN_ERR, KERN_INFO, KERN_WARNING, TAINT_BAD_PAGE, type Bug, type Log } from '../kernel/bug.ts';
+import type { Sched } from '../kernel/sched.ts';
+import type { Kallsyms } from '../kernel/kallsyms.ts';
+import type { Rcu } from '../kernel/rcu.ts';
+import { format_page_flags, ptr_to_id } from '../lib/vsprintf.ts';
+import {
+  GFP_DMA, GFP_DMA32, GFP_KERNEL, GFP_NOWAIT, __GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_FS, __GFP_HARDWALL, __GFP_HIGH,
+  __GFP_IO, __GFP_MEMALLOC, __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN, __GFP_RECLAIM,
+  __GFP_RECLAIMABLE, __GFP_RETRY_MAYFAIL, __GFP_THISNODE, __GFP_ZERO,
+} from '../include/linux/gfp_types.ts';
+import { gfp_zone } from '../include/linux/gfp.ts';
+import { format_gfp_mode } from '../include/trace/events/mmflags.ts';
+import {
+  SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_HWCACHE_ALIGN, SLAB_KMALLOC, SLAB_NO_OBJ_EXT,
+  SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TRACE, SLAB_TYPESAFE_BY_RCU,
+} from '../include/linux/slab.ts';
+import { MAX_PAGE_ORDER, NR_SLAB_RECLAIMABLE_B, NR_SLAB_UNRECLAIMABLE_B, PAGE_ALLOC_COSTLY_ORDER, type MmzoneLayouts } from './mmzone.ts';
+import { PG_workingset, PGTY_slab, type Pages } from './page.ts';
+import type { Sparse } from './sparse.ts';
+import type { PageAllocator } from './page_alloc.ts';
+import { PageLists, type ListHead } from './page_list.ts';
+import type { Percpu } from './percpu.ts';
+import {
+  DOWN, MAX_OBJS_PER_PAGE, PARTIAL, SLAB_FROZEN, SLAB_INUSE_MASK, SLAB_OBJECTS_MASK, SLAB_OBJECTS_SHIFT,
+  checkSlabMatchesPage, kmemCacheLayout, slabLayout, type KmemCacheArgs, type KmemCacheLayout, type SlabAllocator,
+  type SlabInfo, type SlabLayout,
+} from './slab_types.ts';
+import type { SlabCommon } from './slab_common.ts';
+
+/* struct kmem_cache_cpu: local_lock_t is empty without lockdep and PREEMPT_RT */
+function kmemCacheCpuLayout(ptrSize: 4 | 8) {
+  return defineStruct(ptrSize, [['freelist', 'ptr'], ['tid', 'ulong'], ['slab', 'ptr'], ['partial', 'ptr']]);
+}
+
+/* struct kmem_cache_node, with CONFIG_SLUB_DEBUG (nr_slabs, total_objects, full) */
+function kmemCacheNodeLayout(ptrSize: 4 | 8) {
+  return defineStruct(ptrSize, [
+    ['list_lock', 'int'], ['nr_partial', 'ulong'], ['partial', 'list_head'],
+    ['nr_slabs', 'long'], ['total_objects', 'long'], ['full', 'list_head'],
+  ]);
+}
+
+/* mm/slub.c's static data: kmem_cache_node, the tunables, slab_nodes, the two boot caches */
+function slubStaticsLayout(ptrSize: 4 | 8, bootCacheBytes: number) {
+  return defineStruct(ptrSize, [
+    ['kmem_cache_node', 'ptr'],
+    ['slub_min_order', 'u32'],
+    ['slub_max_order', 'u32'],
+    ['slub_min_objects', 'u32'],
+    ['slab_nodes', 'ulong'],
+    ['boot_kmem_cache', { size: bootCacheBytes, align: 64 }],
+    ['boot_kmem_cache_node', { size: bootCacheBytes, align: 64 }],
+  ]);
+}
+
+const MIN_PARTIAL = 5;
+const MAX_PARTIAL = 10;
+const OO_SHIFT = 16;
+const OO_MASK = (1 << OO_SHIFT) - 1;
+const SHRINK_PROMOTE_MAX = 32;
+const MAX_PARTIAL_TO_SCAN = 10000;
+/* Internal SLUB flags */
+const __OBJECT_POISON = 1 << 17;
+const __CMPXCHG_DOUBLE = 1 << 18;
+const SLAB_DEBUG_FLAGS = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE | SLAB_CONSISTENCY_CHECKS;
+const SLAB_NO_CMPXCHG = SLAB_CONSISTENCY_CHECKS | SLAB_STORE_USER | SLAB_TRACE;
+/* mm/internal.h */
+const GFP_RECLAIM_MASK = __GFP_RECLAIM | __GFP_HIGH | __GFP_IO | __GFP_FS | __GFP_NOWARN | __GFP_RETRY_MAYFAIL |
+  __GFP_NOFAIL | __GFP_NORETRY | __GFP_MEMALLOC | __GFP_NOMEMALLOC;
+const GFP_CONSTRAINT_MASK = __GFP_HARDWALL | __GFP_THISNODE;
+const EINVAL = 22;
+const TWO32 = 4294967296;
+const INV_SECTION = 1 / HOST_SECTION_SIZE;
+const SECTION_MASK = HOST_SECTION_SIZE - 1;
+
+/** What SLUB needs from the booted machine. */
+export interface SlubDeps {
+  layout: ArchLayout;
+  mem: PhysMem;
+  words: RamWords;
+  sparse: Sparse;
+  pages: Pages;
+  mz: MmzoneLayouts;
+  buddy: PageAllocator;
+  percpu: Percpu;
+  log: Log;
+  bug: Bug;
+  sched: Sched;
+  kallsyms: Kallsyms;
+  rcu: Rcu;
+  nrCpus: number;
+  cpuToNode: readonly number[];
+  pgdatPa: readonly number[];
+  /** MAX_NUMNODES: the size of node[] in the static boot caches. */
+  maxNumNodes: number;
+  /** Physical address of mm/slub.c's static data (staticBytes()). */
+  staticsPa: number;
+  /** slub_min_order=, slub_max_order=, slub_min_objects= (or slab_*) from the command line. */
+  params: { minOrder: number; maxOrder: number; minObjects: number };
+}
+
+/** get_order() for any size, however large. */
+export function getOrder(size: number): number {
+  const pages = Math.ceil(size / PAGE_SIZE);
+  let order = 0;
+  while (2 ** order < pages) order++;
+  return order;
+}
+
+/** fls(): the 1-based index of the highest set bit, 0 for 0. */
+function fls(x: number): number {
+  return x === 0 ? 0 : 32 - Math.clz32(x);
+}
+
+export class Slub implements SlabAllocator {
+  readonly name = 'SLUB';
+  readonly cache: KmemCacheLayout;
+  readonly kmemCacheBytes: number;
+  /** TID_STEP: roundup_pow_of_two(CONFIG_NR_CPUS) with CONFIG_PREEMPTION (NR_CPUS 8192 on x86_64, 32 on i386). */
+  private readonly tidStep: number;
+  private readonly w: RamWords;
+  private readonly i32: readonly Int32Array[];
+  private readonly po: number;
+  private readonly ptr: 4 | 8;
+  private readonly ptr8: boolean;
+  private readonly vmemmap: number;
+  private readonly structPage: number;
+  private readonly S: SlabLayout;
+  private readonly C: ReturnType<typeof kmemCacheCpuLayout>;
+  private readonly N: ReturnType<typeof kmemCacheNodeLayout>;
+  private readonly G: ReturnType<typeof slubStaticsLayout>;
+  /* struct slab fields as word indexes into a struct page */
+  private readonly wSlabCache: number;
+  private readonly wNext: number;
+  private readonly wSlabs: number;
+  private readonly wFreelist: number;
+  private readonly wCounters: number;
+  private readonly wType: number;
+  /* struct kmem_cache and struct kmem_cache_cpu fields the fast paths read, as word indexes */
+  private readonly kwCpuSlab: number;
+  private readonly kwOffset: number;
+  private readonly kwSize: number;
+  private readonly cwSlab: number;
+  private readonly cwTid: number;
+  private readonly sched: Sched;
+  /* derived: the per-CPU first chunk (fixed at boot) */
+  private readonly pcpuBase: number;
+  private readonly pcpuUnit: number;
+  private readonly nrNodeIds: number;
+  private readonly rcuFreeSlab: number;
+  /**
+   * The node partial lists are threaded through slab->slab_list, a
+   * list_head inside struct page like page->lru (8 bytes further on x86_64):
+   * PageLists does the list operations for whichever list_head of struct
+   * page its layout names. `head` is the one list head being worked on.
+   */
+  private readonly lists: PageLists;
+  private readonly head: { va: number; arr: Int32Array; w: number } = { va: 0, arr: new Int32Array(0), w: 0 };
+  private readonly wSlabList: number;
+
+  constructor(private readonly d: SlubDeps, private readonly common: SlabCommon) {
+    this.ptr = d.layout.ptrSize;
+    this.ptr8 = this.ptr === 8;
+    this.w = d.words;
+    this.i32 = d.words.i32;
+    this.po = d.layout.PAGE_OFFSET;
+    this.vmemmap = d.layout.VMEMMAP_START;
+    this.structPage = d.pages.pl.size;
+    this.cache = kmemCacheLayout(this.ptr);
+    this.nrNodeIds = d.pgdatPa.length;
+    this.kmemCacheBytes = this.cache.bytes(this.nrNodeIds);
+    this.S = slabLayout(this.ptr);
+    checkSlabMatchesPage(this.S, d.pages.pl);
+    this.C = kmemCacheCpuLayout(this.ptr);
+    this.N = kmemCacheNodeLayout(this.ptr);
+    this.G = slubStaticsLayout(this.ptr, this.cache.bytes(d.maxNumNodes));
+    this.wSlabCache = this.S.slab_cache >> 2;
+    this.wNext = this.S.next >> 2;
+    this.wSlabs = this.S.slabs >> 2;
+    this.wFreelist = this.S.freelist >> 2;
+    this.wCounters = this.S.counters >> 2;
+    this.wType = this.S.__page_type >> 2;
+    this.kwCpuSlab = this.cache.cpu_slab >> 2;
+    this.kwOffset = this.cache.offset >> 2;
+    this.kwSize = this.cache.size_ >> 2;
+    this.cwSlab = this.C.slab >> 2;
+    this.cwTid = this.C.tid >> 2;
+    this.sched = d.sched;
+    this.tidStep = this.ptr8 ? 8192 : 32;
+    this.pcpuBase = d.percpu.per_cpu_ptr_pa(0, 0);
+    this.pcpuUnit = d.percpu.unitSize;
+    this.rcuFreeSlab = d.kallsyms.register('rcu_free_slab', (head) => this.rcu_free_slab(head));
+    this.lists = new PageLists(d.mem, d.sparse, { ...d.pages.pl, lru: this.S.slab_list }, d.layout);
+    this.wSlabList = this.S.slab_list >> 2;
+  }
+
+  /** Bytes of mm/slub.c static data for a machine with this pointer size and MAX_NUMNODES. */
+  static staticBytes(ptrSize: 4 | 8, maxNumNodes: number): number {
+    return slubStaticsLayout(ptrSize, kmemCacheLayout(ptrSize).bytes(maxNumNodes)).size;
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Reading and writing the structures                                  */
+  /* ------------------------------------------------------------------ */
+
+  private u32(s: number, field: number): number {
+    return this.w.r32(s - this.po + field) >>> 0;
+  }
+
+  private setU32(s: number, field: number, v: number): void {
+    this.w.w32(s - this.po + field, v);
+  }
+
+  private ptrField(s: number, field: number): number {
+    return this.w.rptr(s - this.po + field);
+  }
+
+  private setPtrField(s: number, field: number, v: number): void {
+    this.w.wptr(s - this.po + field, v);
+  }
+
+  private get kmem_cache_node(): number {
+    return this.w.rptr(this.d.staticsPa + this.G.kmem_cache_node);
+  }
+
+  private get slub_min_order(): number {
+    return this.w.r32(this.d.staticsPa + this.G.slub_min_order);
+  }
+
+  private get slub_max_order(): number {
+    return this.w.r32(this.d.staticsPa + this.G.slub_max_order);
+  }
+
+  private get slub_min_objects(): number {
+    return this.w.r32(this.d.staticsPa + this.G.slub_min_objects);
+  }
+
+  private node_isset(node: number): boolean {
+    return node >= 0 && node < this.nrNodeIds && Math.floor(this.w.rulong(this.d.staticsPa + this.G.slab_nodes) / 2 ** node) % 2 === 1;
+  }
+
+  /** Physical address of CPU cpu's struct kmem_cache_cpu of cache s. */
+  private cpuSlab(s: number, cpu: number): number {
+    return this.pcpuBase + cpu * this.pcpuUnit + this.w.rptr(s - this.po + this.cache.cpu_slab);
+  }
+
+  /** Physical address of the current CPU's. */
+  private thisCpuSlab(s: number): number {
+    return this.pcpuBase + this.sched.cpu * this.pcpuUnit + this.w.rptr(s - this.po + this.cache.cpu_slab);
+  }
+
+  /** next_tid(): c->tid += TID_STEP (an unsigned long). */
+  private bumpTid(c: number): void {
+    const pa = c + this.C.tid;
+    const a = this.i32[(pa * INV_SECTION) | 0];
+    const i = (pa & SECTION_MASK) >> 2;
+    const lo = (a[i] >>> 0) + this.tidStep;
+    a[i] = lo | 0;
+    if (this.ptr8 && lo >= TWO32) a[i + 1] = (a[i + 1] + 1) | 0;
+  }
+
+  /** struct kmem_cache_node * of node nid, 0 if none. */
+  private get_node(s: number, nid: number): number {
+    return this.ptrField(s, this.cache.node + nid * this.ptr);
+  }
+
+  /* struct slab, by the pfn of its first page */
+
+  /** struct slab * of the slab whose head page is pfn. */
+  slabPtr(pfn: number): number {
+    return this.vmemmap !== 0 ? this.vmemmap + pfn * this.structPage : this.d.sparse.page_to_virt(pfn);
+  }
+
+  /** pfn of the head page of a struct slab *. */
+  private slabPfn(slab: number): number {
+    return this.vmemmap !== 0 ? (slab - this.vmemmap) / this.structPage : this.d.sparse.virt_to_pfn_of_page(slab);
+  }
+
+  private slabGetPtr(pfn: number, word: number): number {
+    const a = this.d.sparse.arr(pfn);
+    const i = this.d.sparse.word(pfn) + word;
+    return this.ptr8 ? ptr64FromWords(a[i], a[i + 1]) : a[i] >>> 0;
+  }
+
+  private slabSetPtr(pfn: number, word: number, v: number): void {
+    const a = this.d.sparse.arr(pfn);
+    const i = this.d.sparse.word(pfn) + word;
+    if (this.ptr8) {
+      a[i] = ptr64LoWord(v);
+      a[i + 1] = ptr64HiWord(v);
+    } else {
+      a[i] = v | 0;
+    }
+  }
+
+  slab_cache(pfn: number): number {
+    return this.slabGetPtr(pfn, this.wSlabCache);
+  }
+
+  private slabFreelist(pfn: number): number {
+    return this.slabGetPtr(pfn, this.wFreelist);
+  }
+
+  /** The low 32 bits of slab->counters: inuse | objects << 16 | frozen << 31. */
+  private counters(pfn: number): number {
+    return this.d.sparse.arr(pfn)[this.d.sparse.word(pfn) + this.wCounters] >>> 0;
+  }
+
+  private setCounters(pfn: number, v: number): void {
+    this.d.sparse.arr(pfn)[this.d.sparse.word(pfn) + this.wCounters] = v | 0;
+  }
+
+  private inuse(pfn: number): number {
+    return this.counters(pfn) & SLAB_INUSE_MASK;
+  }
+
+  private objects(pfn: number): number {
+    return (this.counters(pfn) >>> SLAB_OBJECTS_SHIFT) & SLAB_OBJECTS_MASK;
+  }
+
+  private setInuse(pfn: number, inuse: number): void {
+    this.setCounters(pfn, (this.counters(pfn) & ~SLAB_INUSE_MASK) | inuse);
+  }
+
+  private slabSlabs(pfn: number): number {
+    return this.d.sparse.arr(pfn)[this.d.sparse.word(pfn) + this.wSlabs];
+  }
+
+  private slab_nid(pfn: number): number {
+    return this.d.pages.page_to_nid(pfn);
+  }
+
+  private slab_order(pfn: number): number {
+    return this.d.pages.compound_order(pfn);
+  }
+
+  /** slab_address(): the direct-map address of the slab's first byte. */
+  private slab_address(pfn: number): number {
+    return this.po + pfn * PAGE_SIZE;
+  }
+
+  /**
+   * virt_to_folio(): the pfn of the head page of the folio holding kernel
+   * address va (direct map). A tail page's compound_head (head | 1) is in
+   * the word that is slab_cache in a head page.
+   */
+  folioPfn(va: number): number {
+    const pfn = Math.floor((va - this.po) / PAGE_SIZE);
+    const head = this.d.pages.lruNextLo(pfn);
+    if ((head & 1) === 0) return pfn;
+    return this.slabPfn(this.slabGetPtr(pfn, this.wSlabCache) - 1);
+  }
+
+  /** folio_test_slab() */
+  isSlab(pfn: number): boolean {
+    return this.d.sparse.arr(pfn)[this.d.sparse.word(pfn) + this.wType] >>> 24 === PGTY_slab;
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Free pointers                                                       */
+  /* ------------------------------------------------------------------ */
+
+  private get_freepointer(s: number, object: number): number {
+    return this.w.rptr(object - this.po + this.u32(s, this.cache.offset));
+  }
+
+  /**
+   * set_freepointer(), with SLAB_FREELIST_HARDENED's naive double-free check
+   * (BUG_ON(object == fp)): false, after the report, if object is fp.
+   */
+  private set_freepointer(s: number, object: number, fp: number): boolean {
+    if (object === fp) {
+      this.double_free();
+      return false;
+    }
+    this.w.wptr(object - this.po + this.u32(s, this.cache.offset), fp);
+    return true;
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* The fast paths                                                      */
+  /* ------------------------------------------------------------------ */
+
+  /**
+   * slab_alloc_node() without the hooks: pop this CPU's lockless freelist
+   * (c->freelist = get_freepointer(object), c->tid = next_tid(c->tid)),
+   * else ___slab_alloc(). The pop is written out on the typed arrays: the
+   * next pointer's words are copied as they are, no conversion.
+   */
+  slab_alloc_node(s: number, gfp: number, node: number, origSize: number): number {
+    const i32 = this.i32;
+    const spa = s - this.po;
+    const ka = i32[(spa * INV_SECTION) | 0];
+    const ki = (spa & SECTION_MASK) >> 2;
+    const c = this.pcpuBase + this.sched.cpu * this.pcpuUnit + (ka[ki + this.kwCpuSlab] >>> 0);
+    if (node < 0) {
+      const ca = i32[(c * INV_SECTION) | 0];
+      const ci = (c & SECTION_MASK) >> 2;
+      if (this.ptr8) {
+        const lo = ca[ci];
+        const hi = ca[ci + 1];
+        if ((lo | hi) !== 0 && ca[ci + this.cwSlab + 1] !== 0) {
+          const object = (lo >>> 0) + (hi & 0xffff) * TWO32;
+          const fpa = object - this.po + (ka[ki + this.kwOffset] >>> 0);
+          const fa = i32[(fpa * INV_SECTION) | 0];
+          const fi = (fpa & SECTION_MASK) >> 2;
+          ca[ci] = fa[fi];
+          ca[ci + 1] = fa[fi + 1];
+          const t = ci + this.cwTid;
+          const tid = (ca[t] >>> 0) + this.tidStep;
+          ca[t] = tid | 0;
+          if (tid >= TWO32) ca[t + 1] = (ca[t + 1] + 1) | 0;
+          return object;
+        }
+      } else {
+        const object = ca[ci] >>> 0;
+        if (object !== 0 && ca[ci + this.cwSlab] !== 0) {
+          const fpa = object - this.po + (ka[ki + this.kwOffset] >>> 0);
+          ca[ci] = i32[(fpa * INV_SECTION) | 0][(fpa & SECTION_MASK) >> 2];
+          ca[ci + this.cwTid] = (ca[ci + this.cwTid] + this.tidStep) | 0;
+          return object;
+        }
+      }
+    }
+    return this.slab_alloc_node_slow(s, gfp, node, c, origSize);
+  }
+
+  /** The same with a node to match (node_match()), or the slow path. */
+  private slab_alloc_node_slow(s: number, gfp: number, node: number, c: number, origSize: number): number {
+    const w = this.w;
+    const object = w.rptr(c + this.C.freelist);
+    const slab = w.rptr(c + this.C.slab);
+    if (object === 0 || slab === 0 || (node >= 0 && this.slab_nid(this.slabPfn(slab)) !== node)) {
+      return this.___slab_alloc(s, gfp, node, c, origSize);
+    }
+    w.wptr(c + this.C.freelist, this.get_freepointer(s, object));
+    this.bumpTid(c);
+    return object;
+  }
+
+  /**
+   * kfree() and kmem_cache_free() of x: false if x is in no slab (the
+   * caller's business: a large kmalloc, or a warning). s is the cache the
+   * caller names, 0 for kfree(); if x belongs to another one,
+   * cache_from_obj() warns and x goes to its real cache. A pointer that is
+   * not an object's start is reported as the consistency checks report it,
+   * and not freed. Then do_slab_free(), whose fast path (x's slab is this
+   * CPU's slab: push onto c->freelist, bump c->tid) is written out here.
+   */
+  slab_free_object(s: number, x: number): boolean {
+    const sparse = this.d.sparse;
+    let pfn = ((x - this.po) / PAGE_SIZE) | 0;
+    let a = sparse.arr(pfn);
+    let w = sparse.word(pfn);
+    if (a[w + this.wSlabCache] & 1) {
+      pfn = this.slabPfn(this.slabGetPtr(pfn, this.wSlabCache) - 1);
+      a = sparse.arr(pfn);
+      w = sparse.word(pfn);
+    }
+    if (a[w + this.wType] >>> 24 !== PGTY_slab) return false;
+    const ptr8 = this.ptr8;
+    const cache = ptr8 ? (a[w + this.wSlabCache] >>> 0) + (a[w + this.wSlabCache + 1] & 0xffff) * TWO32 : a[w + this.wSlabCache] >>> 0;
+    if (cache !== s) {
+      if (s !== 0) this.common.wrong_cache(s, cache);
+      s = cache;
+    }
+    const i32 = this.i32;
+    const spa = s - this.po;
+    const ka = i32[(spa * INV_SECTION) | 0];
+    const ki = (spa & SECTION_MASK) >> 2;
+    const size = ka[ki + this.kwSize];
+    const off = x - this.po - pfn * PAGE_SIZE;
+    if (off % size !== 0 || off >= ((a[w + this.wCounters] >>> SLAB_OBJECTS_SHIFT) & SLAB_OBJECTS_MASK) * size) {
+      this.invalid_object(s, pfn, x);
+      return true;
+    }
+    const c = this.pcpuBase + this.sched.cpu * this.pcpuUnit + (ka[ki + this.kwCpuSlab] >>> 0);
+    const ca = i32[(c * INV_SECTION) | 0];
+    const ci = (c & SECTION_MASK) >> 2;
+    const fpa = x - this.po + (ka[ki + this.kwOffset] >>> 0);
+    const fa = i32[(fpa * INV_SECTION) | 0];
+    const fi = (fpa & SECTION_MASK) >> 2;
+    if (ptr8) {
+      const sl = ci + this.cwSlab;
+      if ((ca[sl] >>> 0) + (ca[sl + 1] & 0xffff) * TWO32 !== this.vmemmap + pfn * this.structPage) {
+        this.__slab_free(s, pfn, x, x, 1);
+        return true;
+      }
+      const lo = ca[ci];
+      const hi = ca[ci + 1];
+      if ((lo >>> 0) + (hi & 0xffff) * TWO32 === x) {
+        this.double_free();
+        return true;
+      }
+      fa[fi] = lo;
+      fa[fi + 1] = hi;
+      ca[ci] = x | 0;
+      ca[ci + 1] = (x / TWO32) | 0xffff0000;
+      const t = ci + this.cwTid;
+      const tid = (ca[t] >>> 0) + this.tidStep;
+      ca[t] = tid | 0;
+      if (tid >= TWO32) ca[t + 1] = (ca[t + 1] + 1) | 0;
+    } else {
+      if (ca[ci + this.cwSlab] >>> 0 !== sparse.page_to_virt(pfn)) {
+        this.__slab_free(s, pfn, x, x, 1);
+        return true;
+      }
+      const fp = ca[ci];
+      if (fp >>> 0 === x) {
+        this.double_free();
+        return true;
+      }
+      fa[fi] = fp;
+      ca[ci] = x | 0;
+      ca[ci + this.cwTid] = (ca[ci + this.cwTid] + this.tidStep) | 0;
+    }
+    return true;
+  }
+
+  /** The object freed is already the head of the freelist: set_freepointer()'s BUG_ON(object == fp). */
+  private double_free(): void {
+    this.d.bug.bug('mm/slub.c', 550, 'do_slab_free', ['slab_free']);
+  }
+
+  /** do_slab_free(): onto this CPU's freelist if the slab is this CPU's slab, else __slab_free(). */
+  private do_slab_free(s: number, slabPfn: number, head: number, tail: number, cnt: number): void {
+    const w = this.w;
+    const c = this.thisCpuSlab(s);
+    if (w.rptr(c + this.C.slab) !== this.slabPtr(slabPfn)) {
+      this.__slab_free(s, slabPfn, head, tail, cnt);
+      return;
+    }
+    if (!this.set_freepointer(s, tail, w.rptr(c + this.C.freelist))) return;
+    w.wptr(c + this.C.freelist, head);
+    this.bumpTid(c);
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* The allocation slow path                                            */
+  /* ------------------------------------------------------------------ */
+
+  /**
+   * ___slab_alloc(): the lockless freelist is empty. Reload it from the CPU
+   * slab's own freelist, a CPU partial slab, a node partial slab or a new
+   * slab, in that order; c is this CPU's kmem_cache_cpu (physical address).
+   */
+  private ___slab_alloc(s: number, gfp: number, node: number, c: number, _origSize: number): number {
+    const w = this.w;
+    let slabPtr = w.rptr(c + this.C.slab);
+    let freelist = 0;
+    if (slabPtr === 0) {
+      if (node >= 0 && !this.node_isset(node)) node = -1;
+    } else {
+      const pfn = this.slabPfn(slabPtr);
+      let deactivate = false;
+      if (node >= 0 && this.slab_nid(pfn) !== node) {
+        if (!this.node_isset(node)) node = -1;
+        else deactivate = true;
+      }
+      if (deactivate) {
+        freelist = w.rptr(c + this.C.freelist);
+        w.wptr(c + this.C.slab, 0);
+        w.wptr(c + this.C.freelist, 0);
+        this.bumpTid(c);
+        this.deactivate_slab(s, pfn, freelist);
+      } else {
+        freelist = w.rptr(c + this.C.freelist);
+        if (freelist === 0) freelist = this.get_freelist(pfn);
+        if (freelist !== 0) return this.load_freelist(s, c, freelist);
+        w.wptr(c + this.C.slab, 0);
+        this.bumpTid(c);
+      }
+    }
+    // new_slab: the CPU partial slabs first.
+    for (let p = w.rptr(c + this.C.partial); p !== 0; p = w.rptr(c + this.C.partial)) {
+      const pfn = this.slabPfn(p);
+      w.wptr(c + this.C.partial, this.slabGetPtr(pfn, this.wNext));
+      if (node < 0 || this.slab_nid(pfn) === node) {
+        w.wptr(c + this.C.slab, p);
+        return this.load_freelist(s, c, this.get_freelist(pfn));
+      }
+      this.slabSetPtr(pfn, this.wNext, 0);
+      this.__put_partials(s, pfn);
+    }
+    // new_objects: a node partial slab, else a new slab.
+    let tryThisnode = true;
+    for (;;) {
+      let pcFlags = gfp;
+      if (node >= 0 && !(gfp & __GFP_THISNODE) && tryThisnode) pcFlags = GFP_NOWAIT | __GFP_THISNODE;
+      let pfn = this.get_partial(s, node, pcFlags);
+      if (pfn >= 0) {
+        freelist = this.freeze_slab(pfn);
+      } else {
+        pfn = this.new_slab(s, pcFlags, node);
+        if (pfn < 0) {
+          if (node >= 0 && !(gfp & __GFP_THISNODE) && tryThisnode) {
+            tryThisnode = false;
+            continue;
+          }
+          this.slab_out_of_memory(s, gfp, node);
+          return 0;
+        }
+        // No other reference to the slab yet: freeze it and take its whole freelist.
+        freelist = this.slabFreelist(pfn);
+        this.slabSetPtr(pfn, this.wFreelist, 0);
+        const objects = this.objects(pfn);
+        this.setCounters(pfn, objects | (objects << SLAB_OBJECTS_SHIFT) | SLAB_FROZEN);
+        this.inc_slabs_node(s, this.slab_nid(pfn), objects);
+      }
+      // retry_load_slab: flush a CPU slab installed meanwhile (by a constructor that allocated from this cache).
+      slabPtr = w.rptr(c + this.C.slab);
+      if (slabPtr !== 0) {
+        const flushFreelist = w.rptr(c + this.C.freelist);
+        w.wptr(c + this.C.slab, 0);
+        w.wptr(c + this.C.freelist, 0);
+        this.bumpTid(c);
+        this.deactivate_slab(s, this.slabPfn(slabPtr), flushFreelist);
+      }
+      w.wptr(c + this.C.slab, this.slabPtr(pfn));
+      return this.load_freelist(s, c, freelist);
+    }
+  }
+
+  /** load_freelist: the first object is the caller's, the rest becomes c->freelist. */
+  private load_freelist(s: number, c: number, freelist: number): number {
+    this.w.wptr(c + this.C.freelist, this.get_freepointer(s, freelist));
+    this.bumpTid(c);
+    return freelist;
+  }
+
+  /** get_freelist(): take the CPU slab's freelist; the slab stays frozen only if there was one. */
+  private get_freelist(pfn: number): number {
+    const freelist = this.slabFreelist(pfn);
+    const objects = this.objects(pfn);
+    this.slabSetPtr(pfn, this.wFreelist, 0);
+    this.setCounters(pfn, objects | (objects << SLAB_OBJECTS_SHIFT) | (freelist !== 0 ? SLAB_FROZEN : 0));
+    return freelist;
+  }
+
+  /** freeze_slab(): a partial slab becomes a CPU slab; returns its freelist. */
+  private freeze_slab(pfn: number): number {
+    const freelist = this.slabFreelist(pfn);
+    const objects = this.objects(pfn);
+    this.slabSetPtr(pfn, this.wFreelist, 0);
+    this.setCounters(pfn, objects | (objects << SLAB_OBJECTS_SHIFT) | SLAB_FROZEN);
+    return freelist;
+  }
+
+  /** get_partial(): a partial slab of node (or this CPU's node), then of the others; its pfn or -1. */
+  private get_partial(s: number, node: number, flags: number): number {
+    const searchnode = node < 0 ? this.d.cpuToNode[this.d.sched.cpu] : node;
+    const pfn = this.get_partial_node(s, searchnode < this.nrNodeIds ? this.get_node(s, searchnode) : 0);
+    if (pfn >= 0 || (node >= 0 && (flags & __GFP_THISNODE))) return pfn;
+    return this.get_any_partial(s, flags);
+  }
+
+  /**
+   * get_partial_node(): take the first slab off n's partial list for the
+   * CPU, and move more (up to cpu_partial_slabs / 2) to its partial list.
+   */
+  private get_partial_node(s: number, n: number): number {
+    if (n === 0 || this.nr_partial(n) === 0) return -1;
+    const cpuPartialSlabs = this.u32(s, this.cache.cpu_partial_slabs);
+    let partial = -1;
+    let partialSlabs = 0;
+    for (let pfn = this.firstPartial(n); pfn >= 0;) {
+      const next = this.nextPartial(n, pfn);
+      this.remove_partial(n, pfn);
+      if (partial < 0) {
+        partial = pfn;
+        if (cpuPartialSlabs === 0) break;
+      } else {
+        this.put_cpu_partial(s, pfn, false);
+        if (++partialSlabs > Math.floor(cpuPartialSlabs / 2)) break;
+      }
+      pfn = next;
+    }
+    return partial;
+  }
+
+  /**
+   * get_any_partial(): the other nodes' partial lists in zonelist order,
+   * those with more than min_partial slabs. (The kernel skips this search
+   * at random about 2% of the time, by get_cycles() against
+   * remote_node_defrag_ratio; kmem always searches.)
+   */
+  private get_any_partial(s: number, flags: number): number {
+    if (this.nrNodeIds === 1 || this.u32(s, this.cache.remote_node_defrag_ratio) === 0) return -1;
+    const highest = gfp_zone(flags, this.d.mz.zs);
+    const minPartial = this.w.rulong(s - this.po + this.cache.min_partial);
+    for (const zone of this.d.buddy.zonelist(this.d.cpuToNode[this.d.sched.cpu], false)) {
+      if (zone.idx > highest) continue;
+      const n = this.get_node(s, zone.nid);
+      if (n !== 0 && this.nr_partial(n) > minPartial) {
+        const pfn = this.get_partial_node(s, n);
+        if (pfn >= 0) return pfn;
+      }
+    }
+    return -1;
+  }
+
+  /** slab_out_of_memory(): the SLUB warning after a failed new slab (unless __GFP_NOWARN). */
+  private slab_out_of_memory(s: number, gfp: number, nid: number): void {
+    if (gfp & __GFP_NOWARN) return;
+    const log = this.d.log;
+    const cpu = this.d.sched.cpu;
+    const oo = this.u32(s, this.cache.oo);
+    const min = this.u32(s, this.cache.min);
+    const objectSize = this.u32(s, this.cache.object_size);
+    log.printk(KERN_WARNING, `SLUB: Unable to allocate memory on CPU ${cpu} (of node ${this.d.cpuToNode[cpu]}) on node ${nid}, ` +
+      `gfp=${format_gfp_mode(gfp)}`);
+    log.printk(KERN_WARNING, `  cache: ${this.common.cacheName(s)}, object size: ${objectSize}, buffer size: ` +
+      `${this.u32(s, this.cache.size_)}, default order: ${oo >>> OO_SHIFT}, min order: ${min >>> OO_SHIFT}`);
+    if (min >>> OO_SHIFT > getOrder(objectSize)) {
+      log.printk(KERN_WARNING, `  ${this.common.cacheName(s)} debugging increased min order, use slab_debug=O to disable.`);
+    }
+    for (let node = 0; node < this.nrNodeIds; node++) {
+      const n = this.get_node(s, node);
+      if (n === 0) continue;
+      log.printk(KERN_WARNING, `  node ${node}: slabs: ${this.node_nr_slabs(n)}, objs: ${this.node_nr_objs(n)}, free: ${this.count_partial_free_approx(n)}`);
+    }
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* New slabs                                                           */
+  /* ------------------------------------------------------------------ */
+
+  /** new_slab(): the pfn of a slab with every object on its freelist, or -1. */
+  private new_slab(s: number, flags: number, node: number): number {
+    flags = this.common.check_slab_flags(flags);
+    if (this.ptrField(s, this.cache.ctor) !== 0 && (flags & __GFP_ZERO)) {
+      this.d.bug.warn('mm/slub.c', 2700, 'new_slab', null, ['___slab_alloc'], true);
+    }
+    return this.allocate_slab(s, flags & (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK), node);
+  }
+
+  /**
+   * allocate_slab(): pages from the page allocator (the cache's order
+   * without reclaim first, then its minimum order with the caller's
+   * flags), marked PGTY_slab, accounted, objects constructed and linked.
+   */
+  private allocate_slab(s: number, flags: number, node: number): number {
+    flags |= this.u32(s, this.cache.allocflags);
+    let oo = this.u32(s, this.cache.oo);
+    const min = this.u32(s, this.cache.min);
+    let allocGfp = (flags | __GFP_NOWARN | __GFP_NORETRY) & ~__GFP_NOFAIL;
+    if ((allocGfp & __GFP_DIRECT_RECLAIM) && oo >>> OO_SHIFT > min >>> OO_SHIFT) {
+      allocGfp = (allocGfp | __GFP_NOMEMALLOC) & ~__GFP_RECLAIM;
+    }
+    let pfn = this.d.buddy.__alloc_pages(allocGfp, oo >>> OO_SHIFT, node);
+    if (pfn < 0) {
+      oo = min;
+      pfn = this.d.buddy.__alloc_pages(flags, oo >>> OO_SHIFT, node);
+      if (pfn < 0) return -1;
+    }
+    this.d.pages.setType(pfn, PGTY_slab);
+    const objects = oo & OO_MASK;
+    this.setCounters(pfn, objects << SLAB_OBJECTS_SHIFT);
+    this.account_slab(s, pfn, oo >>> OO_SHIFT, 1);
+    this.slabSetPtr(pfn, this.wSlabCache, s);
+    const size = this.u32(s, this.cache.size_);
+    const ctor = this.ptrField(s, this.cache.ctor);
+    const start = this.slab_address(pfn);
+    const fpOff = this.u32(s, this.cache.offset);
+    if (ctor !== 0) for (let i = 0; i < objects; i++) this.d.kallsyms.call(ctor, start + i * size);
+    this.slabSetPtr(pfn, this.wFreelist, start);
+    let pa = start - this.po;
+    for (let i = 0; i < objects - 1; i++, pa += size) this.w.wptr(pa + fpOff, start + (i + 1) * size);
+    this.w.wptr(pa + fpOff, 0);
+    return pfn;
+  }
+
+  /** account_slab() / unaccount_slab(): the node's NR_SLAB_*_B counter, in bytes. */
+  private account_slab(s: number, pfn: number, order: number, sign: number): void {
+    const item = this.u32(s, this.cache.flags) & SLAB_RECLAIM_ACCOUNT ? NR_SLAB_RECLAIMABLE_B : NR_SLAB_UNRECLAIMABLE_B;
+    this.common.mod_node_page_state(this.slab_nid(pfn), item, sign * (PAGE_SIZE << order));
+  }
+
+  /** __free_slab(): undo the slab marking and give the pages back. */
+  private __free_slab(s: number, pfn: number): void {
+    const order = this.slab_order(pfn);
+    // folio->mapping = NULL (slab_list.prev / rcu_head.func overlay it), then __folio_clear_slab().
+    const a = this.d.sparse.arr(pfn);
+    const i = this.d.sparse.word(pfn) + (this.d.pages.pl.mapping >> 2);
+    a[i] = 0;
+    if (this.ptr8) a[i + 1] = 0;
+    this.d.pages.clearType(pfn);
+    this.account_slab(s, pfn, order, -1);
+    this.d.buddy.__free_pages(pfn, order);
+  }
+
+  /** rcu_free_slab(): the RCU callback of a SLAB_TYPESAFE_BY_RCU slab. */
+  private rcu_free_slab(head: number): void {
+    const pfn = this.slabPfn(head - this.S.rcu_head);
+    this.__free_slab(this.slab_cache(pfn), pfn);
+  }
+
+  /** free_slab(): now, or after a grace period for SLAB_TYPESAFE_BY_RCU. */
+  private free_slab(s: number, pfn: number): void {
+    if (this.u32(s, this.cache.flags) & SLAB_TYPESAFE_BY_RCU) {
+      this.d.rcu.call_rcu(this.slabPtr(pfn) + this.S.rcu_head, this.rcuFreeSlab);
+    } else {
+      this.__free_slab(s, pfn);
+    }
+  }
+
+  private discard_slab(s: number, pfn: number): void {
+    this.dec_slabs_node(s, this.slab_nid(pfn), this.objects(pfn));
+    this.free_slab(s, pfn);
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Partial lists                                                       */
+  /* ------------------------------------------------------------------ */
+
+  private nr_partial(n: number): number {
+    return this.w.rulong(n - this.po + this.N.nr_partial);
+  }
+
+  /** A list head of kmem_cache_node n (its partial or full list), as PageLists takes it. */
+  private listHead(n: number, field: number): ListHead {
+    const pa = n - this.po + field;
+    const h = this.head;
+    h.va = n + field;
+    h.arr = this.i32[(pa * INV_SECTION) | 0];
+    h.w = (pa & SECTION_MASK) >> 2;
+    return h;
+  }
+
+  private partialHead(n: number): ListHead {
+    return this.listHead(n, this.N.partial);
+  }
+
+  /** The first slab on n's partial list, -1 if none. */
+  private firstPartial(n: number): number {
+    return this.lists.first(this.partialHead(n));
+  }
+
+  /** The slab after pfn on n's partial list, -1 at the end. */
+  private nextPartial(n: number, pfn: number): number {
+    const next = this.slabGetPtr(pfn, this.wSlabList);
+    return next === n + this.N.partial ? -1 : this.slabPfn(next - this.S.slab_list);
+  }
+
+  /** add_partial(): n->nr_partial++, onto the list (head or tail), PG_workingset. */
+  private add_partial(n: number, pfn: number, tail: boolean): void {
+    const npa = n - this.po;
+    this.w.wlong(npa + this.N.nr_partial, this.nr_partial(n) + 1);
+    this.lists.add(pfn, this.partialHead(n), tail);
+    this.d.pages.setFlag(pfn, PG_workingset);
+  }
+
+  private remove_partial(n: number, pfn: number): void {
+    this.lists.del(pfn);
+    this.d.pages.clearFlag(pfn, PG_workingset);
+    this.w.wlong(n - this.po + this.N.nr_partial, this.nr_partial(n) - 1);
+  }
+
+  private node_nr_slabs(n: number): number {
+    return this.w.rlong(n - this.po + this.N.nr_slabs);
+  }
+
+  private node_nr_objs(n: number): number {
+    return this.w.rlong(n - this.po + this.N.total_objects);
+  }
+
+  private inc_slabs_node(s: number, nid: number, objects: number): void {
+    const npa = this.get_node(s, nid) - this.po;
+    this.w.wlong(npa + this.N.nr_slabs, this.w.rlong(npa + this.N.nr_slabs) + 1);
+    this.w.wlong(npa + this.N.total_objects, this.w.rlong(npa + this.N.total_objects) + objects);
+  }
+
+  private dec_slabs_node(s: number, nid: number, objects: number): void {
+    const npa = this.get_node(s, nid) - this.po;
+    this.w.wlong(npa + this.N.nr_slabs, this.w.rlong(npa + this.N.nr_slabs) - 1);
+    this.w.wlong(npa + this.N.total_objects, this.w.rlong(npa + this.N.total_objects) - objects);
+  }
+
+  private min_partial(s: number): number {
+    return this.w.rulong(s - this.po + this.cache.min_partial);
+  }
+
+  /**
+   * deactivate_slab(): a CPU slab goes back to list management. The
+   * CPU's freelist is spliced before the slab's own; then the slab is
+   * discarded (empty, and the node has enough partial slabs), put on the
+   * node's partial list (head, or tail if other CPUs freed into it), or
+   * left off every list (full).
+   */
+  private deactivate_slab(s: number, pfn: number, freelist: number): void {
+    const n = this.get_node(s, this.slab_nid(pfn));
+    const oldFreelist = this.slabFreelist(pfn);
+    const tail = oldFreelist !== 0;
+    let freeDelta = 0;
+    let freelistTail = 0;
+    for (let it = freelist; it !== 0; it = this.get_freepointer(s, it)) {
+      freelistTail = it;
+      freeDelta++;
+    }
+    const counters = this.counters(pfn);
+    let inuse = counters & SLAB_INUSE_MASK;
+    let newFreelist = oldFreelist;
+    if (freelistTail !== 0) {
+      inuse -= freeDelta;
+      this.w.wptr(freelistTail - this.po + this.u32(s, this.cache.offset), oldFreelist);
+      newFreelist = freelist;
+    }
+    this.slabSetPtr(pfn, this.wFreelist, newFreelist);
+    this.setCounters(pfn, (counters & ~(SLAB_INUSE_MASK | SLAB_FROZEN)) | inuse);
+    if (inuse === 0 && this.nr_partial(n) >= this.min_partial(s)) {
+      this.discard_slab(s, pfn);
+    } else if (newFreelist !== 0) {
+      this.add_partial(n, pfn, tail);
+    }
+  }
+
+  /** __put_partials(): a chain of CPU partial slabs goes to the node lists (or is discarded). */
+  private __put_partials(s: number, pfn: number): void {
+    const discard: number[] = [];
+    while (pfn >= 0) {
+      const next = this.slabGetPtr(pfn, this.wNext);
+      const n = this.get_node(s, this.slab_nid(pfn));
+      if (this.inuse(pfn) === 0 && this.nr_partial(n) >= this.min_partial(s)) discard.push(pfn);
+      else this.add_partial(n, pfn, true);
+      pfn = next === 0 ? -1 : this.slabPfn(next);
+    }
+    // The kernel chains the slabs to discard through slab->next, newest first.
+    for (let i = discard.length - 1; i >= 0; i--) this.discard_slab(s, discard[i]);
+  }
+
+  /**
+   * put_cpu_partial(): push a slab on this CPU's partial list; when drain
+   * is set and the list already holds cpu_partial_slabs, the old list goes
+   * to the node lists first.
+   */
+  private put_cpu_partial(s: number, pfn: number, drain: boolean): void {
+    const c = this.thisCpuSlab(s);
+    const old = this.w.rptr(c + this.C.partial);
+    let oldslab = old;
+    let slabToPut = 0;
+    let slabs = 0;
+    if (old !== 0) {
+      const oldPfn = this.slabPfn(old);
+      if (drain && this.slabSlabs(oldPfn) >= this.u32(s, this.cache.cpu_partial_slabs)) {
+        slabToPut = old;
+        oldslab = 0;
+      } else {
+        slabs = this.slabSlabs(oldPfn);
+      }
+    }
+    slabs++;
+    const a = this.d.sparse.arr(pfn);
+    a[this.d.sparse.word(pfn) + this.wSlabs] = slabs;
+    this.slabSetPtr(pfn, this.wNext, oldslab);
+    this.w.wptr(c + this.C.partial, this.slabPtr(pfn));
+    if (slabToPut !== 0) this.__put_partials(s, this.slabPfn(slabToPut));
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* The free slow path                                                  */
+  /* ------------------------------------------------------------------ */
+
+  /**
+   * __slab_free(): push head..tail (cnt objects) onto the slab's own
+   * freelist and fix the lists. A frozen (CPU) slab needs nothing more; a
+   * slab that was full goes to this CPU's partial list; a slab on the node
+   * list that became empty is discarded if the node has min_partial others.
+   */
+  private __slab_free(s: number, pfn: number, head: number, tail: number, cnt: number): void {
+    const prior = this.slabFreelist(pfn);
+    if (!this.set_freepointer(s, tail, prior)) return;
+    const counters = this.counters(pfn);
+    const wasFrozen = (counters & SLAB_FROZEN) !== 0;
+    const inuse = (counters & SLAB_INUSE_MASK) - cnt;
+    const cpuPartial = this.has_cpu_partial(s);
+    let n = 0;
+    let onNodePartial = false;
+    if ((inuse === 0 || prior === 0) && !wasFrozen && (!cpuPartial || prior !== 0)) {
+      n = this.get_node(s, this.slab_nid(pfn));
+      onNodePartial = this.d.pages.testFlag(pfn, PG_workingset);
+    }
+    this.slabSetPtr(pfn, this.wFreelist, head);
+    this.setCounters(pfn, (counters & ~SLAB_INUSE_MASK) | inuse);
+    if (n === 0) {
+      // Frozen: the CPU that owns the slab will find the objects. Full before: to this CPU's partial list.
+      if (!wasFrozen && cpuPartial && prior === 0) this.put_cpu_partial(s, pfn, true);
+      return;
+    }
+    // Partially free before, but on a CPU's partial list rather than the node's: nothing to do.
+    if (prior !== 0 && !onNodePartial) return;
+    if (inuse === 0 && this.nr_partial(n) >= this.min_partial(s)) {
+      if (prior !== 0) this.remove_partial(n, pfn);
+      this.discard_slab(s, pfn);
+      return;
+    }
+    if (!cpuPartial && prior === 0) this.add_partial(n, pfn, true);
+  }
+
+  /** kmem_cache_has_cpu_partial(): no CPU partial lists for caches with debug flags. */
+  private has_cpu_partial(s: number): boolean {
+    return (this.u32(s, this.cache.flags) & SLAB_DEBUG_FLAGS) === 0;
+  }
+
+  /** check_valid_pointer(): obj is the start of one of the slab's objects. */
+  private valid_object(s: number, pfn: number, obj: number): boolean {
+    const size = this.w.r32(s - this.po + this.cache.size_);
+    const off = obj - this.slab_address(pfn);
+    return off >= 0 && off % size === 0 && off < this.objects(pfn) * size;
+  }
+
+  /** A free of a pointer that is not an object of the slab: slab_err() and "not freed". */
+  private invalid_object(s: number, pfn: number, obj: number): void {
+    const name = this.common.cacheName(s);
+    this.slab_bug(name, `Invalid object pointer 0x${ptr_to_id(this.d.layout, obj)}`);
+    this.__slab_err(pfn, `FIX ${name}: Object at 0x${ptr_to_id(this.d.layout, obj)} not freed`);
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Reports (the parts of SLUB's error reporting that do not need slub_debug) */
+  /* ------------------------------------------------------------------ */
+
+  /** slab_bug(): the report's header. */
+  private slab_bug(name: string, text: string): void {
+    this.d.log.printk(KERN_ERR, '=============================================================================');
+    this.d.log.printk(KERN_ERR, `BUG ${name} (${this.d.bug.print_tainted()}): ${text}`);
+    this.d.log.printk(KERN_ERR, '-----------------------------------------------------------------------------\n\n');
+  }
+
+  /** print_slab_info() */
+  private print_slab_info(pfn: number): string {
+    const l = this.d.layout;
+    return `Slab 0x${ptr_to_id(l, this.slabPtr(pfn))} objects=${this.objects(pfn)} used=${this.inuse(pfn)} ` +
+      `fp=0x${ptr_to_id(l, this.slabFreelist(pfn))} flags=${format_page_flags(this.d.pages, l, pfn)}`;
+  }
+
+  /**
+   * __slab_err(): print_slab_info(), taint, WARN_ON(1). `fix` is the line
+   * the kernel prints after the warning (slab_fix()); it is printed even
+   * when the warning throws (errors: 'throw'), so the report is complete.
+   */
+  private __slab_err(pfn: number, fix: string | null): void {
+    this.d.log.printk(KERN_ERR, this.print_slab_info(pfn));
+    this.d.bug.add_taint(TAINT_BAD_PAGE);
+    try {
+      this.d.bug.warn('mm/slub.c', 1152, '__slab_err', null, []);
+    } finally {
+      if (fix !== null) this.d.log.printk(KERN_ERR, fix);
+    }
+  }
+
+  /** list_slab_objects(): the objects a destroyed cache still holds in one slab. */
+  private list_slab_objects(s: number, pfn: number): void {
+    this.slab_bug(this.common.cacheName(s), 'Objects remaining on __kmem_cache_shutdown()');
+    const free = this.freeObjectSet(s, pfn);
+    const size = this.u32(s, this.cache.size_);
+    const addr = this.slab_address(pfn);
+    for (let i = 0; i < this.objects(pfn); i++) {
+      if (!free.has(addr + i * size)) this.d.log.printk(KERN_ERR, `Object 0x${ptr_to_id(this.d.layout, addr + i * size)} @offset=${i * size}`);
+    }
+    this.__slab_err(pfn, null);
+  }
+
+  /** __fill_map(): the objects on the slab's freelist. */
+  private freeObjectSet(s: number, pfn: number): Set<number> {
+    const free = new Set<number>();
+    for (let p = this.slabFreelist(pfn); p !== 0 && free.size <= this.objects(pfn); p = this.get_freepointer(s, p)) free.add(p);
+    return free;
+  }
+
+  /** Is obj a free object of s (on its slab's freelist, or a CPU's lockless freelist for that slab)? */
+  object_is_free(s: number, pfn: number, obj: number): boolean {
+    if (this.freeObjectSet(s, pfn).has(obj)) return true;
+    const slab = this.slabPtr(pfn);
+    for (let cpu = 0; cpu < this.d.nrCpus; cpu++) {
+      const c = this.cpuSlab(s, cpu);
+      if (this.w.rptr(c + this.C.slab) !== slab) continue;
+      let n = 0;
+      for (let p = this.w.rptr(c + this.C.freelist); p !== 0 && n <= this.objects(pfn); p = this.get_freepointer(s, p), n++) {
+        if (p === obj) return true;
+      }
+    }
+    return false;
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Bulk operations                                                     */
+  /* ------------------------------------------------------------------ */
+
+  /** __kmem_cache_alloc_bulk(): from this CPU's freelist, the slow path when it runs dry. */
+  alloc_bulk(s: number, gfp: number, size: number, p: number): number {
+    const w = this.w;
+    const ppa = p - this.po;
+    let c = this.thisCpuSlab(s);
+    for (let i = 0; i < size; i++) {
+      const object = w.rptr(c + this.C.freelist);
+      if (object === 0) {
+        this.bumpTid(c);
+        const obj = this.___slab_alloc(s, gfp, -1, c, this.u32(s, this.cache.object_size));
+        if (obj === 0) {
+          this.free_bulk(s, i, p);
+          return 0;
+        }
+        w.wptr(ppa + i * this.ptr, obj);
+        c = this.thisCpuSlab(s);
+        continue;
+      }
+      w.wptr(c + this.C.freelist, this.get_freepointer(s, object));
+      w.wptr(ppa + i * this.ptr, object);
+    }
+    this.bumpTid(c);
+    return size;
+  }
+
+  /**
+   * kmem_cache_free_bulk(): build_detached_freelist() takes the last
+   * pointer and up to three look-ahead misses' worth of others in the same
+   * slab, links them, and frees them in one do_slab_free(); repeat.
+   */
+  free_bulk(s: number, size: number, p: number): void {
+    const w = this.w;
+    const ppa = p - this.po;
+    while (size > 0) {
+      const object = w.rptr(ppa + --size * this.ptr);
+      const pfn = this.folioPfn(object);
+      let cache: number;
+      if (s === 0) {
+        if (!this.isSlab(pfn)) {
+          this.common.free_large_kmalloc(pfn, object);
+          continue;
+        }
+        cache = this.slab_cache(pfn);
+      } else {
+        cache = this.common.cache_from_obj(s, object);
+        if (cache === 0) continue;
+      }
+      if (!this.valid_object(cache, pfn, object)) {
+        this.invalid_object(cache, pfn, object);
+        continue;
+      }
+      let head = object;
+      let cnt = 1;
+      const off = this.u32(cache, this.cache.offset);
+      w.wptr(object - this.po + off, 0);
+      let same = size;
+      let lookahead = 3;
+      while (size > 0) {
+        const o = w.rptr(ppa + --size * this.ptr);
+        if (this.folioPfn(o) === pfn && this.valid_object(cache, pfn, o)) {
+          w.wptr(o - this.po + off, head);
+          head = o;
+          cnt++;
+          same--;
+          if (size !== same) {
+            w.wptr(ppa + size * this.ptr, w.rptr(ppa + same * this.ptr));
+            w.wptr(ppa + same * this.ptr, o);
+          }
+          continue;
+        }
+        if (--lookahead === 0) break;
+      }
+      this.do_slab_free(cache, pfn, head, object, cnt);
+      size = same;
+    }
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Cache creation                                                      */
+  /* ------------------------------------------------------------------ */
+
+  /** calculate_order(): the slab order for objects of `size` bytes; -1 if none works. */
+  calculate_order(size: number): number {
+    let minObjects = this.slub_min_objects;
+    if (minObjects === 0) minObjects = 4 * (fls(this.d.nrCpus) + 1);
+    const maxOrder = this.slub_max_order;
+    const orderObjects = (order: number) => Math.floor((PAGE_SIZE << order) / size);
+    const maxObjects = Math.max(orderObjects(maxOrder), 1);
+    minObjects = Math.min(minObjects, maxObjects);
+    const minOrder = Math.max(this.slub_min_order, getOrder(minObjects * size));
+    if (orderObjects(minOrder) > MAX_OBJS_PER_PAGE) return getOrder(size * MAX_OBJS_PER_PAGE) - 1;
+    for (let fraction = 16; fraction > 1; fraction /= 2) {
+      let order = minOrder;
+      for (; order <= maxOrder; order++) {
+        const slabSize = PAGE_SIZE << order;
+        if (slabSize % size <= slabSize / fraction) break;
+      }
+      if (order <= maxOrder) return order;
+    }
+    const order = getOrder(size);
+    return order <= MAX_PAGE_ORDER ? order : -1;
+  }
+
+  /** calculate_sizes(): object layout, free pointer, order; false if no order fits. */
+  private calculate_sizes(args: KmemCacheArgs, s: number): boolean {
+    const L = this.cache;
+    let flags = this.u32(s, L.flags);
+    const objectSize = this.u32(s, L.object_size);
+    const ptr = this.ptr;
+    const ALIGN = (x: number, a: number) => (x + a - 1) & ~(a - 1);
+    let size = ALIGN(objectSize, ptr);
+    const ctor = this.ptrField(s, L.ctor);
+    // slub_debug (the metadata only; the checks come with slab debugging)
+    if ((flags & SLAB_POISON) && !(flags & SLAB_TYPESAFE_BY_RCU) && ctor === 0) flags |= __OBJECT_POISON;
+    else flags &= ~__OBJECT_POISON;
+    this.setU32(s, L.flags, flags);
+    if ((flags & SLAB_RED_ZONE) && size === objectSize) size += ptr;
+    this.setU32(s, L.inuse, size);
+    const origSize = (flags & SLAB_STORE_USER) !== 0 && (flags & SLAB_KMALLOC) !== 0;
+    if (((flags & SLAB_TYPESAFE_BY_RCU) && !args.use_freeptr_offset) || (flags & SLAB_POISON) || ctor !== 0 ||
+      ((flags & SLAB_RED_ZONE) && (objectSize < ptr || origSize))) {
+      this.setU32(s, L.offset, size);
+      size += ptr;
+    } else if ((flags & SLAB_TYPESAFE_BY_RCU) && args.use_freeptr_offset) {
+      this.setU32(s, L.offset, args.freeptr_offset);
+    } else {
+      this.setU32(s, L.offset, Math.floor(objectSize / 2 / ptr) * ptr);
+    }
+    if (flags & SLAB_STORE_USER) {
+      size += 2 * (ptr === 8 ? 32 : 20); // 2 * sizeof(struct track) with a stack depot handle
+      if (flags & SLAB_KMALLOC) size += ptr;
+    }
+    if (flags & SLAB_RED_ZONE) {
+      size += ptr;
+      const redLeft = ALIGN(ptr, this.u32(s, L.align));
+      this.setU32(s, L.red_left_pad, redLeft);
+      size += redLeft;
+    }
+    size = ALIGN(size, this.u32(s, L.align));
+    this.setU32(s, L.size_, size);
+    // reciprocal_size {m, sh1, sh2} (lib/math/reciprocal_div.c)
+    const l = fls(size - 1);
+    const m = (BigInt(TWO32) * (2n ** BigInt(l) - BigInt(size))) / BigInt(size) + 1n;
+    this.setU32(s, L.reciprocal_size, Number(m & 0xffffffffn));
+    this.setU32(s, L.reciprocal_size + 4, Math.min(l, 1) | (Math.max(l - 1, 0) << 8));
+    const order = this.calculate_order(size);
+    if (order < 0) return false;
+    let allocflags = __GFP_COMP;
+    if (flags & SLAB_CACHE_DMA) allocflags |= GFP_DMA;
+    if (flags & SLAB_CACHE_DMA32) allocflags |= GFP_DMA32;
+    if (flags & SLAB_RECLAIM_ACCOUNT) allocflags |= __GFP_RECLAIMABLE;
+    this.setU32(s, L.allocflags, allocflags);
+    const oo = (order << OO_SHIFT) + Math.floor((PAGE_SIZE << order) / size);
+    this.setU32(s, L.oo, oo);
+    const minOrder = getOrder(size);
+    this.setU32(s, L.min, (minOrder << OO_SHIFT) + Math.floor((PAGE_SIZE << minOrder) / size));
+    return (oo & OO_MASK) !== 0;
+  }
+
+  /** set_cpu_partial(): objects (and slabs) a CPU keeps on its partial list. */
+  private set_cpu_partial(s: number): void {
+    const size = this.u32(s, this.cache.size_);
+    let nrObjects: number;
+    if (!this.has_cpu_partial(s)) nrObjects = 0;
+    else if (size >= PAGE_SIZE) nrObjects = 6;
+    else if (size >= 1024) nrObjects = 24;
+    else if (size >= 256) nrObjects = 52;
+    else nrObjects = 120;
+    this.setU32(s, this.cache.cpu_partial, nrObjects);
+    const perSlab = this.u32(s, this.cache.oo) & OO_MASK;
+    this.setU32(s, this.cache.cpu_partial_slabs, Math.ceil((nrObjects * 2) / perSlab));
+  }
+
+  do_kmem_cache_create(s: number, name: number, size: number, args: KmemCacheArgs, flags: number): number {
+    const L = this.cache;
+    this.setPtrField(s, L.name, name);
+    this.setU32(s, L.size_, size);
+    this.setU32(s, L.object_size, size);
+    this.setU32(s, L.flags, flags);
+    this.setU32(s, L.align, args.align);
+    this.setPtrField(s, L.ctor, args.ctor);
+    this.setU32(s, L.useroffset, args.useroffset);
+    this.setU32(s, L.usersize, args.usersize);
+    if (!this.calculate_sizes(args, s)) {
+      this.__kmem_cache_release(s);
+      return -EINVAL;
+    }
+    // system_has_freelist_aba(): cmpxchg16b / cmpxchg8b
+    if (!(flags & SLAB_NO_CMPXCHG)) this.setU32(s, L.flags, this.u32(s, L.flags) | __CMPXCHG_DOUBLE);
+    const ilog2 = 31 - Math.clz32(this.u32(s, L.size_));
+    this.w.wlong(s - this.po + L.min_partial, Math.max(MIN_PARTIAL, Math.min(MAX_PARTIAL, ilog2 >> 1)));
+    this.set_cpu_partial(s);
+    this.setU32(s, L.remote_node_defrag_ratio, 1000);
+    if (!this.init_kmem_cache_nodes(s) || !this.alloc_kmem_cache_cpus(s)) {
+      this.__kmem_cache_release(s);
+      return -EINVAL;
+    }
+    return 0;
+  }
+
+  private init_kmem_cache_node(n: number): void {
+    const npa = n - this.po;
+    this.w.w32(npa + this.N.list_lock, 0);
+    this.w.wlong(npa + this.N.nr_partial, 0);
+    this.lists.init(this.partialHead(n));
+    this.w.wlong(npa + this.N.nr_slabs, 0);
+    this.w.wlong(npa + this.N.total_objects, 0);
+    this.lists.init(this.listHead(n, this.N.full));
+  }
+
+  /** init_kmem_cache_nodes(): a kmem_cache_node on every node with normal memory. */
+  private init_kmem_cache_nodes(s: number): boolean {
+    for (let node = 0; node < this.nrNodeIds; node++) {
+      if (!this.node_isset(node)) continue;
+      if (this.common.slab_state === DOWN) {
+        this.early_kmem_cache_node_alloc(node);
+        continue;
+      }
+      const n = this.common.kmem_cache_alloc_node(this.kmem_cache_node, GFP_KERNEL, node);
+      if (n === 0) return false;
+      this.init_kmem_cache_node(n);
+      this.setPtrField(s, this.cache.node + node * this.ptr, n);
+    }
+    return true;
+  }
+
+  /**
+   * early_kmem_cache_node_alloc(): the first kmem_cache_node of a node,
+   * carved by hand out of a new slab of the kmem_cache_node cache, which
+   * then goes on that very node's partial list.
+   */
+  private early_kmem_cache_node_alloc(node: number): void {
+    const kcn = this.kmem_cache_node;
+    const pfn = this.new_slab(kcn, GFP_NOWAIT, node);
+    if (pfn < 0) throw new Error(`SLUB: no memory for the kmem_cache_node of node ${node} at boot`);
+    if (this.slab_nid(pfn) !== node) {
+      this.d.log.printk(KERN_ERR, `SLUB: Unable to allocate memory from node ${node}`);
+      this.d.log.printk(KERN_ERR, 'SLUB: Allocating a useless per node structure in order to be able to continue');
+    }
+    const n = this.slabFreelist(pfn);
+    this.slabSetPtr(pfn, this.wFreelist, this.get_freepointer(kcn, n));
+    this.setInuse(pfn, 1);
+    this.setPtrField(kcn, this.cache.node + node * this.ptr, n);
+    this.init_kmem_cache_node(n);
+    this.inc_slabs_node(kcn, node, this.objects(pfn));
+    this.add_partial(n, pfn, false);
+  }
+
+  /**
+   * alloc_kmem_cache_cpus(): the per-CPU kmem_cache_cpu, each CPU's tid
+   * starting at its number. The kernel aligns it to two words (for
+   * cmpxchg_double); kmem aligns it to its own size, so that it never
+   * straddles two of the RAM's host sections and the fast paths can index
+   * one typed array.
+   */
+  private alloc_kmem_cache_cpus(s: number): boolean {
+    const ptr = this.d.percpu.__alloc_percpu(this.C.size, this.C.size);
+    if (ptr === 0) return false;
+    this.setPtrField(s, this.cache.cpu_slab, ptr);
+    for (let cpu = 0; cpu < this.d.nrCpus; cpu++) this.w.wlong(this.cpuSlab(s, cpu) + this.C.tid, cpu);
+    return true;
+  }
+
+  __kmem_cache_release(s: number): void {
+    const cpuSlab = this.ptrField(s, this.cache.cpu_slab);
+    if (cpuSlab !== 0) this.d.percpu.free_percpu(cpuSlab);
+    for (let node = 0; node < this.nrNodeIds; node++) {
+      const n = this.get_node(s, node);
+      if (n === 0) continue;
+      this.setPtrField(s, this.cache.node + node * this.ptr, 0);
+      this.common.kmem_cache_free(this.kmem_cache_node, n);
+    }
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Boot                                                                */
+  /* ------------------------------------------------------------------ */
+
+  /**
+   * kmem_cache_init(): the bootstrap. The caches that hold struct
+   * kmem_cache_node and struct kmem_cache are first set up in static
+   * structures (boot_kmem_cache_node, boot_kmem_cache, in the kernel's
+   * .bss); the very first kmem_cache_node is carved out of a slab by hand.
+   * Once both caches work, bootstrap() copies each into an object
+   * allocated from the kmem_cache cache itself and repoints its slabs.
+   * Then the kmalloc caches.
+   */
+  kmem_cache_init(): void {
+    const common = this.common;
+    const G = this.d.staticsPa;
+    const p = this.d.params;
+    this.w.w32(G + this.G.slub_min_order, p.minOrder);
+    this.w.w32(G + this.G.slub_max_order, p.maxOrder);
+    this.w.w32(G + this.G.slub_min_objects, p.minObjects);
+    // slab_nodes: the nodes with normal memory (N_NORMAL_MEMORY), a bitmap of up to 64 nodes
+    const nodes = new Set<number>();
+    for (const z of this.d.buddy.zones) if (z.idx <= this.d.mz.zs.ZONE_NORMAL && this.d.buddy.populated(z)) nodes.add(z.nid);
+    let mask = 0;
+    for (const nid of nodes) mask += 2 ** nid;
+    this.w.wlong(G + this.G.slab_nodes, mask);
+    const bootCache = this.po + G + this.G.boot_kmem_cache;
+    const bootCacheNode = this.po + G + this.G.boot_kmem_cache_node;
+    this.w.wptr(G + this.G.kmem_cache_node, bootCacheNode);
+    common.kmem_cache = bootCache;
+    common.create_boot_cache(bootCacheNode, common.rodataString('kmem_cache_node'), this.N.size,
+      SLAB_HWCACHE_ALIGN | SLAB_NO_OBJ_EXT, 0, 0);
+    common.slab_state = PARTIAL;
+    common.create_boot_cache(bootCache, common.rodataString('kmem_cache'), this.kmemCacheBytes,
+      SLAB_HWCACHE_ALIGN | SLAB_NO_OBJ_EXT, 0, 0);
+    common.kmem_cache = this.bootstrap(bootCache);
+    this.w.wptr(G + this.G.kmem_cache_node, this.bootstrap(bootCacheNode));
+    common.create_kmalloc_caches();
+    this.d.log.printk(KERN_INFO, `SLUB: HWalign=${this.d.layout.cacheLine}, Order=${this.slub_min_order}-${this.slub_max_order}, ` +
+      `MinObjects=${this.slub_min_objects}, CPUs=${this.d.nrCpus}, Nodes=${this.nrNodeIds}`);
+  }
+
+  /** bootstrap(): move a static boot cache into an object of the kmem_cache cache. */
+  private bootstrap(staticCache: number): number {
+    const kc = this.common.kmem_cache;
+    const s = this.common.kmem_cache_zalloc(kc, GFP_NOWAIT);
+    if (s === 0) throw new Error('SLUB: no memory to bootstrap the kmem_cache caches');
+    this.d.mem.copy(s - this.po, staticCache - this.po, this.u32(kc, this.cache.object_size));
+    this.__flush_cpu_slab(s, this.d.sched.cpu);
+    for (let node = 0; node < this.nrNodeIds; node++) {
+      const n = this.get_node(s, node);
+      if (n === 0) continue;
+      // (n->full is empty: only debug caches track full slabs)
+      for (let pfn = this.firstPartial(n); pfn >= 0; pfn = this.nextPartial(n, pfn)) this.slabSetPtr(pfn, this.wSlabCache, s);
+    }
+    this.common.link_cache(s);
+    return s;
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Flushing, shrinking, shutting down                                  */
+  /* ------------------------------------------------------------------ */
+
+  /** __flush_cpu_slab(): cpu's slab back to the lists, and its partial slabs to the node lists. */
+  private __flush_cpu_slab(s: number, cpu: number): void {
+    const c = this.cpuSlab(s, cpu);
+    const freelist = this.w.rptr(c + this.C.freelist);
+    const slab = this.w.rptr(c + this.C.slab);
+    this.w.wptr(c + this.C.slab, 0);
+    this.w.wptr(c + this.C.freelist, 0);
+    this.bumpTid(c);
+    if (slab !== 0) this.deactivate_slab(s, this.slabPfn(slab), freelist);
+    const partial = this.w.rptr(c + this.C.partial);
+    this.w.wptr(c + this.C.partial, 0);
+    if (partial !== 0) this.__put_partials(s, this.slabPfn(partial));
+  }
+
+  /** flush_all(): every CPU's slabs of s back to the node lists. */
+  private flush_all(s: number): void {
+    for (let cpu = 0; cpu < this.d.nrCpus; cpu++) {
+      const c = this.cpuSlab(s, cpu);
+      if (this.w.rptr(c + this.C.slab) !== 0 || this.w.rptr(c + this.C.partial) !== 0) this.__flush_cpu_slab(s, cpu);
+    }
+  }
+
+  /** The slabs on n's partial list, in list order. */
+  private partialSlabs(n: number): number[] {
+    const out: number[] = [];
+    for (let pfn = this.firstPartial(n); pfn >= 0; pfn = this.nextPartial(n, pfn)) out.push(pfn);
+    return out;
+  }
+
+  /**
+   * __kmem_cache_shrink(): flush the CPUs, free every empty slab on the
+   * node lists, and sort the rest so the fullest come first (slabs with up
+   * to 32 free objects, fewest free first; the others keep their order).
+   */
+  __kmem_cache_shrink(s: number): number {
+    this.flush_all(s);
+    let ret = 0;
+    for (let node = 0; node < this.nrNodeIds; node++) {
+      const n = this.get_node(s, node);
+      if (n === 0) continue;
+      const discard: number[] = [];
+      const promote: number[][] = Array.from({ length: SHRINK_PROMOTE_MAX }, () => []);
+      const rest: number[] = [];
+      for (const pfn of this.partialSlabs(n)) {
+        const free = this.objects(pfn) - this.inuse(pfn);
+        if (free === this.objects(pfn)) {
+          this.remove_partial(n, pfn);
+          this.dec_slabs_node(s, node, this.objects(pfn));
+          discard.push(pfn);
+        } else if (free <= SHRINK_PROMOTE_MAX) {
+          promote[free - 1].unshift(pfn);
+        } else {
+          rest.push(pfn);
+        }
+      }
+      const order = [...promote.flat(), ...rest];
+      for (const pfn of order) this.lists.del(pfn);
+      for (const pfn of order) this.lists.add(pfn, this.partialHead(n), true);
+      // The discard list was built with list_move(): last found, first freed.
+      for (let i = discard.length - 1; i >= 0; i--) this.free_slab(s, discard[i]);
+      if (this.node_nr_slabs(n) !== 0) ret = 1;
+    }
+    return ret;
+  }
+
+  /** __kmem_cache_shutdown(): free everything; 1 (after listing them) if objects remain. */
+  __kmem_cache_shutdown(s: number): number {
+    this.flush_all(s);
+    for (let node = 0; node < this.nrNodeIds; node++) {
+      const n = this.get_node(s, node);
+      if (n === 0) continue;
+      const discard: number[] = [];
+      for (const pfn of this.partialSlabs(n)) {
+        if (this.inuse(pfn) === 0) {
+          this.remove_partial(n, pfn);
+          discard.push(pfn);
+        } else {
+          this.list_slab_objects(s, pfn);
+        }
+      }
+      for (let i = discard.length - 1; i >= 0; i--) this.discard_slab(s, discard[i]);
+      if (this.nr_partial(n) !== 0 || this.node_nr_slabs(n) !== 0) return 1;
+    }
+    return 0;
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Figures                                                             */
+  /* ------------------------------------------------------------------ */
+
+  /** count_partial_free_approx(): free objects on n's partial list (scanning at most 10000 slabs). */
+  private count_partial_free_approx(n: number): number {
+    const nrPartial = this.nr_partial(n);
+    let x = 0;
+    let scanned = 0;
+    for (let pfn = this.firstPartial(n); pfn >= 0; pfn = this.nextPartial(n, pfn)) {
+      x += this.objects(pfn) - this.inuse(pfn);
+      if (nrPartial > MAX_PARTIAL_TO_SCAN && ++scanned === MAX_PARTIAL_TO_SCAN / 2) break;
+    }
+    if (nrPartial <= MAX_PARTIAL_TO_SCAN) return x;
+    // A long list: the first and the last 5000 slabs, scaled to the whole list.
+    const head = n + this.N.partial;
+    for (let pos = this.lists.last(this.partialHead(n)); pos >= 0 && scanned < MAX_PARTIAL_TO_SCAN; scanned++) {
+      x += this.objects(pos) - this.inuse(pos);
+      const prev = this.slabGetPtr(pos, this.wSlabList + this.ptr / 4);
+      pos = prev === head ? -1 : this.slabPfn(prev - this.S.slab_list);
+    }
+    x = Math.floor(x / scanned) * nrPartial + Math.floor(((x % scanned) * nrPartial) / scanned);
+    return Math.min(x, this.node_nr_objs(n));
+  }
+
+  get_slabinfo(s: number, out: SlabInfo): void {
+    let nrSlabs = 0;
+    let nrObjs = 0;
+    let nrFree = 0;
+    for (let node = 0; node < this.nrNodeIds; node++) {
+      const n = this.get_node(s, node);
+      if (n === 0) continue;
+      nrSlabs += this.node_nr_slabs(n);
+      nrObjs += this.node_nr_objs(n);
+      nrFree += this.count_partial_free_approx(n);
+    }
+    const oo = this.u32(s, this.cache.oo);
+    out.active_objs = nrObjs - nrFree;
+    out.num_objs = nrObjs;
+    out.active_slabs = nrSlabs;
+    out.num_slabs = nrSlabs;
+    out.shared_avail = 0;
+    out.limit = 0;
+    out.batchcount = 0;
+    out.shared = 0;
+    out.objects_per_slab = oo & OO_MASK;
+    out.cache_order = oo >>> OO_SHIFT;
+  }
+
+  slab_ksize(s: number): number {
+    const flags = this.u32(s, this.cache.flags);
+    if (flags & (SLAB_RED_ZONE | SLAB_POISON)) return this.u32(s, this.cache.object_size);
+    if (flags & (SLAB_TYPESAFE_BY_RCU | SLAB_STORE_USER)) return this.u32(s, this.cache.inuse);
+    return this.u32(s, this.cache.size_);
+  }
+
+  /** A slab's counters, for tests and tools. */
+  slabState(pfn: number): { inuse: number; objects: number; frozen: boolean } {
+    return { inuse: this.inuse(pfn), objects: this.objects(pfn), frozen: (this.counters(pfn) & SLAB_FROZEN) !== 0 };
+  }
+
+  /**
+   * Where the slabs SLUB can reach are, for tests and tools: each CPU's
+   * slab and partial list, each node's partial list. (Full slabs are on
+   * no list without slub_debug.)
+   */
+  slabsOf(s: number): { pfn: number; where: string }[] {
+    const out: { pfn: number; where: string }[] = [];
+    for (let cpu = 0; cpu < this.d.nrCpus; cpu++) {
+      const c = this.cpuSlab(s, cpu);
+      const slab = this.w.rptr(c + this.C.slab);
+      if (slab !== 0) out.push({ pfn: this.slabPfn(slab), where: `cpu${cpu}` });
+      for (let p = this.w.rptr(c + this.C.partial); p !== 0; p = this.slabGetPtr(this.slabPfn(p), this.wNext)) {
+        out.push({ pfn: this.slabPfn(p), where: `cpu${cpu}-partial` });
+      }
+    }
+    for (let node = 0; node < this.nrNodeIds; node++) {
+      const n = this.get_node(s, node);
+      if (n !== 0) for (const pfn of this.partialSlabs(n)) out.push({ pfn, where: `node${node}-partial` });
+    }
+    return out;
+  }
+}
+
+/**
+ * slab_min_order=, slab_max_order=, slab_min_objects= (and their slub_*
+ * spellings) from the command line, applied in order as setup_slub_*()
+ * apply them: each order is capped at MAX_PAGE_ORDER and pulls the other
+ * along if they cross.
+ */
+export function parseSlubParams(cmdline: string): SlubDeps['params'] {
+  let minOrder = 0;
+  let maxOrder = PAGE_ALLOC_COSTLY_ORDER;
+  let minObjects = 0;
+  for (const param of cmdline.split(/\s+/)) {
+    const m = /^sl[au]b_(min_order|max_order|min_objects)=(\d+)/.exec(param);
+    if (!m) continue;
+    const v = Number(m[2]);
+    if (m[1] === 'min_order') {
+      minOrder = Math.min(v, MAX_PAGE_ORDER);
+      if (minOrder > maxOrder) maxOrder = minOrder;
+    } else if (m[1] === 'max_order') {
+      maxOrder = Math.min(v, MAX_PAGE_ORDER);
+      if (minOrder > maxOrder) minOrder = maxOrder;
+    } else {
+      minObjects = v;
+    }
+  }
+  return { minOrder, maxOrder, minObjects };
+}
