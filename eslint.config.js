@@ -4,7 +4,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'out/**'] },
+  { ignores: ['node_modules/**', 'out/**', 'tmp/**', 'dist/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -26,6 +26,7 @@ import { measureInterleaved, table, timerOverheadNs, type TaskResult } from './h
 import { listHeadModelTask, pcpPathModelTask } from './models.ts';
 import { PROFILE_LOOP } from './profile_order0.ts';
 import { segregatedTasks, slabTasks } from './slab.ts';
+import { formatVmalloc, vmallocBenches } from './vmalloc.ts';
 
 const args = new Set(process.argv.slice(2));
 const JSON_OUT = args.has('--json');
@@ -184,13 +185,14 @@ async function main(): Promise<void> {
 
   const alloc = allocBenches();
   const slab = slabBenches();
+  const vmalloc = vmallocBenches(QUICK, log);
   const cross = await crossCheck(alloc.results);
 
   const profiles = PROFILE ? [profile([], 'page'), profile(['--no-turbo-inlining'], 'page')] : [];
   const tgt = targets(alloc.results, boot);
 
   if (JSON_OUT) {
-    process.stdout.write(JSON.stringify({ machine: { ...m, loadAvg1End: loadavg()[0] }, timerOverheadNs: timerNs, alloc, slab, crossCheck: cross, boot, targets: tgt, profiles }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ machine: { ...m, loadAvg1End: loadavg()[0] }, timerOverheadNs: timerNs, alloc, slab, vmalloc, crossCheck: cross, boot, targets: tgt, profiles }, null, 2) + '\n');
     return;
   }
 
@@ -214,6 +216,8 @@ async function main(): Promise<void> {
   out.push(table(['benchmark', 'ns/pair', 'min..max', 'Mpairs/s'], slab.map((r) =>
     [r.name, fmt(r.ns, r.ns < 10 ? 2 : 1), `${fmt(r.min, r.ns < 10 ? 2 : 0)}..${fmt(r.max, r.ns < 10 ? 2 : 0)}`, fmt(1e3 / r.ns, 2)])));
   out.push('(bench/slab.ts: sizes log-uniform in 8..4096 from a fixed seed; segregated lists = one Int32Array stack per size class)');
+  out.push('');
+  out.push(formatVmalloc(vmalloc));
   out.push('');
   out.push(`Cross-check with tinybench (one pair per call; performance.now() costs ${fmt(timerNs)} ns here):`);
   out.push(table(['benchmark', 'tinybench mean', 'tinybench p50', 'batched harness'],

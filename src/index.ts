@@ -15,3 +15,7 @@ export * from './include/linux/gfp_types.ts';
 export * from './include/linux/slab.ts';
 export { show_gfp_flags, parse_gfp_flags } from './include/trace/events/mmflags.ts';
 export { readProc, writeProc, procFileNames } from './fs/proc/procfs.ts';
+export { TraceParser, parse_trace_text } from './trace/parse.ts';
+export { TraceReplay, type ReplayResult } from './trace/replay.ts';
+export { report_text, report_json, report_html } from './trace/report.ts';
+export type { Tracing } from './trace/events.ts';

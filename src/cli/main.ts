@@ -3,8 +3,11 @@
  *
  *   kmem boot [--mem 2G] [--cpus 2] [--nodes N] [--arch x86_64|i386]
  *             [--config FILE] [--proc-dir DIR] [--errors log|throw] [--quiet]
+ *             [--trace FILE]
  *   kmem run MODULE [boot flags]
+ *   kmem replay TRACE [--slab slub] [boot flags] [--json] [--html FILE] [--top N] [--limit N]
  *   kmem demo [CHAPTER] [--list]
+ *   kmem serve [--port P] [machine options]
  *
  * Exit codes: 0 success; 1 a module failed or the machine could not boot;
  * 2 a usage or configuration error (printed as `kmem: <field>: <detail>`).
@@ -12,11 +15,13 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../machine/config.ts';
 import { addBootOptions, bootFromFlags, describeMachine, type BootFlags } from './options.ts';
-import { bootCommand } from './boot.ts';
+import { bootCommand, type BootCommandFlags } from './boot.ts';
+import { replayCommand, type ReplayFlags } from './replay.ts';
 import { runModule } from './run.ts';
 import { writeProcDir } from './summary.ts';
 import { listChapters, runDemo } from './demo/run.ts';
 import { Output, wantColour } from './output.ts';
+import { addServeCommand } from './serve.ts';
 
 // `kmem demo | head`: a closed pipe ends the output quietly.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -46,7 +51,8 @@ export function buildProgram(): Command {
 
   addBootOptions(program.command('boot')
     .description('boot a machine; print the boot log and a memory summary'))
-    .action((flags: BootFlags) => {
+    .option('--trace <file>', 'record the kmem trace events of boot and write the trace file to FILE')
+    .action((flags: BootCommandFlags) => {
       try {
         bootCommand(flags, out);
       } catch (e) {
@@ -77,6 +83,18 @@ export function buildProgram(): Command {
       process.exitCode = r.exitCode;
     });
 
+  addBootOptions(program.command('replay')
+    .description('replay a kmem trace (ftrace text; plain, .gz or .xz) on a booted machine and report like perf kmem stat')
+    .argument('<trace>', 'the trace file, or - for standard input')
+    .option('--slab <list>', 'slab allocators to replay on, comma-separated (slub)', 'slub')
+    .option('--json', 'print one JSON object instead of the text report')
+    .option('--html <file>', 'write a self-contained HTML report with plots')
+    .option('--top <n>', 'rows of the call-site and cache tables (default 15)')
+    .option('--limit <n>', 'replay only the first N events'))
+    .action(async (trace: string, flags: ReplayFlags) => {
+      process.exitCode = await replayCommand(trace, flags, out, err);
+    });
+
   program.command('demo')
     .description('a guided tour of the page allocator (LDD3 chapter 8), on live machines')
     .argument('[chapter]', 'run one chapter (name or number)')
@@ -88,6 +106,8 @@ export function buildProgram(): Command {
       }
       process.exitCode = await runDemo(out, err, chapter);
     });
+
+  addServeCommand(program, out, err);
 
   return program;
 }

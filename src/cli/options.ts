@@ -17,6 +17,7 @@ export interface BootFlags {
   cpus?: string;
   nodes?: string;
   arch?: string;
+  cmdline?: string;
   config?: string;
   procDir?: string;
   errors?: 'log' | 'throw';
@@ -30,6 +31,7 @@ export function addBootOptions(cmd: Command): Command {
     .option('--cpus <n>', 'number of CPUs; default 2')
     .option('--nodes <n>', 'NUMA nodes (RAM and CPUs split evenly); default 1')
     .option('--arch <arch>', 'x86_64 or i386; default x86_64')
+    .option('--cmdline <text>', 'kernel command line (slab_debug=FZPU, init_on_free=1, slub_max_order=1, ...)')
     .option('--config <file>', 'machine description as JSON (see src/machine/config.ts); flags override it')
     .option('--proc-dir <dir>', 'write every /proc file kmem produces into DIR under its /proc name')
     .addOption(new Option('--errors <mode>', 'kernel BUG/WARNING reports: log them, or also throw').choices(['log', 'throw']).default('log'))
@@ -66,6 +68,7 @@ export function configFromFlags(flags: BootFlags, readFile: (path: string) => st
   if (flags.cpus !== undefined) overrides.cpus = numberOrRaw(flags.cpus);
   if (flags.nodes !== undefined) overrides.nodes = numberOrRaw(flags.nodes);
   if (flags.arch !== undefined) overrides.arch = flags.arch;
+  if (flags.cmdline !== undefined) overrides.cmdline = flags.cmdline;
   if (Object.keys(overrides).length === 0) return resolveConfig(input);
   if (!isObject(input)) throw new ConfigError('config', `${flags.config}: expected a JSON object`);
   const merged: Record<string, unknown> = { ...input, ...overrides };

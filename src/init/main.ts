@@ -31,7 +31,7 @@ import {
   e820PrintLines, nodeRanges, sanitizeE820, usableRanges, type MachineConfig,
 } from '../machine/config.ts';
 import { Printk } from '../kernel/printk.ts';
-import { Bug, KERN_INFO, KERN_NOTICE, UTS_RELEASE } from '../kernel/bug.ts';
+import { Bug, KERN_INFO, KERN_NOTICE, KERN_WARNING, UTS_RELEASE } from '../kernel/bug.ts';
 import { Sched } from '../kernel/sched.ts';
 import { Memblock, memblockDataSize, memblockPlacement } from '../mm/memblock.ts';
 import { Sparse } from '../mm/sparse.ts';
@@ -50,6 +50,9 @@ import { Rcu } from '../kernel/rcu.ts';
 import { RamWords } from '../machine/ram_words.ts';
 import { SlabCommon, parseSlabNomerge } from '../mm/slab_common.ts';
 import { Slub, parseSlubParams } from '../mm/slub.ts';
+import { Tracing } from '../trace/events.ts';
+import { vmallocStaticsBytes } from '../mm/vmalloc.ts';
+import { reclaimStaticBytes } from '../mm/reclaim_init.ts';
 
 /** Sizes of the kernel image's sections that hold no modelled data (as a small distro kernel). */
 const TEXT_BYTES = 4 << 20;
@@ -86,6 +89,14 @@ export interface ImageLayout {
   slabBytes: number;
   /** The slab code's string literals (the kmalloc cache names), at the start of .rodata. */
   slabRodata: number;
+  /* --- paging and vmalloc (issue 4) --- */
+  /** swapper_pg_dir / init_top_pgt: the top page table of init_mm (page-aligned .bss). */
+  swapperPgDir: number;
+  /** mm/vmalloc.c's statics (VmallocStaticsLayout). */
+  vmalloc: number;
+  /* --- memory pressure (issue 3) --- */
+  /** mm/shrinker.c's shrinker_list and per-CPU shrink_control slots, then mm/vmscan.c's reclaim_states. */
+  reclaim: number;
   bssEnd: number;
 }
 
@@ -112,10 +123,15 @@ export function imageLayout(layout: ArchLayout, nrCpus: number): ImageLayout {
   const rcu = up(pageAllocGlobals + PageAllocGlobals.bytes(8), 8);
   const slab = up(rcu + Rcu.globalsBytes(layout.ptrSize), 64);
   const slabBytes = SlabCommon.staticBytes(layout.ptrSize) + Slub.staticBytes(layout.ptrSize, maxNumNodes(layout));
-  const bssEnd = up(slab + slabBytes, PAGE_SIZE);
+  // --- paging and vmalloc (issue 4): swapper_pg_dir, then mm/vmalloc.c's statics ---
+  const swapperPgDir = up(slab + slabBytes, PAGE_SIZE);
+  const vmalloc = swapperPgDir + PAGE_SIZE;
+  // --- memory pressure (issue 3): shrinkers and reclaim ---
+  const reclaim = up(vmalloc + vmallocStaticsBytes(layout.ptrSize, nrCpus), 64);
+  const bssEnd = up(reclaim + reclaimStaticBytes(layout.ptrSize, nrCpus, maxNumNodes(layout)), PAGE_SIZE);
   return {
     text: start, textEnd: rodata, rodata, data, memblock, dataEnd, bss, logBuf, tasks, cpus, tainted, clock, pageAllocGlobals,
-    rcu, slab, slabBytes, slabRodata: rodata, bssEnd,
+    rcu, slab, slabBytes, slabRodata: rodata, swapperPgDir, vmalloc, reclaim, bssEnd,
   };
 }
 
@@ -231,6 +247,15 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
     globalsPa: img.pageAllocGlobals, __va: (pa) => kaddr.__va(pa),
   });
   buddy.initGlobals();
+  // init_on_alloc= / init_on_free= (early_param, kstrtobool), the static keys set by mem_debugging_and_hardening_init()
+  for (const param of config.cmdline.split(/\s+/)) {
+    const m = /^init_on_(alloc|free)=(.*)$/.exec(param);
+    if (!m) continue;
+    const on = /^(1|y|Y|on)/.test(m[2]) ? true : /^(0|n|N|of)/.test(m[2]) ? false : null;
+    if (on === null) continue;
+    if (m[1] === 'alloc') buddy.globals.init_on_alloc = on;
+    else buddy.globals.init_on_free = on;
+  }
 
   const maxZonePfn = maxZonePfns(config, maxLowPfn, maxPfn, mz.zs.MAX_NR_ZONES);
   const ctx: MmInitCtx = {
@@ -266,12 +291,20 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
   }, (staticsPa, common) => new Slub({
     layout, mem, words, sparse, pages, mz, buddy, percpu, log, bug, sched, kallsyms, rcu, nrCpus: config.cpus,
     cpuToNode, pgdatPa, maxNumNodes: maxNumNodes(layout), staticsPa, params: parseSlubParams(config.cmdline),
+    uptimeNs: () => mem.read64(img.clock),
   }, common));
+  // The trace events (src/trace/events.ts); boot-time tracing starts before kmem_cache_init().
+  const trace = new Tracing({
+    mem, layout, sched, kallsyms, pages, buddy, slab, nrCpus: config.cpus, clockPa: img.clock,
+    pageblockOrder: pageblockOrder(config.arch, config.pae), pr_warn: (text) => log.printk(KERN_WARNING, text),
+  });
   const k = new Kernel({
     config, layout, mem, access, kaddr, log, bug, sched, memblock, sparse, pages, mz, buddy, percpu, img, ctx, kallsyms, rcu, slab,
+    trace,
   });
   memInitPrintInfo(k, img, reservedBeforeFree);
   rcu.rcu_init();
+  trace.early_trace_init(config.cmdline);
   slab.kmem_cache_init();
   bug.throwOnBug = opts.errors === 'throw';
   clockRunning = true;

@@ -43,7 +43,11 @@ const TAINT_LETTERS: readonly [string, string][] = [
 
 export const UTS_RELEASE = '6.12.0-kmem';
 
-export type BugKind = 'BUG' | 'WARNING' | 'Bad page state' | 'Oops' | 'might_sleep' | 'panic';
+/**
+ * 'deadlock': a task would sleep forever because, in kmem's single-threaded
+ * mode, nothing else can run to wake it (kmem's own report, not the kernel's).
+ */
+export type BugKind = 'BUG' | 'WARNING' | 'Bad page state' | 'Oops' | 'might_sleep' | 'panic' | 'deadlock';
 
 /** Thrown instead of (after) logging, when the kernel was booted with errors: 'throw'. */
 export class KernelBug extends Error {
@@ -101,7 +105,58 @@ export class Bug {
   }
 
   private emit(kind: BugKind, lines: string[]): void {
+    if (this.deferDepth > 0) {
+      this.deferredKind ??= kind;
+      this.collected.push(...lines);
+      return;
+    }
     if (this.throwOnBug) throw new KernelBug(kind, lines.join('\n'));
+  }
+
+  /*
+   * Reports that go on after a WARN (SLUB's object_err(): the warning, then
+   * the repair, then "FIX ..."): with errors: 'throw', the throw waits until
+   * fn has finished, so the kernel's repair is done and its state is
+   * consistent; the KernelBug then carries every line of the report (those
+   * the reporter passes to collect() and those of the warnings) and the
+   * kind of the first. Nested calls throw once, from the outermost.
+   */
+  private deferDepth = 0;
+  private deferredKind: BugKind | null = null;
+  private collected: string[] = [];
+
+  deferred<T>(fn: () => T): T {
+    this.deferBegin();
+    try {
+      return fn();
+    } finally {
+      this.deferEnd();
+    }
+  }
+
+  /** deferred() without a closure: deferBegin(); try { ... } finally { deferEnd(); } */
+  deferBegin(): void {
+    if (this.deferDepth === 0) {
+      this.deferredKind = null;
+      this.collected = [];
+    }
+    this.deferDepth++;
+  }
+
+  /** The end of a deferred section: the outermost one throws the held-back report (errors: 'throw'). */
+  deferEnd(): void {
+    this.deferDepth--;
+    if (this.deferDepth > 0 || this.deferredKind === null) return;
+    const kind = this.deferredKind;
+    const lines = this.collected;
+    this.deferredKind = null;
+    this.collected = [];
+    if (this.throwOnBug) throw new KernelBug(kind, lines.join('\n'));
+  }
+
+  /** A line of a report being printed inside deferred(), for the KernelBug's text. */
+  collect(line: string): void {
+    if (this.deferDepth > 0) this.collected.push(line);
   }
 
   /** WARN(): returns the report's lines. `once` keys WARN_ON_ONCE sites. */
@@ -207,9 +262,9 @@ export class Bug {
     throw new KernelBug('panic', out.join('\n'));
   }
 
-  /** A report already printed by its subsystem (bad_page, ...): taint and maybe throw. */
-  reported(kind: BugKind, lines: string[], taint: number): void {
-    this.add_taint(taint);
+  /** A report already printed by its subsystem (bad_page, ...): taint (unless null) and maybe throw. */
+  reported(kind: BugKind, lines: string[], taint: number | null): void {
+    if (taint !== null) this.add_taint(taint);
     this.emit(kind, lines);
   }
 

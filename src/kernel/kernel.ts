@@ -37,6 +37,18 @@ import { slabApiNames } from '../include/linux/slab.ts';
 import { kmemCacheArgs, type SlabCommon } from '../mm/slab_common.ts';
 import type { Kallsyms } from './kallsyms.ts';
 import type { Rcu } from './rcu.ts';
+import type { Tracing } from '../trace/events.ts';
+/* --- paging, vmalloc and ioremap (issue 4) --- */
+import { paging_init, type Paging } from '../arch/x86/paging_init.ts';
+import {
+  NUMA_NO_NODE, VM_ALLOC, VM_FLUSH_RESET_PERMS, VM_IOREMAP, VM_MAP, VM_MAP_PUT_PAGES, VM_NO_GUARD, VM_USERMAP,
+} from '../mm/vmalloc.ts';
+import { kernelCaller as callerSymbol } from './ret_ip.ts';
+/* --- mempools and memory pressure (issue 3) --- */
+import { reclaim_init, type MemPressure } from '../mm/reclaim_init.ts';
+import {
+  DEFAULT_SEEKS, SHRINKER_MEMCG_AWARE, SHRINKER_NONSLAB, SHRINKER_NUMA_AWARE, SHRINK_EMPTY, SHRINK_STOP, ShrinkControl,
+} from '../mm/shrinker.ts';
 
 export interface KernelParts {
   config: MachineConfig;
@@ -58,6 +70,8 @@ export interface KernelParts {
   kallsyms: Kallsyms;
   rcu: Rcu;
   slab: SlabCommon;
+  /** The kmem trace events and their ring buffers (/sys/kernel/tracing). */
+  trace: Tracing;
 }
 
 /** get_order(size): the smallest order whose block holds size bytes (size > 0). */
@@ -92,6 +106,8 @@ class KernelBase {
   readonly rcu: Rcu;
   /** The slab allocator (mm/slab_common.c) and, as k.slab.impl, its implementation (SLUB). */
   readonly slab: SlabCommon;
+  /** Tracing (/sys/kernel/tracing): k.trace.enable('kmem'), k.trace.read(), k.trace.clear(). */
+  readonly trace: Tracing;
 
   constructor(p: KernelParts) {
     this.config = p.config;
@@ -113,6 +129,7 @@ class KernelBase {
     this.kallsyms = p.kallsyms;
     this.rcu = p.rcu;
     this.slab = p.slab;
+    this.trace = p.trace;
   }
 }
 
@@ -421,6 +438,15 @@ export class Kernel extends KernelBase {
     return this.slab.kmem_cache_size(s);
   }
 
+  /**
+   * validate_slab_cache(s): check every slab and object of the cache (what
+   * writing 1 to /sys/kernel/slab/<cache>/validate does for a debug cache),
+   * reporting and repairing what slab debugging finds; the slabs checked.
+   */
+  validate_slab_cache(s: number): number {
+    return this.slab.validate_slab_cache(s);
+  }
+
   /** kmem_cache_alloc(s, gfp): an object (not cleared unless __GFP_ZERO), or 0. */
   kmem_cache_alloc(s: number, gfp: number): number {
     return this.slab.kmem_cache_alloc(s, gfp);
@@ -618,4 +644,492 @@ export class Kernel extends KernelBase {
   dmesg(): string {
     return this.log.dmesg();
   }
+
+  /* ================================================================ */
+  /* Paging, vmalloc and ioremap (issue 4)                            */
+  /* arch/x86/mm, mm/vmalloc.c, mm/util.c, arch/x86/mm/ioremap.c,     */
+  /* lib/iomap.c, asm/io.h. The pieces are in k.paging (paging_init). */
+  /* ================================================================ */
+
+  /** Page tables, TLBs, MMU, MMIO bus, vmalloc and ioremap (see src/arch/x86/paging_init.ts). */
+  readonly paging: Paging = paging_init(this);
+
+  readonly VM_IOREMAP = VM_IOREMAP;
+  readonly VM_ALLOC = VM_ALLOC;
+  readonly VM_MAP = VM_MAP;
+  readonly VM_USERMAP = VM_USERMAP;
+  readonly VM_NO_GUARD = VM_NO_GUARD;
+  readonly VM_MAP_PUT_PAGES = VM_MAP_PUT_PAGES;
+  readonly VM_FLUSH_RESET_PERMS = VM_FLUSH_RESET_PERMS;
+  readonly NUMA_NO_NODE = NUMA_NO_NODE;
+  /** Protections for vmap() (pgprot_t in the JS form of src/arch/x86/pgtable.ts). */
+  readonly PAGE_KERNEL = this.paging.pt.PAGE_KERNEL;
+  readonly PAGE_KERNEL_RO = this.paging.pt.PAGE_KERNEL_RO;
+  readonly PAGE_KERNEL_EXEC = this.paging.pt.PAGE_KERNEL_EXEC;
+  readonly PAGE_KERNEL_NOCACHE = this.paging.pt.PAGE_KERNEL_NOCACHE;
+  readonly VMALLOC_START = this.layout.VMALLOC_START;
+  readonly VMALLOC_END = this.layout.VMALLOC_END;
+
+  /** vmalloc(size): virtually contiguous, zone-less pages (highmem first on i386), or 0. */
+  vmalloc(size: number): number {
+    return this.paging.vm.__vmalloc_node_range(size, 1, this.VMALLOC_START, this.VMALLOC_END, gfpTypes.GFP_KERNEL,
+      this.PAGE_KERNEL, 0, NUMA_NO_NODE, callerSymbol(), 'vmalloc_noprof');
+  }
+
+  /** vzalloc(size): vmalloc, zeroed. */
+  vzalloc(size: number): number {
+    return this.paging.vm.__vmalloc_node_range(size, 1, this.VMALLOC_START, this.VMALLOC_END,
+      gfpTypes.GFP_KERNEL | gfpTypes.__GFP_ZERO, this.PAGE_KERNEL, 0, NUMA_NO_NODE, callerSymbol(), 'vzalloc_noprof');
+  }
+
+  /** vmalloc_node(size, node): pages from node (and the bookkeeping too). */
+  vmalloc_node(size: number, node: number): number {
+    return this.paging.vm.__vmalloc_node_range(size, 1, this.VMALLOC_START, this.VMALLOC_END, gfpTypes.GFP_KERNEL,
+      this.PAGE_KERNEL, 0, node, callerSymbol(), 'vmalloc_node_noprof');
+  }
+
+  vzalloc_node(size: number, node: number): number {
+    return this.paging.vm.__vmalloc_node_range(size, 1, this.VMALLOC_START, this.VMALLOC_END,
+      gfpTypes.GFP_KERNEL | gfpTypes.__GFP_ZERO, this.PAGE_KERNEL, 0, node, callerSymbol(), 'vzalloc_node_noprof');
+  }
+
+  /** vmalloc_32(size): pages a 32-bit device can address (GFP_DMA32 | GFP_KERNEL: never highmem). */
+  vmalloc_32(size: number): number {
+    return this.paging.vm.__vmalloc_node_range(size, 1, this.VMALLOC_START, this.VMALLOC_END,
+      gfpTypes.GFP_DMA32 | gfpTypes.GFP_KERNEL, this.PAGE_KERNEL, 0, NUMA_NO_NODE, callerSymbol(), 'vmalloc_32_noprof');
+  }
+
+  /** vmalloc_user(size): zeroed, VM_USERMAP (may be mapped to user space), SHMLBA-aligned. */
+  vmalloc_user(size: number): number {
+    return this.paging.vm.__vmalloc_node_range(size, PAGE_SIZE, this.VMALLOC_START, this.VMALLOC_END,
+      gfpTypes.GFP_KERNEL | gfpTypes.__GFP_ZERO, this.PAGE_KERNEL, VM_USERMAP, NUMA_NO_NODE, callerSymbol(), 'vmalloc_user_noprof');
+  }
+
+  vmalloc_32_user(size: number): number {
+    return this.paging.vm.__vmalloc_node_range(size, PAGE_SIZE, this.VMALLOC_START, this.VMALLOC_END,
+      gfpTypes.GFP_DMA32 | gfpTypes.GFP_KERNEL | gfpTypes.__GFP_ZERO, this.PAGE_KERNEL, VM_USERMAP, NUMA_NO_NODE, callerSymbol(),
+      'vmalloc_32_user_noprof');
+  }
+
+  /** __vmalloc(size, gfp) */
+  __vmalloc(size: number, gfp: number): number {
+    return this.paging.vm.__vmalloc_node_range(size, 1, this.VMALLOC_START, this.VMALLOC_END, gfp, this.PAGE_KERNEL, 0,
+      NUMA_NO_NODE, callerSymbol(), '__vmalloc_noprof');
+  }
+
+  /** __vmalloc_node_range(size, align, start, end, gfp, prot, vm_flags, node): the general form. */
+  __vmalloc_node_range(size: number, align: number, start: number, end: number, gfp: number, prot: number, vmFlags: number,
+    node: number): number {
+    return this.paging.vm.__vmalloc_node_range(size, align, start, end, gfp, prot, vmFlags, node, callerSymbol(),
+      '__vmalloc_node_range_noprof');
+  }
+
+  /** vfree(addr): 0 is fine; in interrupt context the free is deferred. */
+  vfree(addr: number): void {
+    this.paging.vm.vfree(addr);
+  }
+
+  /** vfree_atomic(addr): free later, from a work item (any context but NMI). */
+  vfree_atomic(addr: number): void {
+    this.paging.vm.vfree_atomic(addr);
+  }
+
+  /**
+   * vmap(pages, count, flags, prot): count pages mapped contiguously. pages
+   * is the kernel address of a struct page *array, or a JS array of struct
+   * page pointers.
+   */
+  vmap(pages: number | readonly number[], count: number, flags: number, prot: number): number {
+    return this.paging.vm.vmap(pages, count, flags, prot, callerSymbol());
+  }
+
+  vunmap(addr: number): void {
+    this.paging.vm.vunmap(addr);
+  }
+
+  /** vmalloc_to_page(addr): the struct page mapped there (page-table walk), or 0. */
+  vmalloc_to_page(addr: number): number {
+    return this.paging.vm.vmalloc_to_page(addr);
+  }
+
+  vmalloc_to_pfn(addr: number): number {
+    return this.paging.vm.vmalloc_to_pfn(addr);
+  }
+
+  is_vmalloc_addr(addr: number): boolean {
+    return this.paging.vm.is_vmalloc_addr(addr);
+  }
+
+  /** get_vm_area(size, flags): a struct vm_struct * for a range of vmalloc space, nothing mapped; or 0. */
+  get_vm_area(size: number, flags: number): number {
+    return this.paging.vm.get_vm_area_caller(size, flags, callerSymbol(), ['get_vm_area']);
+  }
+
+  free_vm_area(area: number): void {
+    this.paging.vm.free_vm_area(area);
+  }
+
+  /** find_vm_area(addr): the vm_struct of the area containing addr, or 0. */
+  find_vm_area(addr: number): number {
+    return this.paging.vm.find_vm_area(addr);
+  }
+
+  /** vm_unmap_aliases(): purge the lazily freed areas now (one TLB flush). */
+  vm_unmap_aliases(): void {
+    this.paging.vm.vm_unmap_aliases();
+  }
+
+  /** kvmalloc(size, gfp): kmalloc, or vmalloc when that fails for more than a page. */
+  kvmalloc(size: number, gfp: number): number {
+    return this.paging.vm.kvmalloc_node(size, gfp, NUMA_NO_NODE, callerSymbol(), 'kvmalloc_node_noprof');
+  }
+
+  kvzalloc(size: number, gfp: number): number {
+    return this.paging.vm.kvmalloc_node(size, gfp | gfpTypes.__GFP_ZERO, NUMA_NO_NODE, callerSymbol(), 'kvmalloc_node_noprof');
+  }
+
+  kvmalloc_node(size: number, gfp: number, node: number): number {
+    return this.paging.vm.kvmalloc_node(size, gfp, node, callerSymbol(), 'kvmalloc_node_noprof');
+  }
+
+  kvzalloc_node(size: number, gfp: number, node: number): number {
+    return this.paging.vm.kvmalloc_node(size, gfp | gfpTypes.__GFP_ZERO, node, callerSymbol(), 'kvmalloc_node_noprof');
+  }
+
+  /** kvmalloc_array(n, size, gfp): NULL if n * size overflows size_t. */
+  kvmalloc_array(n: number, size: number, gfp: number): number {
+    const bytes = BigInt(n) * BigInt(size);
+    if (bytes >= 2n ** BigInt(8 * this.layout.ptrSize)) return 0;
+    return this.paging.vm.kvmalloc_node(Number(bytes), gfp, NUMA_NO_NODE, callerSymbol(), 'kvmalloc_node_noprof');
+  }
+
+  kvcalloc(n: number, size: number, gfp: number): number {
+    return this.kvmalloc_array(n, size, gfp | gfpTypes.__GFP_ZERO);
+  }
+
+  /** kvfree(addr): vfree or kfree, whichever allocated it. */
+  kvfree(addr: number): void {
+    this.paging.vm.kvfree(addr);
+  }
+
+  /** Let the queued work items run (the lazy purge, deferred vfree): flush_scheduled_work(). */
+  flush_scheduled_work(): void {
+    this.paging.vm.run_pending_work(true);
+  }
+
+  flush_tlb_all(): void {
+    this.paging.tlb.flush_tlb_all();
+  }
+
+  flush_tlb_kernel_range(start: number, end: number): void {
+    this.paging.tlb.flush_tlb_kernel_range(start, end);
+  }
+
+  /** ioremap(phys, size): an uncached (UC-) mapping of device memory; the __iomem address or 0. */
+  ioremap(phys: number, size: number): number {
+    return this.paging.io.ioremap(phys, size, callerSymbol());
+  }
+
+  ioremap_uc(phys: number, size: number): number {
+    return this.paging.io.ioremap_uc(phys, size, callerSymbol());
+  }
+
+  /** ioremap_wc(phys, size): write-combining (framebuffers). */
+  ioremap_wc(phys: number, size: number): number {
+    return this.paging.io.ioremap_wc(phys, size, callerSymbol());
+  }
+
+  ioremap_wt(phys: number, size: number): number {
+    return this.paging.io.ioremap_wt(phys, size, callerSymbol());
+  }
+
+  ioremap_cache(phys: number, size: number): number {
+    return this.paging.io.ioremap_cache(phys, size, callerSymbol());
+  }
+
+  ioremap_prot(phys: number, size: number, prot: number): number {
+    return this.paging.io.ioremap_prot(phys, size, prot, callerSymbol());
+  }
+
+  iounmap(addr: number): void {
+    this.paging.io.iounmap(addr);
+  }
+
+  /* MMIO accessors: loads and stores through the mapping (any kernel address). */
+  readb(addr: number): number { return this.kaddr.read8(addr); }
+  readw(addr: number): number { return this.kaddr.read16(addr); }
+  readl(addr: number): number { return this.kaddr.read32(addr); }
+  /** readq(): a number, exact below 2^53. */
+  readq(addr: number): number { return this.kaddr.read64(addr); }
+  writeb(val: number, addr: number): void { this.kaddr.write8(addr, val); }
+  writew(val: number, addr: number): void { this.kaddr.write16(addr, val); }
+  writel(val: number, addr: number): void { this.kaddr.write32(addr, val); }
+  writeq(val: number, addr: number): void { this.kaddr.write64(addr, val); }
+  ioread8(addr: number): number { return this.paging.io.ioread(addr, 1, 'return inb(port)', 'ioread8'); }
+  ioread16(addr: number): number { return this.paging.io.ioread(addr, 2, 'return inw(port)', 'ioread16'); }
+  ioread32(addr: number): number { return this.paging.io.ioread(addr, 4, 'return inl(port)', 'ioread32'); }
+  iowrite8(val: number, addr: number): void { this.paging.io.iowrite(val, addr, 1, 'outb(val,port)', 'iowrite8'); }
+  iowrite16(val: number, addr: number): void { this.paging.io.iowrite(val, addr, 2, 'outw(val,port)', 'iowrite16'); }
+  iowrite32(val: number, addr: number): void { this.paging.io.iowrite(val, addr, 4, 'outl(val,port)', 'iowrite32'); }
+
+  /** memcpy_fromio(dst, src, n): from device memory (src: __iomem) to kernel memory. */
+  memcpy_fromio(dst: number, src: number, n: number): void {
+    this.kaddr.writeBytes(dst, this.kaddr.readBytes(src, n));
+  }
+
+  /** memcpy_toio(dst, src, n): from kernel memory to device memory (dst: __iomem). */
+  memcpy_toio(dst: number, src: number, n: number): void {
+    this.kaddr.writeBytes(dst, this.kaddr.readBytes(src, n));
+  }
+
+  memset_io(addr: number, val: number, n: number): void {
+    this.kaddr.fill(addr, n, val & 0xff);
+  }
+
+  /* Interrupt context (preempt_count's HARDIRQ and SOFTIRQ fields). */
+  irq_enter(): void { this.sched.irq_enter(); }
+  irq_exit(): void { this.sched.irq_exit(); }
+  local_bh_disable(): void { this.sched.local_bh_disable(); }
+  local_bh_enable(): void { this.sched.local_bh_enable(); }
+  in_interrupt(): boolean { return this.sched.in_interrupt(); }
+
+  /* ================================================================ */
+  /* Mempools and memory pressure (issue 3)                           */
+  /* mm/mempool.c, include/linux/mempool.h, mm/shrinker.c,            */
+  /* mm/vmscan.c. The pieces are in k.pressure (reclaim_init).        */
+  /* ================================================================ */
+
+  /** Shrinkers, reclaim (direct and kswapd), wait queues and mempools (see src/mm/reclaim_init.ts). */
+  readonly pressure: MemPressure = reclaim_init(this);
+
+  readonly DEFAULT_SEEKS = DEFAULT_SEEKS;
+  /** ~0UL as a JavaScript callback returns it: scan_objects() can make no progress now. */
+  readonly SHRINK_STOP = SHRINK_STOP;
+  /** ~0UL - 1: count_objects() has nothing at all. */
+  readonly SHRINK_EMPTY = SHRINK_EMPTY;
+  readonly SHRINKER_NUMA_AWARE = SHRINKER_NUMA_AWARE;
+  readonly SHRINKER_MEMCG_AWARE = SHRINKER_MEMCG_AWARE;
+  readonly SHRINKER_NONSLAB = SHRINKER_NONSLAB;
+
+  /** sizeof(mempool_t), for a pool embedded in a zeroed structure (mempool_init). */
+  get sizeof_mempool_t(): number {
+    return this.pressure.mempools.size;
+  }
+
+  /**
+   * The code address of a mempool_alloc_t / mempool_free_t: the kernel's
+   * helpers when given k.mempool_alloc_slab and friends (so the pool
+   * recognises them, as mempool.c compares pool->alloc with them), a
+   * registered JS function otherwise, or a code address as it is.
+   */
+  private mempoolFn(fn: MempoolAllocFn | MempoolFreeFn | number, what: string): number {
+    if (typeof fn === 'number') return fn;
+    const h = this.pressure.mempools.helpers;
+    const proto = Kernel.prototype;
+    const known = new Map<unknown, number>([
+      [proto.mempool_alloc_slab, h.mempool_alloc_slab], [proto.mempool_free_slab, h.mempool_free_slab],
+      [proto.mempool_kmalloc, h.mempool_kmalloc], [proto.mempool_kfree, h.mempool_kfree],
+      [proto.mempool_alloc_pages, h.mempool_alloc_pages], [proto.mempool_free_pages, h.mempool_free_pages],
+    ]);
+    const addr = known.get(fn);
+    if (addr !== undefined) return addr;
+    const f = fn as (a: number, b: number) => number | void;
+    return this.kallsyms.register(fn.name || what, (a, b) => f(a, b), fn);
+  }
+
+  /**
+   * mempool_create(min_nr, alloc_fn, free_fn, pool_data): a pool with
+   * min_nr elements preallocated (GFP_KERNEL), or 0. alloc_fn(gfp,
+   * pool_data) returns an element (0 on failure); free_fn(element,
+   * pool_data) frees one. Pass k.mempool_alloc_slab / k.mempool_free_slab
+   * (and the kmalloc and pages pairs) for the kernel's helpers.
+   */
+  mempool_create(minNr: number, allocFn: MempoolAllocFn | number, freeFn: MempoolFreeFn | number, poolData: number): number {
+    return this.mempool_create_node(minNr, allocFn, freeFn, poolData, gfpTypes.GFP_KERNEL, NUMA_NO_NODE);
+  }
+
+  mempool_create_node(minNr: number, allocFn: MempoolAllocFn | number, freeFn: MempoolFreeFn | number, poolData: number,
+    gfp: number, node: number): number {
+    return this.pressure.mempools.mempool_create_node(minNr, this.mempoolFn(allocFn, 'mempool_alloc_t'),
+      this.mempoolFn(freeFn, 'mempool_free_t'), poolData, gfp, node);
+  }
+
+  /** mempool_init(pool, ...): set up a zeroed mempool_t embedded at pool (k.sizeof_mempool_t bytes); 0 or -ENOMEM. */
+  mempool_init(pool: number, minNr: number, allocFn: MempoolAllocFn | number, freeFn: MempoolFreeFn | number, poolData: number): number {
+    return this.mempool_init_node(pool, minNr, allocFn, freeFn, poolData, gfpTypes.GFP_KERNEL, NUMA_NO_NODE);
+  }
+
+  mempool_init_node(pool: number, minNr: number, allocFn: MempoolAllocFn | number, freeFn: MempoolFreeFn | number,
+    poolData: number, gfp: number, node: number): number {
+    return this.pressure.mempools.mempool_init_node(pool, minNr, this.mempoolFn(allocFn, 'mempool_alloc_t'),
+      this.mempoolFn(freeFn, 'mempool_free_t'), poolData, gfp, node);
+  }
+
+  /** mempool_create_slab_pool(min_nr, kc): elements from a cache (which must have no constructor). */
+  mempool_create_slab_pool(minNr: number, kc: number): number {
+    const h = this.pressure.mempools.helpers;
+    return this.mempool_create(minNr, h.mempool_alloc_slab, h.mempool_free_slab, kc);
+  }
+
+  /** mempool_create_kmalloc_pool(min_nr, size): kmalloc(size) elements. */
+  mempool_create_kmalloc_pool(minNr: number, size: number): number {
+    const h = this.pressure.mempools.helpers;
+    return this.mempool_create(minNr, h.mempool_kmalloc, h.mempool_kfree, size);
+  }
+
+  /** mempool_create_page_pool(min_nr, order): struct page * elements of 2^order pages. */
+  mempool_create_page_pool(minNr: number, order: number): number {
+    const h = this.pressure.mempools.helpers;
+    return this.mempool_create(minNr, h.mempool_alloc_pages, h.mempool_free_pages, order);
+  }
+
+  mempool_init_slab_pool(pool: number, minNr: number, kc: number): number {
+    const h = this.pressure.mempools.helpers;
+    return this.mempool_init(pool, minNr, h.mempool_alloc_slab, h.mempool_free_slab, kc);
+  }
+
+  mempool_init_kmalloc_pool(pool: number, minNr: number, size: number): number {
+    const h = this.pressure.mempools.helpers;
+    return this.mempool_init(pool, minNr, h.mempool_kmalloc, h.mempool_kfree, size);
+  }
+
+  mempool_init_page_pool(pool: number, minNr: number, order: number): number {
+    const h = this.pressure.mempools.helpers;
+    return this.mempool_init(pool, minNr, h.mempool_alloc_pages, h.mempool_free_pages, order);
+  }
+
+  /**
+   * mempool_alloc(pool, gfp): the allocator without reclaim, then the
+   * reserve, then the allocator with gfp; NULL for callers that cannot
+   * sleep. A caller that may sleep would wait for mempool_free(): on
+   * kmem's single-threaded machine nobody can free one, so that is
+   * reported ("kmem: mempool_alloc would sleep forever ...") and NULL returned.
+   */
+  mempool_alloc(pool: number, gfp: number): number {
+    return this.pressure.mempools.mempool_alloc(pool, gfp);
+  }
+
+  /** mempool_alloc_preallocated(pool): a reserved element or NULL, never the allocator. */
+  mempool_alloc_preallocated(pool: number): number {
+    return this.pressure.mempools.mempool_alloc_preallocated(pool);
+  }
+
+  /** mempool_free(element, pool): refills the reserve first; NULL is fine. */
+  mempool_free(element: number, pool: number): void {
+    this.pressure.mempools.mempool_free(element, pool);
+  }
+
+  /** mempool_resize(pool, new_min_nr): 0 or -ENOMEM. */
+  mempool_resize(pool: number, newMinNr: number): number {
+    return this.pressure.mempools.mempool_resize(pool, newMinNr);
+  }
+
+  /** mempool_destroy(pool): the reserve and the pool freed; NULL is fine. */
+  mempool_destroy(pool: number): void {
+    this.pressure.mempools.mempool_destroy(pool);
+  }
+
+  /** mempool_exit(pool): for mempool_init() pools. */
+  mempool_exit(pool: number): void {
+    this.pressure.mempools.mempool_exit(pool);
+  }
+
+  mempool_initialized(pool: number): boolean {
+    return this.pressure.mempools.mempool_initialized(pool);
+  }
+
+  mempool_is_saturated(pool: number): boolean {
+    return this.pressure.mempools.mempool_is_saturated(pool);
+  }
+
+  /* The kernel's mempool_alloc_t / mempool_free_t helpers (callable too). */
+  mempool_alloc_slab(gfp: number, poolData: number): number {
+    return this.pressure.mempools.mempool_alloc_slab(gfp, poolData);
+  }
+
+  mempool_free_slab(element: number, poolData: number): void {
+    this.pressure.mempools.mempool_free_slab(element, poolData);
+  }
+
+  mempool_kmalloc(gfp: number, poolData: number): number {
+    return this.pressure.mempools.mempool_kmalloc(gfp, poolData);
+  }
+
+  mempool_kfree(element: number, poolData: number): void {
+    this.pressure.mempools.mempool_kfree(element, poolData);
+  }
+
+  mempool_alloc_pages(gfp: number, poolData: number): number {
+    return this.pressure.mempools.mempool_alloc_pages(gfp, poolData);
+  }
+
+  mempool_free_pages(element: number, poolData: number): void {
+    this.pressure.mempools.mempool_free_pages(element, poolData);
+  }
+
+  /** shrinker_alloc(flags, name): a struct shrinker (seeks DEFAULT_SEEKS) to fill in and register, or 0. */
+  shrinker_alloc(flags: number, _name = ''): number {
+    return this.pressure.shrinkers.shrinker_alloc(flags);
+  }
+
+  /**
+   * The assignments C makes before shrinker_register(): s->count_objects =
+   * ..., s->scan_objects = ..., s->seeks, s->batch, s->private_data. The
+   * callbacks get the shrinker's address and a view of the shrink_control.
+   */
+  shrinker_set(s: number, f: ShrinkerFields): void {
+    const sh = this.pressure.shrinkers;
+    const code = (fn: ShrinkerFn | undefined, what: string) => {
+      if (fn === undefined) return undefined;
+      return this.kallsyms.register(fn.name || what, (shrinker, sc) => fn(shrinker, new ShrinkControl(sh, sc)), fn);
+    };
+    sh.setFields(s, {
+      count_objects: code(f.count_objects, 'count_objects'), scan_objects: code(f.scan_objects, 'scan_objects'),
+      seeks: f.seeks, batch: f.batch, private_data: f.private_data,
+    });
+  }
+
+  shrinker_register(s: number): void {
+    this.pressure.shrinkers.shrinker_register(s);
+  }
+
+  /** shrinker_free(s): unregister and free (after a grace period); NULL is fine. */
+  shrinker_free(s: number): void {
+    this.pressure.shrinkers.shrinker_free(s);
+  }
+
+  /** The pre-6.7 API: register_shrinker(shrinker, name) with the callbacks and seeks/batch in a JS object; 0 or -ENOMEM. */
+  register_shrinker(shrinker: ShrinkerFields & { count_objects: ShrinkerFn; scan_objects: ShrinkerFn }, name = ''): number {
+    const s = this.shrinker_alloc(0, name);
+    if (s === 0) return -12;
+    this.shrinker_set(s, shrinker);
+    this.shrinker_register(s);
+    this.oldShrinkers.set(shrinker, s);
+    return 0;
+  }
+
+  /** unregister_shrinker(shrinker): the object given to register_shrinker(). */
+  unregister_shrinker(shrinker: object): void {
+    const s = this.oldShrinkers.get(shrinker);
+    if (s === undefined) return;
+    this.oldShrinkers.delete(shrinker);
+    this.shrinker_free(s);
+  }
+
+  private readonly oldShrinkers = new WeakMap<object, number>();
 }
+
+/** mempool_alloc_t: an element (a pointer), or 0. */
+export type MempoolAllocFn = (gfp: number, poolData: number) => number;
+/** mempool_free_t */
+export type MempoolFreeFn = (element: number, poolData: number) => void;
+/** A shrinker's count_objects or scan_objects: objects (freeable or freed), SHRINK_STOP or SHRINK_EMPTY. */
+export type ShrinkerFn = (shrinker: number, sc: ShrinkControl) => number;
+export interface ShrinkerFields {
+  count_objects?: ShrinkerFn;
+  scan_objects?: ShrinkerFn;
+  seeks?: number;
+  batch?: number;
+  private_data?: number;
+}
+export { ShrinkControl };

@@ -7,6 +7,9 @@
  *   +0  pid       int
  *   +4  flags     int    PF_* (PF_MEMALLOC ...)
  *   +8  comm[16]  char   NUL-padded
+ *   +24 reclaim_state    struct reclaim_state *, set while the task reclaims
+ *                        (mm/vmscan.c set_task_reclaim_state); slab pages
+ *                        freed meanwhile are counted there
  *
  *   per-CPU state (one cache line each)
  *   +0  current          pointer to task_struct
@@ -23,6 +26,8 @@ export const TASK_COMM_LEN = 16;
 export const TASK_STRUCT_SIZE = 32;
 export const CPU_STATE_SIZE = 64;
 export const PF_MEMALLOC = 0x00000800;
+/** PF_KSWAPD: "I am kswapd". */
+export const PF_KSWAPD = 0x00020000;
 
 /* include/linux/preempt.h: the fields of preempt_count */
 export const SOFTIRQ_OFFSET = 1 << 8;
@@ -35,6 +40,7 @@ export const NMI_MASK = 0xf << 20;
 const T_PID = 0;
 const T_FLAGS = 4;
 const T_COMM = 8;
+const T_RECLAIM_STATE = 24;
 const C_CURRENT = 0;
 const C_PREEMPT = 8;
 const C_IRQS_OFF = 12;
@@ -75,6 +81,7 @@ export class Sched {
     const bytes = new TextEncoder().encode(comm.slice(0, TASK_COMM_LEN - 1));
     mem.fill(pa + T_COMM, TASK_COMM_LEN, 0);
     mem.writeBytes(pa + T_COMM, bytes);
+    this.access.writePtr(pa + T_RECLAIM_STATE, 0);
     return this.virt(pa);
   }
 
@@ -107,6 +114,38 @@ export class Sched {
 
   setTaskFlags(flags: number, task = this.current): void {
     this.access.mem.write32(this.phys(task) + T_FLAGS, flags);
+  }
+
+  /** current->reclaim_state: a struct reclaim_state { unsigned long reclaimed; } * or 0. */
+  reclaimState(task = this.current): number {
+    return this.access.readPtr(this.phys(task) + T_RECLAIM_STATE);
+  }
+
+  setReclaimState(rs: number, task = this.current): void {
+    this.access.writePtr(this.phys(task) + T_RECLAIM_STATE, rs);
+  }
+
+  /**
+   * mm_account_reclaimed_pages() (include/linux/swap.h): pages freed
+   * outside LRU reclaim (slab pages) count as reclaimed when the current
+   * task is reclaiming.
+   */
+  mm_account_reclaimed_pages(pages: number): void {
+    const rs = this.access.readPtr(this.phys(this.current) + T_RECLAIM_STATE);
+    if (rs === 0) return;
+    const pa = this.phys(rs);
+    this.access.writeUlong(pa, this.access.readUlong(pa) + pages);
+  }
+
+  /** memalloc_noreclaim_save(): set PF_MEMALLOC; returns the old PF_MEMALLOC bit for the restore. */
+  memalloc_noreclaim_save(): number {
+    const flags = this.taskFlags();
+    this.setTaskFlags(flags | PF_MEMALLOC);
+    return flags & PF_MEMALLOC;
+  }
+
+  memalloc_noreclaim_restore(old: number): void {
+    this.setTaskFlags((this.taskFlags() & ~PF_MEMALLOC) | old);
   }
 
   preempt_count(): number {

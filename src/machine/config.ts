@@ -19,7 +19,7 @@
  *              | usable                   |
  *   lowTop-128K| reserved (SeaBIOS tables)|
  *   lowTop     +--------------------------+
- *              | PCI hole (no entry)      |  mmio: vga.vram, IOAPIC, HPET, LAPIC
+ *              | PCI hole (no entry)      |  mmio: vga.vram, IOAPIC, HPET, LAPIC, kmem-dev
  *   0xfffc0000 | reserved (BIOS ROM 256K) |
  *   4 GiB      +--------------------------+
  *              | usable (RAM above 4G)    |  only if RAM did not fit below
@@ -256,7 +256,12 @@ export function defaultE820(arch: Arch, memBytes: number): E820Entry[] {
   return e;
 }
 
-/** QEMU pc's device windows (std VGA, IOAPIC, HPET, local APIC). */
+/**
+ * QEMU pc's device windows (std VGA, IOAPIC, HPET, local APIC), and kmem's
+ * own PCI device, kmem-dev (src/drivers/kmem_dev.ts): its register BAR where
+ * QEMU puts a first PCI device's BAR0, its memory BAR at the start of the
+ * prefetchable window.
+ */
 export function defaultMmio(): MmioWindow[] {
   return [
     { name: 'vga-lowmem', start: 0xa0000, size: 0x20000 },
@@ -264,6 +269,8 @@ export function defaultMmio(): MmioWindow[] {
     { name: 'ioapic', start: 0xfec00000, size: 0x1000 },
     { name: 'hpet', start: 0xfed00000, size: 0x400 },
     { name: 'lapic', start: 0xfee00000, size: 0x1000 },
+    { name: 'kmem-dev', start: 0xfebf0000, size: 0x1000 },
+    { name: 'kmem-dev.bar', start: 0xfe000000, size: 1 * MiB },
   ];
 }
 

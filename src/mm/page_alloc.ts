@@ -627,12 +627,19 @@ export class PageAllocator {
     return show_mem(this.zones, this.d.mz.zs, this.d.lists, this.d.sched.cpu);
   }
 
-  /** prep_new_page(): refcount 1, zeroing, compound setup. */
+  /**
+   * prep_new_page(): refcount 1, zeroing, compound setup. post_alloc_hook()
+   * zeroes for __GFP_ZERO or init_on_alloc, unless init_on_free already did
+   * (kmem zeroes for __GFP_ZERO even then: pages that reach the free lists
+   * other than through the free path, at boot, were not cleared).
+   */
   private prepNewPage(pfn: number, order: number, gfp: number): void {
     const p = this.p;
     p.set_page_count(pfn, 1);
     p.setPrivate(pfn, 0);
-    if (gfp & __GFP_ZERO) this.a.mem.fill(pfn * PAGE_SIZE, PAGE_SIZE << order, 0);
+    if ((gfp & __GFP_ZERO) || (this.globals.init_on_alloc && !this.globals.init_on_free)) {
+      this.a.mem.fill(pfn * PAGE_SIZE, PAGE_SIZE << order, 0);
+    }
     if (order && (gfp & __GFP_COMP)) this.prepCompoundPage(pfn, order);
   }
 
@@ -755,6 +762,8 @@ export class PageAllocator {
       p.clearFlag(pfn, PG_head);
     }
     p.setPrivate(pfn, 0);
+    // free_pages_prepare(): init_on_free clears the pages (kernel_init_pages())
+    if (this.globals.init_on_free) this.a.mem.fill(pfn * PAGE_SIZE, PAGE_SIZE << order, 0);
     if (this.hooks.mm_page_free !== undefined) this.hooks.mm_page_free(pfn, order);
     const zone = this.zones[p.page_to_nid(pfn) * this.maxNrZones + p.page_zonenum(pfn)];
     // free_unref_page(): pcp lists track unmovable, reclaimable and movable;

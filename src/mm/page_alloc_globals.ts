@@ -8,6 +8,8 @@
  *   +20 int kswapd_pending (some node's kswapd is woken and has not run yet)
  *   +24 unsigned long totalreserve_pages (u64)
  *   +32 int sysctl_lowmem_reserve_ratio[MAX_NR_ZONES]
+ *   then int init_on_alloc, int init_on_free (mm_init.c's static keys, set by
+ *        the init_on_alloc= / init_on_free= boot options)
  */
 import { PhysMem } from '../machine/memory.ts';
 
@@ -30,7 +32,7 @@ export class PageAllocGlobals {
   }
 
   static bytes(maxNrZones: number): number {
-    return 32 + 4 * maxNrZones;
+    return 32 + 4 * maxNrZones + 8;
   }
 
   /** The boot-time defaults. */
@@ -68,6 +70,13 @@ export class PageAllocGlobals {
     this.a[this.w + G_TOTALRESERVE] = (v - hi * 4294967296) | 0;
     this.a[this.w + G_TOTALRESERVE + 1] = hi;
   }
+
+  /** want_init_on_alloc() without __GFP_ZERO: init_on_alloc=1. */
+  get init_on_alloc(): boolean { return this.a[this.w + G_LOWMEM_RESERVE_RATIO + this.nrZones] !== 0; }
+  set init_on_alloc(v: boolean) { this.a[this.w + G_LOWMEM_RESERVE_RATIO + this.nrZones] = v ? 1 : 0; }
+  /** want_init_on_free(): init_on_free=1. */
+  get init_on_free(): boolean { return this.a[this.w + G_LOWMEM_RESERVE_RATIO + this.nrZones + 1] !== 0; }
+  set init_on_free(v: boolean) { this.a[this.w + G_LOWMEM_RESERVE_RATIO + this.nrZones + 1] = v ? 1 : 0; }
 
   get lowmem_reserve_ratio(): number[] {
     return Array.from(this.a.subarray(this.w + G_LOWMEM_RESERVE_RATIO, this.w + G_LOWMEM_RESERVE_RATIO + this.nrZones));

@@ -53,7 +53,7 @@ import type { Rcu } from '../kernel/rcu.ts';
 import { INIT_LIST_HEAD, list_add, list_del } from '../lib/list.ts';
 import { ptr_to_id } from '../lib/vsprintf.ts';
 import {
-  GFP_KERNEL, GFP_NOWAIT, __GFP_BITS_MASK, __GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA32, __GFP_HIGHMEM,
+  GFP_KERNEL, GFP_NOWAIT, __GFP_ACCOUNT, __GFP_BITS_MASK, __GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA32, __GFP_HIGHMEM,
   __GFP_NO_OBJ_EXT, __GFP_ZERO,
 } from '../include/linux/gfp_types.ts';
 import { format_gfp_mode } from '../include/trace/events/mmflags.ts';
@@ -135,6 +135,22 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const FRAMES_ALLOC: readonly string[] = ['__might_resched', 'slab_pre_alloc_hook'];
 
+/**
+ * The slab tracepoints (include/trace/events/kmem.h), called where mm/slub.c
+ * calls trace_kmalloc() and friends, with what the events record; the
+ * tracer (src/trace/events.ts) names the call site. An unset hook costs one
+ * test, like a disabled tracepoint's static branch.
+ */
+export interface SlabHooks {
+  /** __do_kmalloc_node(): also a failed allocation (ptr 0); bytesAlloc is s->size or PAGE_SIZE << order. */
+  kmalloc?(ptr: number, bytesReq: number, bytesAlloc: number, gfp: number, node: number): void;
+  /** kmem_cache_alloc{,_node}(): bytes_req s->object_size, bytes_alloc s->size; accounted: __GFP_ACCOUNT or SLAB_ACCOUNT. */
+  kmem_cache_alloc?(ptr: number, s: number, bytesReq: number, bytesAlloc: number, gfp: number, node: number, accounted: boolean): void;
+  /** kfree(), NULL and ZERO_SIZE_PTR included. */
+  kfree?(ptr: number): void;
+  kmem_cache_free?(ptr: number, s: number): void;
+}
+
 export interface SlabCommonDeps {
   layout: ArchLayout;
   mem: PhysMem;
@@ -162,6 +178,8 @@ export interface SlabCommonDeps {
 
 export class SlabCommon {
   readonly impl: SlabAllocator;
+  /** The tracepoints (set by the tracer). */
+  readonly hooks: SlabHooks = {};
   private readonly L: ReturnType<typeof slabCommonLayout>;
   private readonly w: RamWords;
   private readonly po: number;
@@ -398,8 +416,9 @@ export class SlabCommon {
   }
 
   /** find_mergeable(): the oldest cache that can take objects of this size and these flags. */
-  private find_mergeable(size: number, flags: number, args: KmemCacheArgs): number {
+  private find_mergeable(size: number, flags: number, name: string, args: KmemCacheArgs): number {
     if (this.slab_nomerge || args.ctor !== 0 || args.usersize !== 0) return 0;
+    flags = this.impl.kmem_cache_flags(flags, name);
     if (flags & SLAB_NEVER_MERGE) return 0;
     size = ALIGN(size, this.ptr);
     const align = this.calculate_alignment(flags, args.align, size);
@@ -420,8 +439,8 @@ export class SlabCommon {
   }
 
   /** __kmem_cache_alias(): a merge target, its refcount and sizes adjusted; 0 if none. */
-  private __kmem_cache_alias(size: number, flags: number, args: KmemCacheArgs): number {
-    const s = this.find_mergeable(size, flags, args);
+  private __kmem_cache_alias(name: string, size: number, flags: number, args: KmemCacheArgs): number {
+    const s = this.find_mergeable(size, flags, name, args);
     if (s === 0) return 0;
     const c = this.impl.cache;
     this.setField32(s, c.refcount, this.field32(s, c.refcount) + 1);
@@ -460,7 +479,7 @@ export class SlabCommon {
         ((objectSize < args.usersize || objectSize - args.usersize < args.useroffset) && this.warnOn(344))) {
         args = { ...args, useroffset: 0, usersize: 0 };
       }
-      s = this.__kmem_cache_alias(objectSize, flags, args);
+      s = this.__kmem_cache_alias(name!, objectSize, flags, args);
       if (s !== 0) return s;
       if (objectSize === 0) {
         // calculate_sizes() -> reciprocal_value(0) divides by zero. (With SLAB_HWCACHE_ALIGN the
@@ -638,21 +657,67 @@ export class SlabCommon {
     // slab_pre_alloc_hook() -> might_alloc()
     if (gfp & __GFP_DIRECT_RECLAIM) this.d.bug.might_sleep('include/linux/sched/mm.h', 321, FRAMES_ALLOC);
     const obj = this.impl.slab_alloc_node(s, gfp, node, origSize);
-    // slab_post_alloc_hook(): init_on_alloc is off, so only __GFP_ZERO clears
-    if (obj !== 0 && (gfp & __GFP_ZERO)) this.d.mem.fill(obj - this.po, this.field32(s, this.impl.cache.object_size), 0);
+    if (obj === 0) return 0;
+    const g = this.d.buddy.globals;
+    if (g.init_on_free) this.impl.maybe_wipe_obj_freeptr(s, obj);
+    // slab_post_alloc_hook(): __GFP_ZERO, or init_on_alloc (slab_want_init_on_alloc()) clears
+    if ((gfp & __GFP_ZERO) || (g.init_on_alloc && this.want_init_on_alloc(s))) this.d.mem.fill(obj - this.po, this.zero_size(s, origSize), 0);
     return obj;
   }
 
+  /**
+   * slab_want_init_on_alloc() with init_on_alloc on: not for a cache with a
+   * constructor, and only with __GFP_ZERO for SLAB_TYPESAFE_BY_RCU and
+   * SLAB_POISON caches.
+   */
+  private want_init_on_alloc(s: number): boolean {
+    if (this.w.rptr(s - this.po + this.impl.cache.ctor) !== 0) return false;
+    return (this.field32(s, this.impl.cache.flags) & (SLAB_TYPESAFE_BY_RCU | SLAB_POISON)) === 0;
+  }
+
+  /**
+   * How much slab_post_alloc_hook() clears: the object, or only what
+   * kmalloc() was asked for when slab debugging keeps the size (the rest is
+   * a red zone).
+   */
+  private zero_size(s: number, origSize: number): number {
+    const flags = this.field32(s, this.impl.cache.flags);
+    if ((flags & SLAB_STORE_USER) && (flags & SLAB_KMALLOC) && origSize !== 0) return origSize;
+    return this.field32(s, this.impl.cache.object_size);
+  }
+
+  /** __kmalloc_cache_noprof(): kmalloc() from a given kmalloc cache (what kmalloc() of a constant size compiles to). */
+  __kmalloc_cache(s: number, gfp: number, size: number): number {
+    return this.slab_alloc_node(s, gfp, -1, size);
+  }
+
+  /** validate_slab_cache(s): check every slab and object of the cache (slab_debug's validate); the slabs checked. */
+  validate_slab_cache(s: number): number {
+    if (this.null_cache(s, 0, 'validate_slab_cache')) return 0;
+    return this.impl.validate_slab_cache(s);
+  }
+
   kmem_cache_alloc(s: number, gfp: number): number {
-    return this.slab_alloc_node(s, gfp, -1, 0);
+    const obj = this.slab_alloc_node(s, gfp, -1, 0);
+    if (this.hooks.kmem_cache_alloc !== undefined && s !== 0) this.trace_kmem_cache_alloc(obj, s, gfp, -1);
+    return obj;
   }
 
   kmem_cache_alloc_node(s: number, gfp: number, node: number): number {
-    return this.slab_alloc_node(s, gfp, node, 0);
+    const obj = this.slab_alloc_node(s, gfp, node, 0);
+    if (this.hooks.kmem_cache_alloc !== undefined && s !== 0) this.trace_kmem_cache_alloc(obj, s, gfp, node);
+    return obj;
   }
 
   kmem_cache_zalloc(s: number, gfp: number): number {
-    return this.slab_alloc_node(s, gfp | __GFP_ZERO, -1, 0);
+    return this.kmem_cache_alloc(s, gfp | __GFP_ZERO);
+  }
+
+  /** trace_kmem_cache_alloc(): the figures the event records, read from s. */
+  private trace_kmem_cache_alloc(obj: number, s: number, gfp: number, node: number): void {
+    const accounted = (gfp & __GFP_ACCOUNT) !== 0 || (this.field32(s, this.impl.cache.flags) & SLAB_ACCOUNT) !== 0;
+    this.hooks.kmem_cache_alloc!(obj, s, this.field32(s, this.impl.cache.object_size), this.field32(s, this.impl.cache.size_),
+      gfp, node, accounted);
   }
 
   /** A pointer kfree() and friends cannot even look up: __phys_addr()'s VIRTUAL_BUG_ON (CONFIG_DEBUG_VIRTUAL). */
@@ -693,6 +758,7 @@ export class SlabCommon {
   /** kmem_cache_free(s, x) */
   kmem_cache_free(s: number, x: number): void {
     if (this.null_cache(s, this.impl.cache.name, 'kmem_cache_free')) return;
+    if (this.hooks.kmem_cache_free !== undefined) this.hooks.kmem_cache_free(x, s);
     if (!this.directMapped(x, 'kmem_cache_free')) return;
     if (!this.impl.slab_free_object(s, x)) this.not_a_slab_page('kmem_cache_free');
   }
@@ -702,7 +768,10 @@ export class SlabCommon {
     if (size === 0 || this.null_cache(s, 0, 'kmem_cache_alloc_bulk_noprof')) return 0;
     if (gfp & __GFP_DIRECT_RECLAIM) this.d.bug.might_sleep('include/linux/sched/mm.h', 321, FRAMES_ALLOC);
     const n = this.impl.alloc_bulk(s, gfp, size, p);
-    if (n !== 0 && (gfp & __GFP_ZERO)) {
+    if (n !== 0 && this.d.buddy.globals.init_on_free) {
+      for (let i = 0; i < n; i++) this.impl.maybe_wipe_obj_freeptr(s, this.w.rptr(p - this.po + i * this.ptr));
+    }
+    if (n !== 0 && ((gfp & __GFP_ZERO) || (this.d.buddy.globals.init_on_alloc && this.want_init_on_alloc(s)))) {
       const objectSize = this.field32(s, this.impl.cache.object_size);
       for (let i = 0; i < n; i++) this.d.mem.fill(this.w.rptr(p - this.po + i * this.ptr) - this.po, objectSize, 0);
     }
@@ -730,9 +799,16 @@ export class SlabCommon {
   /** __do_kmalloc_node() */
   __kmalloc_node(size: number, gfp: number, node: number): number {
     // (size >>> 0) !== size: negative or fractional, a size_t JS cannot hold as given
-    if ((size >>> 0) !== size || size > KMALLOC_MAX_CACHE_SIZE) return this.__kmalloc_large_node(size, gfp, node);
+    if ((size >>> 0) !== size || size > KMALLOC_MAX_CACHE_SIZE) {
+      const ret = this.__kmalloc_large_node(size, gfp, node);
+      if (this.hooks.kmalloc !== undefined) this.hooks.kmalloc(ret, size, PAGE_SIZE * 2 ** (size >= 0 ? getOrder(size) : 0), gfp, node);
+      return ret;
+    }
     if (size === 0) return ZERO_SIZE_PTR;
-    return this.slab_alloc_node(this.kmalloc_slab(size, gfp), gfp, node, size);
+    const s = this.kmalloc_slab(size, gfp);
+    const ret = this.slab_alloc_node(s, gfp, node, size);
+    if (this.hooks.kmalloc !== undefined) this.hooks.kmalloc(ret, size, this.field32(s, this.impl.cache.size_), gfp, node);
+    return ret;
   }
 
   kmalloc(size: number, gfp: number): number {
@@ -779,6 +855,7 @@ export class SlabCommon {
 
   /** kfree(x): NULL and ZERO_SIZE_PTR are fine. */
   kfree(x: number): void {
+    if (this.hooks.kfree !== undefined) this.hooks.kfree(x);
     if (ZERO_OR_NULL_PTR(x)) return;
     if (!this.directMapped(x, 'kfree')) return;
     if (!this.impl.slab_free_object(0, x)) this.free_large_kmalloc(this.impl.folioPfn(x), x);
@@ -801,7 +878,9 @@ export class SlabCommon {
       }
       return size;
     }
-    return this.impl.slab_ksize(this.impl.slab_cache(pfn));
+    const s = this.impl.slab_cache(pfn);
+    this.impl.skip_orig_size_check(s, x);
+    return this.impl.slab_ksize(s);
   }
 
   /** kmalloc_size_roundup(): what kmalloc(size) would really give. */

@@ -254,4 +254,12 @@ export interface SlabAllocator {
   isSlab(pfn: number): boolean;
   /** struct slab's slab_cache. */
   slab_cache(pfn: number): number;
+  /** kmem_cache_flags(): flags with the debug flags the boot options give a cache of this name. */
+  kmem_cache_flags(flags: number, name: string): number;
+  /** __ksize()'s skip_orig_size_check(): the caller may now use the whole object (slab debugging's kmalloc red zone goes). */
+  skip_orig_size_check(s: number, obj: number): void;
+  /** maybe_wipe_obj_freeptr(): with init_on_free, clear a free pointer left inside a newly allocated object. */
+  maybe_wipe_obj_freeptr(s: number, obj: number): void;
+  /** validate_slab_cache(): check (and repair, reporting) every slab and object of s; the number of slabs checked. */
+  validate_slab_cache(s: number): number;
 }

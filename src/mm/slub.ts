@@ -53,16 +53,28 @@
  * always succeed the first time and the locks are never contended; the lock
  * words keep their places in the structures for the SMP layer.
  *
- * What is not modelled yet: slub_debug (red zones, poisoning, owner
- * tracking, consistency checks: the debug flags do lay out the metadata
- * space already, but trigger no checks), memcg charging, freelist pointer
- * hardening and randomisation (CONFIG_SLAB_FREELIST_HARDENED/RANDOM are
- * off), pfmemalloc slabs, KFENCE, sysfs, statistics (CONFIG_SLUB_STATS).
+ * Slab debugging (CONFIG_SLUB_DEBUG, off unless slab_debug= or a cache's
+ * flags ask for it; the option's parsing and the object layout are in
+ * slub_debug.ts): a cache with any of SLAB_CONSISTENCY_CHECKS (F),
+ * SLAB_RED_ZONE (Z), SLAB_POISON (P), SLAB_STORE_USER (U), SLAB_TRACE (T)
+ * never uses the per-CPU slabs: each allocation takes one object from a
+ * node partial slab or a new slab (alloc_single_from_partial/new_slab) and
+ * each free goes to the slab under the node lock (free_to_partial_list),
+ * with the checks, red zones (0xbb free, 0xcc allocated), poison (0x6b ..
+ * 0xa5 in a free object, 0x5a in padding), owner tracks (struct track,
+ * with the stack trace in the stack depot) and the kernel's reports
+ * ("BUG <cache> (<taint>): <what>", the object's hex dump, "FIX <cache>:
+ * <repair>"). With U, full slabs are kept on the node's full list.
+ * validate_slab_cache() checks a whole cache.
+ *
+ * What is not modelled yet: memcg charging, freelist pointer hardening and
+ * randomisation (CONFIG_SLAB_FREELIST_HARDENED/RANDOM are off), pfmemalloc
+ * slabs, KFENCE, sysfs, statistics (CONFIG_SLUB_STATS).
  * Of SLAB_FREELIST_HARDENED, two cheap checks are kept because they keep
  * the allocator's state intact: freeing the object that heads the freelist
  * again (BUG_ON(object == fp)) and cache_from_obj() (slab_common.ts).
  */
-import { PAGE_SIZE, ptr64FromWords, ptr64HiWord, ptr64LoWord, type ArchLayout } from '../arch/x86/layout.ts';
+import { PAGE_SIZE, formatPtr, ptr64FromWords, ptr64HiWord, ptr64LoWord, type ArchLayout } from '../arch/x86/layout.ts';
 import type { RamWords } from '../machine/ram_words.ts';
 import { HOST_SECTION_SIZE, type PhysMem } from '../machine/memory.ts';
 import { defineStruct } from '../kernel/struct_layout.ts';
@@ -71,6 +83,14 @@ import type { Sched } from '../kernel/sched.ts';
 import type { Kallsyms } from '../kernel/kallsyms.ts';
 import type { Rcu } from '../kernel/rcu.ts';
 import { format_page_flags, ptr_to_id } from '../lib/vsprintf.ts';
+import { DUMP_PREFIX_ADDRESS, print_hex_dump_lines } from '../lib/hexdump.ts';
+import { StackDepot } from '../lib/stackdepot.ts';
+import { stack_trace_save_js } from '../kernel/stacktrace.ts';
+import { POISON_END, POISON_FREE, POISON_INUSE, SLUB_RED_ACTIVE, SLUB_RED_INACTIVE } from '../include/linux/poison.ts';
+import {
+  DEBUG_METADATA_FLAGS, SLAB_DEBUG_FLAGS, __OBJECT_POISON, calculateObjectLayout, kmem_cache_flags, parseSlubDebugCmdline,
+  trackFrames, trackLayout, type MetadataSizes, type SlubDebugParams,
+} from './slub_debug.ts';
 import {
   GFP_DMA, GFP_DMA32, GFP_KERNEL, GFP_NOWAIT, __GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_FS, __GFP_HARDWALL, __GFP_HIGH,
   __GFP_IO, __GFP_MEMALLOC, __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN, __GFP_RECLAIM,
@@ -116,6 +136,16 @@ function slubStaticsLayout(ptrSize: 4 | 8, bootCacheBytes: number) {
     ['slub_max_order', 'u32'],
     ['slub_min_objects', 'u32'],
     ['slab_nodes', 'ulong'],
+    /* CONFIG_SLUB_DEBUG: slub_debug, slub_debug_string (pointing into slub_debug_buf, a copy of the option),
+       disable_higher_order_debug; the KUnit slab_errors resource; lib/vsprintf.c's no_hash_pointers
+       (kept here: slab_debug is what turns it on); lib/stackdepot.c's statics (SLUB is its user) */
+    ['slub_debug', 'u32'],
+    ['disable_higher_order_debug', 'u32'],
+    ['no_hash_pointers', 'u32'],
+    ['slub_debug_string', 'ptr'],
+    ['slab_errors', 'ptr'],
+    ['slub_debug_buf', { size: COMMAND_LINE_SIZE, align: 8 }],
+    ['stackdepot', { size: StackDepot.staticBytes(ptrSize), align: 8 }],
     ['boot_kmem_cache', { size: bootCacheBytes, align: 64 }],
     ['boot_kmem_cache_node', { size: bootCacheBytes, align: 64 }],
   ]);
@@ -127,10 +157,16 @@ const OO_SHIFT = 16;
 const OO_MASK = (1 << OO_SHIFT) - 1;
 const SHRINK_PROMOTE_MAX = 32;
 const MAX_PARTIAL_TO_SCAN = 10000;
-/* Internal SLUB flags */
-const __OBJECT_POISON = 1 << 17;
+/* Internal SLUB flags (__OBJECT_POISON: slub_debug.ts) */
 const __CMPXCHG_DOUBLE = 1 << 18;
-const SLAB_DEBUG_FLAGS = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE | SLAB_CONSISTENCY_CHECKS;
+/* enum track_item */
+const TRACK_ALLOC = 0;
+const TRACK_FREE = 1;
+/** x86's COMMAND_LINE_SIZE: room for the slab_debug= option. */
+const COMMAND_LINE_SIZE = 2048;
+/** HZ = 1000; INITIAL_JIFFIES is (unsigned int)(-300 * HZ), so jiffies wraps 5 minutes after boot on 32 bits. */
+const HZ = 1000;
+const INITIAL_JIFFIES = 2 ** 32 - 300 * HZ;
 const SLAB_NO_CMPXCHG = SLAB_CONSISTENCY_CHECKS | SLAB_STORE_USER | SLAB_TRACE;
 /* mm/internal.h */
 const GFP_RECLAIM_MASK = __GFP_RECLAIM | __GFP_HIGH | __GFP_IO | __GFP_FS | __GFP_NOWARN | __GFP_RETRY_MAYFAIL |
@@ -163,8 +199,14 @@ export interface SlubDeps {
   maxNumNodes: number;
   /** Physical address of mm/slub.c's static data (staticBytes()). */
   staticsPa: number;
-  /** slub_min_order=, slub_max_order=, slub_min_objects= (or slab_*) from the command line. */
-  params: { minOrder: number; maxOrder: number; minObjects: number };
+  /**
+   * slub_min_order=, slub_max_order=, slub_min_objects= (or slab_*), the
+   * slab_debug= / slub_debug= options as setup_slub_debug() parsed them,
+   * no_hash_pointers, from the command line.
+   */
+  params: { minOrder: number; maxOrder: number; minObjects: number; debug: SlubDebugParams; noHashPointers: boolean };
+  /** The machine's clock (ns since boot), for jiffies (owner tracking's age=); INITIAL_JIFFIES when absent. */
+  uptimeNs?: () => number;
 }
 
 /** get_order() for any size, however large. */
@@ -225,6 +267,18 @@ export class Slub implements SlabAllocator {
   private readonly lists: PageLists;
   private readonly head: { va: number; arr: Int32Array; w: number } = { va: 0, arr: new Int32Array(0), w: 0 };
   private readonly wSlabList: number;
+  /** s->flags as a word index, for the free fast path's test for a debug cache. */
+  private readonly kwFlags: number;
+  /** lib/stackdepot.c (its state is in SLUB's statics). */
+  private readonly depot: StackDepot;
+  /** struct track. */
+  private readonly track: ReturnType<typeof trackLayout>;
+  /** The metadata sizes calculate_sizes() adds (6.12 on this architecture). */
+  private readonly metadataSizes: MetadataSizes;
+  /* Transient, during one debug operation: set_track_prepare()'s result; the call chain a WARN prints. */
+  private trkAddr = 0;
+  private trkHandle = 0;
+  private dbgFrames: readonly string[] = [];
 
   constructor(private readonly d: SlubDeps, private readonly common: SlabCommon) {
     this.ptr = d.layout.ptrSize;
@@ -260,6 +314,16 @@ export class Slub implements SlabAllocator {
     this.rcuFreeSlab = d.kallsyms.register('rcu_free_slab', (head) => this.rcu_free_slab(head));
     this.lists = new PageLists(d.mem, d.sparse, { ...d.pages.pl, lru: this.S.slab_list }, d.layout);
     this.wSlabList = this.S.slab_list >> 2;
+    this.kwFlags = this.cache.flags >> 2;
+    this.track = trackLayout(this.ptr);
+    this.metadataSizes = { ptrSize: this.ptr, track: this.track.size, origSize: this.ptr };
+    this.depot = new StackDepot({
+      words: d.words, ptrSize: this.ptr, pageOffset: this.po, staticsPa: d.staticsPa + this.G.stackdepot,
+      allocPages: (order) => {
+        const pfn = d.buddy.__alloc_pages(GFP_NOWAIT | __GFP_NOWARN, order, -1);
+        return pfn < 0 ? 0 : this.po + pfn * PAGE_SIZE;
+      },
+    });
   }
 
   /** Bytes of mm/slub.c static data for a machine with this pointer size and MAX_NUMNODES. */
@@ -528,20 +592,32 @@ export class Slub implements SlabAllocator {
     if (a[w + this.wType] >>> 24 !== PGTY_slab) return false;
     const ptr8 = this.ptr8;
     const cache = ptr8 ? (a[w + this.wSlabCache] >>> 0) + (a[w + this.wSlabCache + 1] & 0xffff) * TWO32 : a[w + this.wSlabCache] >>> 0;
+    const api = s === 0 ? 'kfree' : 'kmem_cache_free';
     if (cache !== s) {
-      if (s !== 0) this.common.wrong_cache(s, cache);
+      if (s !== 0) {
+        try {
+          this.common.wrong_cache(s, cache);
+        } finally {
+          this.print_tracking(cache, x); // cache_from_obj(): after the warning, the object's owner
+        }
+      }
       s = cache;
     }
     const i32 = this.i32;
     const spa = s - this.po;
     const ka = i32[(spa * INV_SECTION) | 0];
     const ki = (spa & SECTION_MASK) >> 2;
+    if (ka[ki + this.kwFlags] & SLAB_DEBUG_FLAGS) {
+      this.debug_slab_free(s, pfn, x, api);
+      return true;
+    }
     const size = ka[ki + this.kwSize];
     const off = x - this.po - pfn * PAGE_SIZE;
     if (off % size !== 0 || off >= ((a[w + this.wCounters] >>> SLAB_OBJECTS_SHIFT) & SLAB_OBJECTS_MASK) * size) {
       this.invalid_object(s, pfn, x);
       return true;
     }
+    if (this.d.buddy.globals.init_on_free) this.slab_free_hook(s, x);
     const c = this.pcpuBase + this.sched.cpu * this.pcpuUnit + (ka[ki + this.kwCpuSlab] >>> 0);
     const ca = i32[(c * INV_SECTION) | 0];
     const ci = (c & SECTION_MASK) >> 2;
@@ -612,7 +688,8 @@ export class Slub implements SlabAllocator {
    * slab's own freelist, a CPU partial slab, a node partial slab or a new
    * slab, in that order; c is this CPU's kmem_cache_cpu (physical address).
    */
-  private ___slab_alloc(s: number, gfp: number, node: number, c: number, _origSize: number): number {
+  private ___slab_alloc(s: number, gfp: number, node: number, c: number, origSize: number): number {
+    if (this.u32(s, this.cache.flags) & SLAB_DEBUG_FLAGS) return this.debug_slab_alloc(s, gfp, node, origSize);
     const w = this.w;
     let slabPtr = w.rptr(c + this.C.slab);
     let freelist = 0;
@@ -828,9 +905,20 @@ export class Slub implements SlabAllocator {
     this.slabSetPtr(pfn, this.wSlabCache, s);
     const size = this.u32(s, this.cache.size_);
     const ctor = this.ptrField(s, this.cache.ctor);
-    const start = this.slab_address(pfn);
+    const sflags = this.u32(s, this.cache.flags);
+    let start = this.slab_address(pfn);
     const fpOff = this.u32(s, this.cache.offset);
-    if (ctor !== 0) for (let i = 0; i < objects; i++) this.d.kallsyms.call(ctor, start + i * size);
+    if (sflags & SLAB_DEBUG_FLAGS) {
+      // setup_slab_debug(), fixup_red_left(), setup_object_debug() for each object (before its constructor)
+      if (sflags & SLAB_POISON) this.d.mem.fill(start - this.po, PAGE_SIZE << (oo >>> OO_SHIFT), POISON_INUSE);
+      start = this.fixup_red_left(s, start);
+      for (let i = 0; i < objects; i++) {
+        this.setup_object_debug(s, start + i * size);
+        if (ctor !== 0) this.d.kallsyms.call(ctor, start + i * size);
+      }
+    } else if (ctor !== 0) {
+      for (let i = 0; i < objects; i++) this.d.kallsyms.call(ctor, start + i * size);
+    }
     this.slabSetPtr(pfn, this.wFreelist, start);
     let pa = start - this.po;
     for (let i = 0; i < objects - 1; i++, pa += size) this.w.wptr(pa + fpOff, start + (i + 1) * size);
@@ -853,6 +941,7 @@ export class Slub implements SlabAllocator {
     a[i] = 0;
     if (this.ptr8) a[i + 1] = 0;
     this.d.pages.clearType(pfn);
+    this.d.sched.mm_account_reclaimed_pages(1 << order);
     this.account_slab(s, pfn, order, -1);
     this.d.buddy.__free_pages(pfn, order);
   }
@@ -863,8 +952,23 @@ export class Slub implements SlabAllocator {
     this.__free_slab(this.slab_cache(pfn), pfn);
   }
 
-  /** free_slab(): now, or after a grace period for SLAB_TYPESAFE_BY_RCU. */
+  /** free_slab(): now, or after a grace period for SLAB_TYPESAFE_BY_RCU; with F, every object checked first. */
   private free_slab(s: number, pfn: number): void {
+    if (this.u32(s, this.cache.flags) & SLAB_CONSISTENCY_CHECKS) {
+      this.d.bug.deferBegin();
+      try {
+        this.slab_pad_check(s, pfn);
+        const size = this.u32(s, this.cache.size_);
+        const first = this.fixup_red_left(s, this.slab_address(pfn));
+        for (let i = 0; i < this.objects(pfn); i++) this.check_object(s, pfn, first + i * size, SLUB_RED_INACTIVE);
+      } finally {
+        // the slab goes back even when a report throws
+        if (this.u32(s, this.cache.flags) & SLAB_TYPESAFE_BY_RCU) this.d.rcu.call_rcu(this.slabPtr(pfn) + this.S.rcu_head, this.rcuFreeSlab);
+        else this.__free_slab(s, pfn);
+        this.d.bug.deferEnd();
+      }
+      return;
+    }
     if (this.u32(s, this.cache.flags) & SLAB_TYPESAFE_BY_RCU) {
       this.d.rcu.call_rcu(this.slabPtr(pfn) + this.S.rcu_head, this.rcuFreeSlab);
     } else {
@@ -1035,6 +1139,10 @@ export class Slub implements SlabAllocator {
    * list that became empty is discarded if the node has min_partial others.
    */
   private __slab_free(s: number, pfn: number, head: number, tail: number, cnt: number): void {
+    if (this.kmem_cache_debug(s)) {
+      this.free_to_partial_list(s, pfn, head, tail, cnt);
+      return;
+    }
     const prior = this.slabFreelist(pfn);
     if (!this.set_freepointer(s, tail, prior)) return;
     const counters = this.counters(pfn);
@@ -1069,18 +1177,20 @@ export class Slub implements SlabAllocator {
     return (this.u32(s, this.cache.flags) & SLAB_DEBUG_FLAGS) === 0;
   }
 
-  /** check_valid_pointer(): obj is the start of one of the slab's objects. */
+  /** check_valid_pointer() for a pointer that is not NULL: obj is the start of one of the slab's objects. */
   private valid_object(s: number, pfn: number, obj: number): boolean {
-    const size = this.w.r32(s - this.po + this.cache.size_);
-    const off = obj - this.slab_address(pfn);
-    return off >= 0 && off % size === 0 && off < this.objects(pfn) * size;
+    return obj !== 0 && this.check_valid_pointer(s, pfn, obj);
   }
 
   /** A free of a pointer that is not an object of the slab: slab_err() and "not freed". */
   private invalid_object(s: number, pfn: number, obj: number): void {
-    const name = this.common.cacheName(s);
-    this.slab_bug(name, `Invalid object pointer 0x${ptr_to_id(this.d.layout, obj)}`);
-    this.__slab_err(pfn, `FIX ${name}: Object at 0x${ptr_to_id(this.d.layout, obj)} not freed`);
+    this.d.bug.deferBegin();
+    try {
+      this.slab_err(s, pfn, `Invalid object pointer 0x${this.p(obj)}`, ['free_debug_processing']);
+      this.slab_fix(s, `Object at 0x${this.p(obj)} not freed`);
+    } finally {
+      this.d.bug.deferEnd();
+    }
   }
 
   /* ------------------------------------------------------------------ */
@@ -1089,43 +1199,46 @@ export class Slub implements SlabAllocator {
 
   /** slab_bug(): the report's header. */
   private slab_bug(name: string, text: string): void {
-    this.d.log.printk(KERN_ERR, '=============================================================================');
-    this.d.log.printk(KERN_ERR, `BUG ${name} (${this.d.bug.print_tainted()}): ${text}`);
-    this.d.log.printk(KERN_ERR, '-----------------------------------------------------------------------------\n\n');
+    this.pr(KERN_ERR, '=============================================================================\n');
+    this.pr(KERN_ERR, `BUG ${name} (${this.d.bug.print_tainted()}): ${text}\n`);
+    this.pr(KERN_ERR, '-----------------------------------------------------------------------------\n\n');
   }
 
   /** print_slab_info() */
   private print_slab_info(pfn: number): string {
     const l = this.d.layout;
-    return `Slab 0x${ptr_to_id(l, this.slabPtr(pfn))} objects=${this.objects(pfn)} used=${this.inuse(pfn)} ` +
-      `fp=0x${ptr_to_id(l, this.slabFreelist(pfn))} flags=${format_page_flags(this.d.pages, l, pfn)}`;
+    return `Slab 0x${this.p(this.slabPtr(pfn))} objects=${this.objects(pfn)} used=${this.inuse(pfn)} ` +
+      `fp=0x${this.p(this.slabFreelist(pfn))} flags=${format_page_flags(this.d.pages, l, pfn)}`;
   }
 
   /**
-   * __slab_err(): print_slab_info(), taint, WARN_ON(1). `fix` is the line
-   * the kernel prints after the warning (slab_fix()); it is printed even
-   * when the warning throws (errors: 'throw'), so the report is complete.
+   * __slab_err(): print_slab_info(), taint, WARN_ON(1) (not under KUnit).
+   * Callers that go on after it (slab_fix()) run inside bug.deferBegin()/
+   * deferEnd(), so that with errors: 'throw' the report is complete and the
+   * repair done before the KernelBug is thrown.
    */
-  private __slab_err(pfn: number, fix: string | null): void {
-    this.d.log.printk(KERN_ERR, this.print_slab_info(pfn));
+  private __slab_err(pfn: number, where: readonly string[]): void {
+    if (this.slab_in_kunit_test()) return;
+    this.pr(KERN_ERR, this.print_slab_info(pfn) + '\n');
     this.d.bug.add_taint(TAINT_BAD_PAGE);
-    try {
-      this.d.bug.warn('mm/slub.c', 1152, '__slab_err', null, []);
-    } finally {
-      if (fix !== null) this.d.log.printk(KERN_ERR, fix);
-    }
+    this.d.bug.warn('mm/slub.c', 1152, '__slab_err', null, this.callChain(where));
   }
 
   /** list_slab_objects(): the objects a destroyed cache still holds in one slab. */
   private list_slab_objects(s: number, pfn: number): void {
-    this.slab_bug(this.common.cacheName(s), 'Objects remaining on __kmem_cache_shutdown()');
+    if (!this.slab_add_kunit_errors()) this.slab_bug(this.common.cacheName(s), 'Objects remaining on __kmem_cache_shutdown()');
     const free = this.freeObjectSet(s, pfn);
     const size = this.u32(s, this.cache.size_);
     const addr = this.slab_address(pfn);
+    const first = this.fixup_red_left(s, addr);
     for (let i = 0; i < this.objects(pfn); i++) {
-      if (!free.has(addr + i * size)) this.d.log.printk(KERN_ERR, `Object 0x${ptr_to_id(this.d.layout, addr + i * size)} @offset=${i * size}`);
+      const p = first + i * size;
+      if (free.has(p)) continue;
+      if (this.slab_add_kunit_errors()) continue;
+      this.pr(KERN_ERR, `Object 0x${this.p(p)} @offset=${p - addr}\n`);
+      this.print_tracking(s, p);
     }
-    this.__slab_err(pfn, null);
+    this.__slab_err(pfn, ['list_slab_objects', 'free_partial', '__kmem_cache_shutdown']);
   }
 
   /** __fill_map(): the objects on the slab's freelist. */
@@ -1151,11 +1264,925 @@ export class Slub implements SlabAllocator {
   }
 
   /* ------------------------------------------------------------------ */
+  /* Slab debugging (CONFIG_SLUB_DEBUG): slab_debug=, SLAB_RED_ZONE,      */
+  /* SLAB_POISON, SLAB_STORE_USER, SLAB_CONSISTENCY_CHECKS, SLAB_TRACE    */
+  /* ------------------------------------------------------------------ */
+
+  private sflags(s: number): number {
+    return this.u32(s, this.cache.flags);
+  }
+
+  /** kmem_cache_debug(): any debug flag; such a cache takes the debug paths, never the per-CPU ones. */
+  private kmem_cache_debug(s: number): boolean {
+    return (this.sflags(s) & SLAB_DEBUG_FLAGS) !== 0;
+  }
+
+  private get no_hash_pointers(): boolean {
+    return this.w.r32(this.d.staticsPa + this.G.no_hash_pointers) !== 0;
+  }
+
+  /** %p: the hashed form, or the address itself once pointers are not hashed (slab_debug= at boot). */
+  p(addr: number): string {
+    return this.no_hash_pointers ? formatPtr(this.d.layout, addr) : ptr_to_id(this.d.layout, addr);
+  }
+
+  /** The call trace a WARN in a debug check prints: the checks, then the operation's path (each function once). */
+  private callChain(where: readonly string[]): string[] {
+    const out: string[] = [];
+    for (const f of [...where, ...this.dbgFrames]) if (!out.includes(f)) out.push(f);
+    return out;
+  }
+
+  /** printk() of a report line (also kept for the KernelBug when errors: 'throw'). */
+  private pr(level: number, text: string): void {
+    this.d.log.printk(level, text);
+    this.d.bug.collect(text.endsWith('\n') ? text.slice(0, -1) : text);
+  }
+
+  /** no_hash_pointers_enable() (lib/vsprintf.c), which kmem_cache_init() calls when slab_debug is on. */
+  private no_hash_pointers_enable(): void {
+    if (this.no_hash_pointers) return;
+    this.w.w32(this.d.staticsPa + this.G.no_hash_pointers, 1);
+    for (const l of [
+      '**********************************************************',
+      '**   NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE   **',
+      '**                                                      **',
+      '** This system shows unhashed kernel memory addresses   **',
+      '** via the console, logs, and other interfaces. This    **',
+      '** might reduce the security of your system.            **',
+      '**                                                      **',
+      '** If you see this message and you are not debugging    **',
+      '** the kernel, report this immediately to your system   **',
+      '** administrator!                                       **',
+      '**                                                      **',
+      '**   NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE   **',
+      '**********************************************************',
+    ]) this.d.log.printk(KERN_WARNING, l);
+  }
+
+  /** The slab_debug= string naming caches, or null (slub_debug_string). */
+  private get slub_debug_string(): string | null {
+    const p = this.w.rptr(this.d.staticsPa + this.G.slub_debug_string);
+    return p === 0 ? null : this.common.readString(p);
+  }
+
+  /** kmem_cache_flags(): the debug flags slab_debug= gives a cache of this name. */
+  kmem_cache_flags(flags: number, name: string): number {
+    return kmem_cache_flags(flags, name, this.w.r32(this.d.staticsPa + this.G.slub_debug) >>> 0, this.slub_debug_string);
+  }
+
+  /** Store what the slab_debug= options said (setup_slub_debug() has run on each). */
+  private setup_slub_debug_statics(): void {
+    const G = this.d.staticsPa;
+    const dbg = this.d.params.debug;
+    for (const e of dbg.errors) this.d.log.printk(KERN_ERR, e);
+    this.w.w32(G + this.G.slub_debug, dbg.flags);
+    this.w.w32(G + this.G.disable_higher_order_debug, dbg.disableHigherOrder ? 1 : 0);
+    let str = 0;
+    if (dbg.string !== null) {
+      const bytes = new TextEncoder().encode(dbg.string).subarray(0, COMMAND_LINE_SIZE - 1);
+      this.d.mem.writeBytes(G + this.G.slub_debug_buf, bytes);
+      this.d.mem.write8(G + this.G.slub_debug_buf + bytes.length, 0);
+      str = this.po + G + this.G.slub_debug_buf;
+    }
+    this.w.wptr(G + this.G.slub_debug_string, str);
+    if ((this.d.buddy.globals.init_on_alloc || this.d.buddy.globals.init_on_free) && (dbg.flags & SLAB_POISON)) {
+      this.d.log.printk(KERN_INFO, 'mem auto-init: SLAB_POISON will take precedence over init_on_alloc/init_on_free');
+    }
+  }
+
+  /* KUnit (lib/slub_kunit.c): errors counted instead of printed while a test's "slab_errors" resource exists */
+
+  /**
+   * Point SLUB at a KUnit test's slab_errors counter (an int in kernel
+   * memory), or 0 when no test runs: while set, the reports are counted
+   * there instead of printed, as slab_add_kunit_errors() does.
+   */
+  set_kunit_slab_errors(counter: number): void {
+    this.w.wptr(this.d.staticsPa + this.G.slab_errors, counter);
+  }
+
+  /** slab_add_kunit_errors() */
+  private slab_add_kunit_errors(): boolean {
+    const res = this.w.rptr(this.d.staticsPa + this.G.slab_errors);
+    if (res === 0) return false;
+    this.w.w32(res - this.po, this.w.r32(res - this.po) + 1);
+    return true;
+  }
+
+  /** slab_in_kunit_test() */
+  private slab_in_kunit_test(): boolean {
+    return this.w.rptr(this.d.staticsPa + this.G.slab_errors) !== 0;
+  }
+
+  /* The object's layout */
+
+  /** fixup_red_left(): the first object of a slab starts after its left red zone. */
+  private fixup_red_left(s: number, p: number): number {
+    return this.sflags(s) & SLAB_RED_ZONE ? p + this.u32(s, this.cache.red_left_pad) : p;
+  }
+
+  private size_from_object(s: number): number {
+    const size = this.u32(s, this.cache.size_);
+    return this.sflags(s) & SLAB_RED_ZONE ? size - this.u32(s, this.cache.red_left_pad) : size;
+  }
+
+  private freeptr_outside_object(s: number): boolean {
+    return this.u32(s, this.cache.offset) >= this.u32(s, this.cache.inuse);
+  }
+
+  /** get_info_end(): where the metadata after the free pointer starts. */
+  private get_info_end(s: number): number {
+    const inuse = this.u32(s, this.cache.inuse);
+    return this.freeptr_outside_object(s) ? inuse + this.ptr : inuse;
+  }
+
+  /** check_valid_pointer(): NULL, or the start of one of the slab's objects. */
+  private check_valid_pointer(s: number, pfn: number, object: number): boolean {
+    if (object === 0) return true;
+    const base = this.slab_address(pfn);
+    const o = this.sflags(s) & SLAB_RED_ZONE ? object - this.u32(s, this.cache.red_left_pad) : object;
+    const size = this.u32(s, this.cache.size_);
+    return !(o < base || o >= base + this.objects(pfn) * size || (o - base) % size !== 0);
+  }
+
+  private slub_debug_orig_size(s: number): boolean {
+    const f = this.sflags(s);
+    return (f & SLAB_STORE_USER) !== 0 && (f & SLAB_KMALLOC) !== 0;
+  }
+
+  /** set_orig_size(): the size kmalloc() was asked for, after the two tracks. */
+  private set_orig_size(s: number, object: number, origSize: number): void {
+    if (!this.slub_debug_orig_size(s)) return;
+    this.w.wlong(object - this.po + this.get_info_end(s) + 2 * this.track.size, origSize);
+  }
+
+  private get_orig_size(s: number, object: number): number {
+    if (!this.slub_debug_orig_size(s)) return this.u32(s, this.cache.object_size);
+    return this.w.rulong(object - this.po + this.get_info_end(s) + 2 * this.track.size);
+  }
+
+  /** skip_orig_size_check(): ksize() hands out the whole object, so its kmalloc red zone goes. */
+  skip_orig_size_check(s: number, object: number): void {
+    this.set_orig_size(s, object, this.u32(s, this.cache.object_size));
+  }
+
+  /* Owner tracking (SLAB_STORE_USER): struct track alloc, free after the free pointer */
+
+  /** get_track(): the address of an object's alloc (0) or free (1) struct track. */
+  private get_track(s: number, object: number, alloc: number): number {
+    return object + this.get_info_end(s) + alloc * this.track.size;
+  }
+
+  /**
+   * set_track_prepare(): the caller (_RET_IP_) and the stack trace, saved in
+   * the stack depot; they wait in trkAddr/trkHandle for set_track_update().
+   */
+  private set_track_prepare(alloc: boolean): void {
+    const ks = this.d.kallsyms;
+    const frames = stack_trace_save_js();
+    let t = trackFrames(frames);
+    if (t === null) t = { entry: alloc ? 'kmem_cache_alloc_noprof' : 'kmem_cache_free', callers: frames.filter((f) => !f.kmem).map((f) => f.name) };
+    const entries = [ks.symbol(t.entry), ...t.callers.map((n) => ks.symbol(n))].filter((a) => a !== 0);
+    this.trkAddr = t.callers.length > 0 ? ks.symbol(t.callers[0]) : ks.symbol(t.entry);
+    this.trkHandle = this.depot.stack_depot_save(entries);
+  }
+
+  /** set_track_update(): fill in an object's track from set_track_prepare()'s result. */
+  private set_track_update(s: number, object: number, alloc: number): void {
+    const t = this.get_track(s, object, alloc) - this.po;
+    const T = this.track;
+    this.w.wptr(t + T.addr, this.trkAddr);
+    this.w.w32(t + T.handle, this.trkHandle);
+    this.w.w32(t + T.cpu, this.d.sched.cpu);
+    this.w.w32(t + T.pid, this.d.sched.pid());
+    this.w.wlong(t + T.when, this.jiffies());
+  }
+
+  private set_track(s: number, object: number, alloc: number): void {
+    this.set_track_prepare(alloc === TRACK_ALLOC);
+    this.set_track_update(s, object, alloc);
+  }
+
+  /** init_tracking(): both tracks zeroed (a new slab's objects). */
+  private init_tracking(s: number, object: number): void {
+    if (!(this.sflags(s) & SLAB_STORE_USER)) return;
+    this.d.mem.fill(this.get_track(s, object, TRACK_ALLOC) - this.po, 2 * this.track.size, 0);
+  }
+
+  /** jiffies (HZ = 1000, an unsigned long starting at INITIAL_JIFFIES), from the machine's clock. */
+  private jiffies(): number {
+    const j = INITIAL_JIFFIES + (this.d.uptimeNs !== undefined ? Math.floor(this.d.uptimeNs() / (1e9 / HZ)) : 0);
+    return this.ptr8 ? j : j % TWO32;
+  }
+
+  /** print_track(): "<what> in <caller> age=... cpu=... pid=...", then the stack trace. */
+  private print_track(what: string, t: number, prTime: number): void {
+    const pa = t - this.po;
+    const T = this.track;
+    const addr = this.w.rptr(pa + T.addr);
+    if (addr === 0) return;
+    const ks = this.d.kallsyms;
+    const when = this.w.rulong(pa + T.when);
+    const age = prTime >= when ? prTime - when : prTime - when + (this.ptr8 ? 2 ** 64 : TWO32);
+    this.pr(KERN_ERR, `${what} in ${ks.sprint_symbol(addr)} age=${age} cpu=${this.w.r32(pa + T.cpu) >>> 0} pid=${this.w.r32(pa + T.pid) | 0}\n`);
+    const handle = this.w.r32(pa + T.handle) >>> 0;
+    const entries = this.depot.stack_depot_fetch(handle);
+    if (entries.length === 0) {
+      this.pr(KERN_ERR, 'object allocation/free stack trace missing\n');
+      return;
+    }
+    // stack_depot_print() -> stack_trace_print(): printk("%*c%pS\n", 1, ' ', ...) at the default level
+    for (const e of entries) this.pr(KERN_WARNING, ` ${ks.sprint_symbol(e)}\n`);
+  }
+
+  /** print_tracking(): who allocated and who last freed the object (SLAB_STORE_USER). */
+  print_tracking(s: number, object: number): void {
+    if (!(this.sflags(s) & SLAB_STORE_USER)) return;
+    const prTime = this.jiffies();
+    this.print_track('Allocated', this.get_track(s, object, TRACK_ALLOC), prTime);
+    this.print_track('Freed', this.get_track(s, object, TRACK_FREE), prTime);
+  }
+
+  /* Reports */
+
+  /** print_section(): print_hex_dump(level, text, DUMP_PREFIX_ADDRESS, 16, 1, addr, length, 1). */
+  private print_section(level: number, text: string, addr: number, length: number): void {
+    if (length <= 0) return;
+    const bytes = this.d.mem.readBytes(addr - this.po, length);
+    for (const l of print_hex_dump_lines(text, DUMP_PREFIX_ADDRESS, 16, 1, bytes, addr, true, (a) => this.p(a))) this.pr(level, l);
+  }
+
+  /** slab_fix(): "FIX <cache>: <what was done>". */
+  private slab_fix(s: number, text: string): void {
+    if (this.slab_add_kunit_errors()) return;
+    this.pr(KERN_ERR, `FIX ${this.common.cacheName(s)}: ${text}\n`);
+  }
+
+  /** print_trailer(): tracking, slab, the object line, and the object with its red zones and padding as hex. */
+  private print_trailer(s: number, pfn: number, p: number): void {
+    const L = this.cache;
+    const addr = this.slab_address(pfn);
+    const flags = this.sflags(s);
+    const objectSize = this.u32(s, L.object_size);
+    this.print_tracking(s, p);
+    this.pr(KERN_ERR, this.print_slab_info(pfn) + '\n');
+    this.pr(KERN_ERR, `Object 0x${this.p(p)} @offset=${p - addr} fp=0x${this.p(this.get_freepointer(s, p))}\n\n`);
+    if (flags & SLAB_RED_ZONE) {
+      const rlp = this.u32(s, L.red_left_pad);
+      this.print_section(KERN_ERR, 'Redzone  ', p - rlp, rlp);
+    } else if (p > addr + 16) {
+      this.print_section(KERN_ERR, 'Bytes b4 ', p - 16, 16);
+    }
+    this.print_section(KERN_ERR, 'Object   ', p, Math.min(objectSize, PAGE_SIZE));
+    if (flags & SLAB_RED_ZONE) this.print_section(KERN_ERR, 'Redzone  ', p + objectSize, this.u32(s, L.inuse) - objectSize);
+    let off = this.get_info_end(s);
+    if (flags & SLAB_STORE_USER) off += 2 * this.track.size;
+    if (this.slub_debug_orig_size(s)) off += this.ptr;
+    const end = this.size_from_object(s);
+    // Beginning of the filler is the free pointer
+    if (off !== end) this.print_section(KERN_ERR, 'Padding  ', p + off, end - off);
+  }
+
+  /** object_err(): the report about one object: header, trailer, taint, WARN_ON(1). */
+  private object_err(s: number, pfn: number, object: number, reason: string, where: readonly string[]): void {
+    if (this.slab_add_kunit_errors()) return;
+    this.slab_bug(this.common.cacheName(s), reason);
+    if (object === 0 || !this.check_valid_pointer(s, pfn, object)) {
+      this.pr(KERN_ERR, this.print_slab_info(pfn) + '\n');
+      this.pr(KERN_ERR, `Invalid pointer 0x${this.p(object)}\n`);
+    } else {
+      this.print_trailer(s, pfn, object);
+    }
+    this.d.bug.add_taint(TAINT_BAD_PAGE);
+    this.d.bug.warn('mm/slub.c', 1127, 'object_err', null, this.callChain(where));
+  }
+
+  /** slab_err(): the report about a slab: header, slab line, taint, WARN_ON(1). */
+  private slab_err(s: number, pfn: number, text: string, where: readonly string[]): void {
+    if (this.slab_add_kunit_errors()) return;
+    this.slab_bug(this.common.cacheName(s), text);
+    this.__slab_err(pfn, where);
+  }
+
+  /** init_object(): red zones and poison for a free (SLUB_RED_INACTIVE) or allocated (SLUB_RED_ACTIVE) object. */
+  private init_object(s: number, object: number, val: number): void {
+    const L = this.cache;
+    const mem = this.d.mem;
+    const flags = this.sflags(s);
+    const pa = object - this.po;
+    const objectSize = this.u32(s, L.object_size);
+    const inuse = this.u32(s, L.inuse);
+    let poisonSize = objectSize;
+    if (flags & SLAB_RED_ZONE) {
+      const rlp = this.u32(s, L.red_left_pad);
+      mem.fill(pa - rlp, rlp, val);
+      // the bytes kmalloc gave beyond what was asked for are red zone too
+      if (this.slub_debug_orig_size(s) && val === SLUB_RED_ACTIVE) poisonSize = Math.min(Math.max(this.get_orig_size(s, object), 1), objectSize);
+    }
+    if (flags & __OBJECT_POISON) {
+      mem.fill(pa, poisonSize - 1, POISON_FREE);
+      mem.write8(pa + poisonSize - 1, POISON_END);
+    }
+    if (flags & SLAB_RED_ZONE) mem.fill(pa + poisonSize, inuse - poisonSize, val);
+  }
+
+  /** restore_bytes(): "FIX <cache>: Restoring <what> 0x...-0x...=0x.." and put the value back. */
+  private restore_bytes(s: number, message: string, data: number, from: number, to: number): void {
+    this.slab_fix(s, `Restoring ${message} 0x${this.p(from)}-0x${this.p(to - 1)}=0x${data.toString(16)}`);
+    this.d.mem.fill(from - this.po, to - from, data);
+  }
+
+  /** memchr_inv(): the first byte of [start, start + bytes) that is not value, or -1. */
+  private memchr_inv(start: number, value: number, bytes: number): number {
+    const pa = start - this.po;
+    for (let i = 0; i < bytes; i++) if (this.d.mem.read8(pa + i) !== value) return start + i;
+    return -1;
+  }
+
+  /**
+   * check_bytes_and_report(): [start, start + bytes) should all be value;
+   * if not, "[<what> overwritten] ..." (with the object's report the first
+   * time in a check_object()), and the bytes are restored.
+   */
+  private check_bytes_and_report(s: number, pfn: number, object: number, what: string, start: number, value: number,
+    bytes: number, slabObjPrint: boolean): boolean {
+    if (bytes <= 0) return true;
+    const fault = this.memchr_inv(start, value, bytes);
+    if (fault < 0) return true;
+    let end = start + bytes;
+    while (end > fault && this.d.mem.read8(end - 1 - this.po) === value) end--;
+    if (!this.slab_add_kunit_errors()) {
+      const addr = this.slab_address(pfn);
+      this.pr(KERN_ERR, `[${what} overwritten] 0x${this.p(fault)}-0x${this.p(end - 1)} @offset=${fault - addr}. ` +
+        `First byte 0x${this.d.mem.read8(fault - this.po).toString(16)} instead of 0x${value.toString(16)}\n`);
+      if (slabObjPrint) this.object_err(s, pfn, object, 'Object corrupt', ['check_bytes_and_report', 'check_object']);
+    }
+    this.restore_bytes(s, what, value, fault, end);
+    return false;
+  }
+
+  /** check_pad_bytes(): the padding after the metadata is still POISON_INUSE. */
+  private check_pad_bytes(s: number, pfn: number, p: number): boolean {
+    let off = this.get_info_end(s);
+    if (this.sflags(s) & SLAB_STORE_USER) {
+      off += 2 * this.track.size;
+      if (this.sflags(s) & SLAB_KMALLOC) off += this.ptr;
+    }
+    const end = this.size_from_object(s);
+    if (end === off) return true;
+    return this.check_bytes_and_report(s, pfn, p, 'Object padding', p + off, POISON_INUSE, end - off, true);
+  }
+
+  /** slab_pad_check(): the bytes at the end of the slab that no object uses are still POISON_INUSE. */
+  private slab_pad_check(s: number, pfn: number): void {
+    if (!(this.sflags(s) & SLAB_POISON)) return;
+    const start = this.slab_address(pfn);
+    const length = PAGE_SIZE << this.slab_order(pfn);
+    let end = start + length;
+    const remainder = length % this.u32(s, this.cache.size_);
+    if (!remainder) return;
+    const pad = end - remainder;
+    const fault = this.memchr_inv(pad, POISON_INUSE, remainder);
+    if (fault < 0) return;
+    while (end > fault && this.d.mem.read8(end - 1 - this.po) === POISON_INUSE) end--;
+    this.slab_bug(this.common.cacheName(s), `Padding overwritten. 0x${this.p(fault)}-0x${this.p(end - 1)} @offset=${fault - start}`);
+    this.print_section(KERN_ERR, 'Padding ', pad, remainder);
+    this.__slab_err(pfn, ['slab_pad_check']);
+    this.restore_bytes(s, 'slab padding', POISON_INUSE, fault, end);
+  }
+
+  /**
+   * check_object(): an object's red zones, poison, padding and free
+   * pointer, for a free object (val SLUB_RED_INACTIVE) or an allocated one
+   * (SLUB_RED_ACTIVE). Every fault is reported and repaired; false if any.
+   */
+  private check_object(s: number, pfn: number, object: number, val: number): boolean {
+    const L = this.cache;
+    const flags = this.sflags(s);
+    const objectSize = this.u32(s, L.object_size);
+    const inuse = this.u32(s, L.inuse);
+    const endobject = object + objectSize;
+    let ret = true;
+    if (flags & SLAB_RED_ZONE) {
+      const rlp = this.u32(s, L.red_left_pad);
+      if (!this.check_bytes_and_report(s, pfn, object, 'Left Redzone', object - rlp, val, rlp, ret)) ret = false;
+      if (!this.check_bytes_and_report(s, pfn, object, 'Right Redzone', endobject, val, inuse - objectSize, ret)) ret = false;
+      if (this.slub_debug_orig_size(s) && val === SLUB_RED_ACTIVE) {
+        const origSize = this.get_orig_size(s, object);
+        if (objectSize > origSize &&
+          !this.check_bytes_and_report(s, pfn, object, 'kmalloc Redzone', object + origSize, val, objectSize - origSize, ret)) ret = false;
+      }
+    } else if ((flags & SLAB_POISON) && objectSize < inuse) {
+      if (!this.check_bytes_and_report(s, pfn, object, 'Alignment padding', endobject, POISON_INUSE, inuse - objectSize, ret)) ret = false;
+    }
+    if (flags & SLAB_POISON) {
+      if (val !== SLUB_RED_ACTIVE && (flags & __OBJECT_POISON)) {
+        if (objectSize - 1 > 0 &&
+          !this.check_bytes_and_report(s, pfn, object, 'Poison', object, POISON_FREE, objectSize - 1, ret)) ret = false;
+        if (!this.check_bytes_and_report(s, pfn, object, 'End Poison', object + objectSize - 1, POISON_END, 1, ret)) ret = false;
+      }
+      // check_pad_bytes cleans up on its own
+      if (!this.check_pad_bytes(s, pfn, object)) ret = false;
+    }
+    // The free pointer cannot be checked while the object is allocated and overlays it.
+    if ((this.freeptr_outside_object(s) || val !== SLUB_RED_ACTIVE) &&
+      !this.check_valid_pointer(s, pfn, this.get_freepointer(s, object))) {
+      this.object_err(s, pfn, object, 'Freepointer corrupt', ['check_object']);
+      // No choice but to zap it and thus lose the remainder of the free objects in this slab.
+      this.w.wptr(object - this.po + this.u32(s, L.offset), 0);
+      ret = false;
+    }
+    return ret;
+  }
+
+  /** check_slab(): the slab's counters make sense. */
+  private check_slab(s: number, pfn: number): boolean {
+    if (!this.isSlab(pfn)) {
+      this.slab_err(s, pfn, 'Not a valid slab page', ['check_slab']);
+      return false;
+    }
+    const maxobj = Math.floor((PAGE_SIZE << this.slab_order(pfn)) / this.u32(s, this.cache.size_));
+    if (this.objects(pfn) > maxobj) {
+      this.slab_err(s, pfn, `objects ${this.objects(pfn)} > max ${maxobj}`, ['check_slab']);
+      return false;
+    }
+    if (this.inuse(pfn) > this.objects(pfn)) {
+      this.slab_err(s, pfn, `inuse ${this.inuse(pfn)} > max ${this.objects(pfn)}`, ['check_slab']);
+      return false;
+    }
+    if (this.counters(pfn) & SLAB_FROZEN) {
+      this.slab_err(s, pfn, 'Slab disabled since SLUB metadata consistency check failed', ['check_slab']);
+      return false;
+    }
+    // slab_pad_check fixes things up after itself
+    this.slab_pad_check(s, pfn);
+    return true;
+  }
+
+  /**
+   * on_freelist(): is search on the slab's freelist? With search 0, a walk
+   * that checks the chain and the counters, repairing what it finds.
+   */
+  private on_freelist(s: number, pfn: number, search: number): boolean {
+    let nr = 0;
+    let fp = this.slabFreelist(pfn);
+    let object = 0;
+    while (fp !== 0 && nr <= this.objects(pfn)) {
+      if (fp === search) return true;
+      if (!this.check_valid_pointer(s, pfn, fp)) {
+        if (object !== 0) {
+          this.object_err(s, pfn, object, 'Freechain corrupt', ['on_freelist']);
+          this.w.wptr(object - this.po + this.u32(s, this.cache.offset), 0);
+        } else {
+          this.slab_err(s, pfn, 'Freepointer corrupt', ['on_freelist']);
+          this.slabSetPtr(pfn, this.wFreelist, 0);
+          this.setInuse(pfn, this.objects(pfn));
+          this.slab_fix(s, 'Freelist cleared');
+          return false;
+        }
+        break;
+      }
+      object = fp;
+      fp = this.get_freepointer(s, object);
+      nr++;
+    }
+    const maxObjects = Math.min(Math.floor((PAGE_SIZE << this.slab_order(pfn)) / this.u32(s, this.cache.size_)), MAX_OBJS_PER_PAGE);
+    if (this.objects(pfn) !== maxObjects) {
+      this.slab_err(s, pfn, `Wrong number of objects. Found ${this.objects(pfn)} but should be ${maxObjects}`, ['on_freelist']);
+      this.setCounters(pfn, (this.counters(pfn) & ~(SLAB_OBJECTS_MASK << SLAB_OBJECTS_SHIFT)) | (maxObjects << SLAB_OBJECTS_SHIFT));
+      this.slab_fix(s, 'Number of objects adjusted');
+    }
+    if (this.inuse(pfn) !== this.objects(pfn) - nr) {
+      this.slab_err(s, pfn, `Wrong object count. Counter is ${this.inuse(pfn)} but counted were ${this.objects(pfn) - nr}`, ['on_freelist']);
+      this.setInuse(pfn, (this.objects(pfn) - nr) & SLAB_INUSE_MASK);
+      this.slab_fix(s, 'Object count adjusted');
+    }
+    return search === 0;
+  }
+
+  /** trace(): SLAB_TRACE's line for each allocation and free (with the object's bytes on free) and a stack dump. */
+  private trace(s: number, pfn: number, object: number, alloc: boolean): void {
+    if (!(this.sflags(s) & SLAB_TRACE)) return;
+    this.d.log.printk(KERN_INFO, `TRACE ${this.common.cacheName(s)} ${alloc ? 'alloc' : 'free'} 0x${this.p(object)} ` +
+      `inuse=${this.inuse(pfn)} fp=0x${this.p(this.slabFreelist(pfn))}`);
+    if (!alloc) {
+      const bytes = this.d.mem.readBytes(object - this.po, this.u32(s, this.cache.object_size));
+      for (const l of print_hex_dump_lines('Object ', DUMP_PREFIX_ADDRESS, 16, 1, bytes, object, true, (a) => this.p(a))) {
+        this.d.log.printk(KERN_INFO, l);
+      }
+    }
+    this.d.bug.dump_stack(this.dbgFrames);
+  }
+
+  /* The full list: slabs with no free object, kept on n->full for SLAB_STORE_USER caches */
+
+  private add_full(s: number, n: number, pfn: number): void {
+    if (!(this.sflags(s) & SLAB_STORE_USER)) return;
+    this.lists.add(pfn, this.listHead(n, this.N.full), false);
+  }
+
+  private remove_full(s: number, _n: number, pfn: number): void {
+    if (!(this.sflags(s) & SLAB_STORE_USER)) return;
+    this.lists.del(pfn);
+  }
+
+  /** The slabs on n's full list, in list order. */
+  private fullSlabs(n: number): number[] {
+    const out: number[] = [];
+    const headVa = n + this.N.full;
+    for (let pfn = this.lists.first(this.listHead(n, this.N.full)); pfn >= 0;) {
+      out.push(pfn);
+      const next = this.slabGetPtr(pfn, this.wSlabList);
+      pfn = next === headVa ? -1 : this.slabPfn(next - this.S.slab_list);
+    }
+    return out;
+  }
+
+  /** setup_object_debug(): a new slab's object starts out free: red zones, poison, empty tracks. */
+  private setup_object_debug(s: number, object: number): void {
+    if (!(this.sflags(s) & (SLAB_STORE_USER | SLAB_RED_ZONE | __OBJECT_POISON))) return;
+    this.init_object(s, object, SLUB_RED_INACTIVE);
+    this.init_tracking(s, object);
+  }
+
+  /* The debug allocation path */
+
+  private alloc_consistency_checks(s: number, pfn: number, object: number): boolean {
+    if (!this.check_slab(s, pfn)) return false;
+    if (!this.check_valid_pointer(s, pfn, object)) {
+      this.object_err(s, pfn, object, 'Freelist Pointer check fails', []);
+      return false;
+    }
+    return this.check_object(s, pfn, object, SLUB_RED_INACTIVE);
+  }
+
+  /**
+   * alloc_debug_processing(): checks (F), trace (T), the kmalloc size, and
+   * the object's red zones for use. On a failed check the slab is given up:
+   * every object counted used, no freelist, frozen, on no list.
+   */
+  private alloc_debug_processing(s: number, pfn: number, object: number, origSize: number): boolean {
+    if (!(this.sflags(s) & SLAB_CONSISTENCY_CHECKS) || this.alloc_consistency_checks(s, pfn, object)) {
+      this.trace(s, pfn, object, true);
+      this.set_orig_size(s, object, origSize);
+      this.init_object(s, object, SLUB_RED_ACTIVE);
+      return true;
+    }
+    if (this.isSlab(pfn)) {
+      // Marking all objects as used avoids touching the remaining objects.
+      this.slab_fix(s, 'Marking all objects used');
+      this.slabSetPtr(pfn, this.wFreelist, 0);
+      const objects = this.objects(pfn);
+      this.setCounters(pfn, objects | (objects << SLAB_OBJECTS_SHIFT) | SLAB_FROZEN);
+    }
+    return false;
+  }
+
+  /**
+   * A debug slab on a list with no free object although its counter says
+   * otherwise (a free pointer zapped by a check): the kernel would follow
+   * the NULL freelist and oops. kmem prints that oops, then takes the slab
+   * out of use (all objects counted used, on the full list) so the caches
+   * stay consistent.
+   */
+  private null_freelist(s: number, n: number, pfn: number): void {
+    const objects = this.objects(pfn);
+    this.setInuse(pfn, objects);
+    this.remove_partial(n, pfn);
+    this.add_full(s, n, pfn);
+    this.d.bug.oops('0000', 'alloc_single_from_partial', [...this.dbgFrames], [
+      `BUG: kernel NULL pointer dereference, address: ${formatPtr(this.d.layout, this.u32(s, this.cache.offset))}`,
+      '#PF: supervisor read access in kernel mode', '#PF: error_code(0x0000) - not-present page',
+    ]);
+  }
+
+  /** alloc_single_from_partial(): one object off a node partial slab; full slabs move to the full list. */
+  private alloc_single_from_partial(s: number, n: number, pfn: number, origSize: number): number {
+    const object = this.slabFreelist(pfn);
+    if (object === 0) {
+      this.null_freelist(s, n, pfn);
+      return 0;
+    }
+    this.slabSetPtr(pfn, this.wFreelist, this.get_freepointer(s, object));
+    this.setInuse(pfn, (this.inuse(pfn) + 1) & SLAB_INUSE_MASK);
+    if (!this.alloc_debug_processing(s, pfn, object, origSize)) {
+      if (this.isSlab(pfn)) this.remove_partial(n, pfn);
+      return 0;
+    }
+    if (this.inuse(pfn) === this.objects(pfn)) {
+      this.remove_partial(n, pfn);
+      this.add_full(s, n, pfn);
+    }
+    return object;
+  }
+
+  /** alloc_single_from_new_slab(): the first object of a new slab, which goes on the partial (or full) list. */
+  private alloc_single_from_new_slab(s: number, pfn: number, origSize: number): number {
+    const nid = this.slab_nid(pfn);
+    const n = this.get_node(s, nid);
+    const object = this.slabFreelist(pfn);
+    this.slabSetPtr(pfn, this.wFreelist, this.get_freepointer(s, object));
+    this.setInuse(pfn, 1);
+    if (!this.alloc_debug_processing(s, pfn, object, origSize)) return 0;
+    if (this.inuse(pfn) === this.objects(pfn)) this.add_full(s, n, pfn);
+    else this.add_partial(n, pfn, false);
+    this.inc_slabs_node(s, nid, this.objects(pfn));
+    return object;
+  }
+
+  /** get_partial_node() for a debug cache: an object from the first slab of n's partial list that passes. */
+  private get_partial_node_debug(s: number, n: number, origSize: number): number {
+    if (n === 0 || this.nr_partial(n) === 0) return 0;
+    for (let pfn = this.firstPartial(n); pfn >= 0;) {
+      const next = this.nextPartial(n, pfn);
+      const object = this.alloc_single_from_partial(s, n, pfn, origSize);
+      if (object !== 0) return object;
+      pfn = next;
+    }
+    return 0;
+  }
+
+  /** get_partial() for a debug cache: this node's partial slabs, then (as get_any_partial()) the others'. */
+  private get_partial_debug(s: number, node: number, flags: number, origSize: number): number {
+    const searchnode = node < 0 ? this.d.cpuToNode[this.d.sched.cpu] : node;
+    const object = this.get_partial_node_debug(s, searchnode < this.nrNodeIds ? this.get_node(s, searchnode) : 0, origSize);
+    if (object !== 0 || (node >= 0 && (flags & __GFP_THISNODE))) return object;
+    if (this.nrNodeIds === 1 || this.u32(s, this.cache.remote_node_defrag_ratio) === 0) return 0;
+    const highest = gfp_zone(flags, this.d.mz.zs);
+    const minPartial = this.min_partial(s);
+    for (const zone of this.d.buddy.zonelist(this.d.cpuToNode[this.d.sched.cpu], false)) {
+      if (zone.idx > highest) continue;
+      const n = this.get_node(s, zone.nid);
+      if (n !== 0 && this.nr_partial(n) > minPartial) {
+        const o = this.get_partial_node_debug(s, n, origSize);
+        if (o !== 0) return o;
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * ___slab_alloc() for a debug cache (kmem_cache_debug()): no CPU slab;
+   * one object at a time from a node partial slab or a new slab, with the
+   * debug processing, then the owner's track.
+   */
+  private debug_slab_alloc(s: number, gfp: number, node: number, origSize: number): number {
+    if (origSize === 0) origSize = this.u32(s, this.cache.object_size);
+    const saved = this.dbgFrames;
+    this.dbgFrames = ['alloc_debug_processing', '___slab_alloc', '__slab_alloc',
+      this.sflags(s) & SLAB_KMALLOC ? '__kmalloc_noprof' : 'kmem_cache_alloc_noprof'];
+    this.d.bug.deferBegin();
+    try {
+      if (node >= 0 && !this.node_isset(node)) node = -1;
+      let tryThisnode = true;
+      for (;;) {
+        let pcFlags = gfp;
+        if (node >= 0 && !(gfp & __GFP_THISNODE) && tryThisnode) pcFlags = GFP_NOWAIT | __GFP_THISNODE;
+        let object = this.get_partial_debug(s, node, pcFlags, origSize);
+        if (object === 0) {
+          const pfn = this.new_slab(s, pcFlags, node);
+          if (pfn < 0) {
+            if (node >= 0 && !(gfp & __GFP_THISNODE) && tryThisnode) {
+              tryThisnode = false;
+              continue;
+            }
+            this.slab_out_of_memory(s, gfp, node);
+            return 0;
+          }
+          object = this.alloc_single_from_new_slab(s, pfn, origSize);
+          if (object === 0) continue;
+        }
+        if (this.sflags(s) & SLAB_STORE_USER) this.set_track(s, object, TRACK_ALLOC);
+        return object;
+      }
+    } finally {
+      this.dbgFrames = saved;
+      this.d.bug.deferEnd();
+    }
+  }
+
+  /* The debug free path */
+
+  private free_consistency_checks(s: number, pfn: number, object: number): boolean {
+    if (!this.check_valid_pointer(s, pfn, object)) {
+      this.slab_err(s, pfn, `Invalid object pointer 0x${this.p(object)}`, []);
+      return false;
+    }
+    if (this.on_freelist(s, pfn, object)) {
+      this.object_err(s, pfn, object, 'Object already free', []);
+      return false;
+    }
+    if (!this.check_object(s, pfn, object, SLUB_RED_ACTIVE)) return false;
+    if (s !== this.slab_cache(pfn)) {
+      if (!this.isSlab(pfn)) this.slab_err(s, pfn, `Attempt to free object(0x${this.p(object)}) outside of slab`, []);
+      else this.object_err(s, pfn, object, 'page slab pointer corrupt.', []);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * free_debug_processing(): for each object of the chain head..tail
+   * (bulk: cnt objects), the checks (F), the free track (U), trace (T) and
+   * the red zones and poison of a free object. The number of objects to
+   * free comes back in bulkCnt[0]; false, after "Object at ... not freed",
+   * if nothing may be freed.
+   */
+  private free_debug_processing(s: number, pfn: number, head: number, tail: number, bulkCnt: number[]): boolean {
+    const flags = this.sflags(s);
+    let checksOk = false;
+    let object = head;
+    let cnt = 0;
+    out: {
+      if ((flags & SLAB_CONSISTENCY_CHECKS) && !this.check_slab(s, pfn)) break out;
+      if (this.inuse(pfn) < bulkCnt[0]) {
+        this.slab_err(s, pfn, `Slab has ${this.inuse(pfn)} allocated objects but ${bulkCnt[0]} are to be freed\n`, ['free_debug_processing']);
+        break out;
+      }
+      for (;;) {
+        if (++cnt > bulkCnt[0]) break;
+        if ((flags & SLAB_CONSISTENCY_CHECKS) && !this.free_consistency_checks(s, pfn, object)) break out;
+        if (flags & SLAB_STORE_USER) this.set_track_update(s, object, TRACK_FREE);
+        this.trace(s, pfn, object, false);
+        // the free pointer is not overwritten by init_object(): SLAB_POISON moved it
+        this.init_object(s, object, SLUB_RED_INACTIVE);
+        if (object !== tail) {
+          object = this.get_freepointer(s, object);
+          continue;
+        }
+        checksOk = true;
+        break;
+      }
+      if (cnt !== bulkCnt[0]) {
+        this.slab_err(s, pfn, `Bulk free expected ${bulkCnt[0]} objects but found ${cnt}\n`, ['free_debug_processing']);
+        bulkCnt[0] = cnt;
+      }
+    }
+    if (!checksOk) this.slab_fix(s, `Object at 0x${this.p(object)} not freed`);
+    return checksOk;
+  }
+
+  /**
+   * free_to_partial_list(): a debug cache's free, under the node's
+   * list_lock: the debug processing, then onto the slab's freelist; a
+   * full slab comes off the full list onto the partial list, an empty one
+   * is discarded when the node has min_partial others.
+   */
+  private free_to_partial_list(s: number, pfn: number, head: number, tail: number, bulkCnt: number): void {
+    this.d.bug.deferBegin();
+    try {
+      const nid = this.slab_nid(pfn);
+      const n = this.get_node(s, nid);
+      if (this.sflags(s) & SLAB_STORE_USER) this.set_track_prepare(false);
+      const cnt = [bulkCnt];
+      let slabFree = -1;
+      if (this.free_debug_processing(s, pfn, head, tail, cnt)) {
+        const prior = this.slabFreelist(pfn);
+        if (tail === prior) {
+          // set_freepointer()'s naive double-free check (reached without F)
+          this.double_free();
+          return;
+        }
+        this.setInuse(pfn, (this.inuse(pfn) - cnt[0]) & SLAB_INUSE_MASK);
+        this.w.wptr(tail - this.po + this.u32(s, this.cache.offset), prior);
+        this.slabSetPtr(pfn, this.wFreelist, head);
+        if (this.inuse(pfn) === 0 && this.nr_partial(n) >= this.min_partial(s)) slabFree = pfn;
+        // (A slab whose freelist a check cleared stays on the partial list: kmem does not add it twice.)
+        const onPartial = this.d.pages.testFlag(pfn, PG_workingset);
+        if (prior === 0 && !onPartial) {
+          this.remove_full(s, n, pfn);
+          if (slabFree < 0) this.add_partial(n, pfn, true);
+        } else if (slabFree >= 0) {
+          this.remove_partial(n, pfn);
+        }
+      }
+      if (slabFree >= 0) {
+        this.dec_slabs_node(s, nid, this.objects(slabFree));
+        this.free_slab(s, slabFree);
+      }
+    } finally {
+      this.d.bug.deferEnd();
+    }
+  }
+
+  /** kfree() / kmem_cache_free() of an object of a debug cache. */
+  private debug_slab_free(s: number, pfn: number, x: number, api: string): void {
+    const saved = this.dbgFrames;
+    this.dbgFrames = ['free_debug_processing', 'free_to_partial_list', '__slab_free', api];
+    try {
+      if (!(this.sflags(s) & SLAB_CONSISTENCY_CHECKS) && !this.check_valid_pointer(s, pfn, x)) {
+        // without F the kernel would free it anyway and corrupt the slab; kmem reports it as F would
+        this.invalid_object(s, pfn, x);
+        return;
+      }
+      this.slab_free_hook(s, x);
+      this.free_to_partial_list(s, pfn, x, x, 1);
+    } finally {
+      this.dbgFrames = saved;
+    }
+  }
+
+  /**
+   * slab_free_hook() with init_on_free: the object and its metadata after
+   * the free pointer are cleared (the red zone and orig_size kept).
+   */
+  private slab_free_hook(s: number, x: number): void {
+    if (!this.d.buddy.globals.init_on_free) return;
+    const flags = this.sflags(s);
+    if (this.ptrField(s, this.cache.ctor) !== 0 || (flags & (SLAB_TYPESAFE_BY_RCU | SLAB_POISON))) return;
+    const inuse = this.get_info_end(s);
+    const origSize = this.get_orig_size(s, x);
+    this.d.mem.fill(x - this.po, origSize, 0);
+    const rsize = flags & SLAB_RED_ZONE ? this.u32(s, this.cache.red_left_pad) : 0;
+    this.d.mem.fill(x - this.po + inuse, this.u32(s, this.cache.size_) - inuse - rsize, 0);
+    this.set_orig_size(s, x, origSize);
+  }
+
+  /* validate_slab_cache() (/sys/kernel/slab/<cache>/validate) */
+
+  private validate_slab(s: number, pfn: number): void {
+    if (!this.check_slab(s, pfn) || !this.on_freelist(s, pfn, 0)) return;
+    // Now we know that a valid freelist exists
+    const free = this.freeObjectSet(s, pfn);
+    const size = this.u32(s, this.cache.size_);
+    const first = this.fixup_red_left(s, this.slab_address(pfn));
+    for (let i = 0; i < this.objects(pfn); i++) {
+      const p = first + i * size;
+      if (!this.check_object(s, pfn, p, free.has(p) ? SLUB_RED_INACTIVE : SLUB_RED_ACTIVE)) break;
+    }
+  }
+
+  private validate_slab_node(s: number, n: number): number {
+    let count = 0;
+    for (const pfn of this.partialSlabs(n)) {
+      this.validate_slab(s, pfn);
+      count++;
+    }
+    const name = this.common.cacheName(s);
+    if (count !== this.nr_partial(n)) {
+      this.pr(KERN_ERR, `SLUB ${name}: ${count} partial slabs counted but counter=${this.nr_partial(n)}\n`);
+      this.slab_add_kunit_errors();
+    }
+    if (!(this.sflags(s) & SLAB_STORE_USER)) return count;
+    for (const pfn of this.fullSlabs(n)) {
+      this.validate_slab(s, pfn);
+      count++;
+    }
+    if (count !== this.node_nr_slabs(n)) {
+      this.pr(KERN_ERR, `SLUB: ${name} ${count} slabs counted but counter=${this.node_nr_slabs(n)}\n`);
+      this.slab_add_kunit_errors();
+    }
+    return count;
+  }
+
+  /**
+   * validate_slab_cache(): check every slab on the node lists (and, with
+   * SLAB_STORE_USER, the full lists) and every object in them, reporting
+   * and repairing as the allocation and free checks do. Returns the number
+   * of slabs checked. (Writing 1 to /sys/kernel/slab/<cache>/validate does
+   * this for a debug cache.)
+   */
+  validate_slab_cache(s: number): number {
+    const saved = this.dbgFrames;
+    this.dbgFrames = ['validate_slab', 'validate_slab_node', 'validate_slab_cache'];
+    this.d.bug.deferBegin();
+    try {
+      this.flush_all(s);
+      let count = 0;
+      for (let node = 0; node < this.nrNodeIds; node++) {
+        const n = this.get_node(s, node);
+        if (n !== 0) count += this.validate_slab_node(s, n);
+      }
+      return count;
+    } finally {
+      this.dbgFrames = saved;
+      this.d.bug.deferEnd();
+    }
+  }
+
+  /** maybe_wipe_obj_freeptr(): with init_on_free, a free pointer inside the object is not left in it. */
+  maybe_wipe_obj_freeptr(s: number, obj: number): void {
+    const flags = this.sflags(s);
+    if (this.ptrField(s, this.cache.ctor) !== 0 || (flags & (SLAB_TYPESAFE_BY_RCU | SLAB_POISON))) return;
+    if (!this.freeptr_outside_object(s)) this.w.wptr(obj - this.po + this.u32(s, this.cache.offset), 0);
+  }
+
+  /* ------------------------------------------------------------------ */
   /* Bulk operations                                                     */
   /* ------------------------------------------------------------------ */
 
   /** __kmem_cache_alloc_bulk(): from this CPU's freelist, the slow path when it runs dry. */
   alloc_bulk(s: number, gfp: number, size: number, p: number): number {
+    this.d.bug.deferBegin();
+    try {
+      return this.__kmem_cache_alloc_bulk(s, gfp, size, p);
+    } finally {
+      this.d.bug.deferEnd();
+    }
+  }
+
+  private __kmem_cache_alloc_bulk(s: number, gfp: number, size: number, p: number): number {
     const w = this.w;
     const ppa = p - this.po;
     let c = this.thisCpuSlab(s);
@@ -1185,6 +2212,15 @@ export class Slub implements SlabAllocator {
    * slab, links them, and frees them in one do_slab_free(); repeat.
    */
   free_bulk(s: number, size: number, p: number): void {
+    this.d.bug.deferBegin();
+    try {
+      this.__kmem_cache_free_bulk(s, size, p);
+    } finally {
+      this.d.bug.deferEnd();
+    }
+  }
+
+  private __kmem_cache_free_bulk(s: number, size: number, p: number): void {
     const w = this.w;
     const ppa = p - this.po;
     while (size > 0) {
@@ -1208,12 +2244,15 @@ export class Slub implements SlabAllocator {
       let head = object;
       let cnt = 1;
       const off = this.u32(cache, this.cache.offset);
+      const initOnFree = this.d.buddy.globals.init_on_free;
+      if (initOnFree) this.slab_free_hook(cache, object);
       w.wptr(object - this.po + off, 0);
       let same = size;
       let lookahead = 3;
       while (size > 0) {
         const o = w.rptr(ppa + --size * this.ptr);
         if (this.folioPfn(o) === pfn && this.valid_object(cache, pfn, o)) {
+          if (initOnFree) this.slab_free_hook(cache, o);
           w.wptr(o - this.po + off, head);
           head = o;
           cnt++;
@@ -1260,39 +2299,14 @@ export class Slub implements SlabAllocator {
   /** calculate_sizes(): object layout, free pointer, order; false if no order fits. */
   private calculate_sizes(args: KmemCacheArgs, s: number): boolean {
     const L = this.cache;
-    let flags = this.u32(s, L.flags);
-    const objectSize = this.u32(s, L.object_size);
-    const ptr = this.ptr;
-    const ALIGN = (x: number, a: number) => (x + a - 1) & ~(a - 1);
-    let size = ALIGN(objectSize, ptr);
-    const ctor = this.ptrField(s, L.ctor);
-    // slub_debug (the metadata only; the checks come with slab debugging)
-    if ((flags & SLAB_POISON) && !(flags & SLAB_TYPESAFE_BY_RCU) && ctor === 0) flags |= __OBJECT_POISON;
-    else flags &= ~__OBJECT_POISON;
+    const lay = calculateObjectLayout(this.u32(s, L.object_size), this.u32(s, L.align), this.u32(s, L.flags),
+      this.ptrField(s, L.ctor) !== 0, args.use_freeptr_offset ? args.freeptr_offset : null, this.metadataSizes);
+    const flags = lay.flags;
     this.setU32(s, L.flags, flags);
-    if ((flags & SLAB_RED_ZONE) && size === objectSize) size += ptr;
-    this.setU32(s, L.inuse, size);
-    const origSize = (flags & SLAB_STORE_USER) !== 0 && (flags & SLAB_KMALLOC) !== 0;
-    if (((flags & SLAB_TYPESAFE_BY_RCU) && !args.use_freeptr_offset) || (flags & SLAB_POISON) || ctor !== 0 ||
-      ((flags & SLAB_RED_ZONE) && (objectSize < ptr || origSize))) {
-      this.setU32(s, L.offset, size);
-      size += ptr;
-    } else if ((flags & SLAB_TYPESAFE_BY_RCU) && args.use_freeptr_offset) {
-      this.setU32(s, L.offset, args.freeptr_offset);
-    } else {
-      this.setU32(s, L.offset, Math.floor(objectSize / 2 / ptr) * ptr);
-    }
-    if (flags & SLAB_STORE_USER) {
-      size += 2 * (ptr === 8 ? 32 : 20); // 2 * sizeof(struct track) with a stack depot handle
-      if (flags & SLAB_KMALLOC) size += ptr;
-    }
-    if (flags & SLAB_RED_ZONE) {
-      size += ptr;
-      const redLeft = ALIGN(ptr, this.u32(s, L.align));
-      this.setU32(s, L.red_left_pad, redLeft);
-      size += redLeft;
-    }
-    size = ALIGN(size, this.u32(s, L.align));
+    this.setU32(s, L.inuse, lay.inuse);
+    this.setU32(s, L.offset, lay.offset);
+    if (flags & SLAB_RED_ZONE) this.setU32(s, L.red_left_pad, lay.redLeftPad);
+    const size = lay.size;
     this.setU32(s, L.size_, size);
     // reciprocal_size {m, sh1, sh2} (lib/math/reciprocal_div.c)
     const l = fls(size - 1);
@@ -1332,7 +2346,7 @@ export class Slub implements SlabAllocator {
     this.setPtrField(s, L.name, name);
     this.setU32(s, L.size_, size);
     this.setU32(s, L.object_size, size);
-    this.setU32(s, L.flags, flags);
+    this.setU32(s, L.flags, this.kmem_cache_flags(flags, this.common.readString(name)));
     this.setU32(s, L.align, args.align);
     this.setPtrField(s, L.ctor, args.ctor);
     this.setU32(s, L.useroffset, args.useroffset);
@@ -1341,8 +2355,18 @@ export class Slub implements SlabAllocator {
       this.__kmem_cache_release(s);
       return -EINVAL;
     }
+    // slab_debug=O: no metadata for a cache whose minimum order it would raise
+    if (this.w.r32(this.d.staticsPa + this.G.disable_higher_order_debug) !== 0 &&
+      getOrder(this.u32(s, L.size_)) > getOrder(this.u32(s, L.object_size))) {
+      this.setU32(s, L.flags, this.u32(s, L.flags) & ~DEBUG_METADATA_FLAGS);
+      this.setU32(s, L.offset, 0);
+      if (!this.calculate_sizes(args, s)) {
+        this.__kmem_cache_release(s);
+        return -EINVAL;
+      }
+    }
     // system_has_freelist_aba(): cmpxchg16b / cmpxchg8b
-    if (!(flags & SLAB_NO_CMPXCHG)) this.setU32(s, L.flags, this.u32(s, L.flags) | __CMPXCHG_DOUBLE);
+    if (!(this.u32(s, L.flags) & SLAB_NO_CMPXCHG)) this.setU32(s, L.flags, this.u32(s, L.flags) | __CMPXCHG_DOUBLE);
     const ilog2 = 31 - Math.clz32(this.u32(s, L.size_));
     this.w.wlong(s - this.po + L.min_partial, Math.max(MIN_PARTIAL, Math.min(MAX_PARTIAL, ilog2 >> 1)));
     this.set_cpu_partial(s);
@@ -1394,6 +2418,7 @@ export class Slub implements SlabAllocator {
       this.d.log.printk(KERN_ERR, 'SLUB: Allocating a useless per node structure in order to be able to continue');
     }
     const n = this.slabFreelist(pfn);
+    this.init_object(kcn, n, SLUB_RED_ACTIVE);
     this.slabSetPtr(pfn, this.wFreelist, this.get_freepointer(kcn, n));
     this.setInuse(pfn, 1);
     this.setPtrField(kcn, this.cache.node + node * this.ptr, n);
@@ -1448,6 +2473,9 @@ export class Slub implements SlabAllocator {
     this.w.w32(G + this.G.slub_min_order, p.minOrder);
     this.w.w32(G + this.G.slub_max_order, p.maxOrder);
     this.w.w32(G + this.G.slub_min_objects, p.minObjects);
+    this.setup_slub_debug_statics();
+    // Print slub debugging pointers without hashing
+    if (p.debug.flags !== 0 || p.debug.string !== null || p.noHashPointers) this.no_hash_pointers_enable();
     // slab_nodes: the nodes with normal memory (N_NORMAL_MEMORY), a bitmap of up to 64 nodes
     const nodes = new Set<number>();
     for (const z of this.d.buddy.zones) if (z.idx <= this.d.mz.zs.ZONE_NORMAL && this.d.buddy.populated(z)) nodes.add(z.nid);
@@ -1480,8 +2508,8 @@ export class Slub implements SlabAllocator {
     for (let node = 0; node < this.nrNodeIds; node++) {
       const n = this.get_node(s, node);
       if (n === 0) continue;
-      // (n->full is empty: only debug caches track full slabs)
       for (let pfn = this.firstPartial(n); pfn >= 0; pfn = this.nextPartial(n, pfn)) this.slabSetPtr(pfn, this.wSlabCache, s);
+      for (const pfn of this.fullSlabs(n)) this.slabSetPtr(pfn, this.wSlabCache, s);
     }
     this.common.link_cache(s);
     return s;
@@ -1526,6 +2554,15 @@ export class Slub implements SlabAllocator {
    * to 32 free objects, fewest free first; the others keep their order).
    */
   __kmem_cache_shrink(s: number): number {
+    this.d.bug.deferBegin();
+    try {
+      return this.__kmem_cache_do_shrink(s);
+    } finally {
+      this.d.bug.deferEnd();
+    }
+  }
+
+  private __kmem_cache_do_shrink(s: number): number {
     this.flush_all(s);
     let ret = 0;
     for (let node = 0; node < this.nrNodeIds; node++) {
@@ -1558,6 +2595,15 @@ export class Slub implements SlabAllocator {
 
   /** __kmem_cache_shutdown(): free everything; 1 (after listing them) if objects remain. */
   __kmem_cache_shutdown(s: number): number {
+    this.d.bug.deferBegin();
+    try {
+      return this.kmem_cache_do_shutdown(s);
+    } finally {
+      this.d.bug.deferEnd();
+    }
+  }
+
+  private kmem_cache_do_shutdown(s: number): number {
     this.flush_all(s);
     for (let node = 0; node < this.nrNodeIds; node++) {
       const n = this.get_node(s, node);
@@ -1640,8 +2686,8 @@ export class Slub implements SlabAllocator {
 
   /**
    * Where the slabs SLUB can reach are, for tests and tools: each CPU's
-   * slab and partial list, each node's partial list. (Full slabs are on
-   * no list without slub_debug.)
+   * slab and partial list, each node's partial list and (SLAB_STORE_USER
+   * caches) full list. (Other full slabs are on no list.)
    */
   slabsOf(s: number): { pfn: number; where: string }[] {
     const out: { pfn: number; where: string }[] = [];
@@ -1655,7 +2701,9 @@ export class Slub implements SlabAllocator {
     }
     for (let node = 0; node < this.nrNodeIds; node++) {
       const n = this.get_node(s, node);
-      if (n !== 0) for (const pfn of this.partialSlabs(n)) out.push({ pfn, where: `node${node}-partial` });
+      if (n === 0) continue;
+      for (const pfn of this.partialSlabs(n)) out.push({ pfn, where: `node${node}-partial` });
+      for (const pfn of this.fullSlabs(n)) out.push({ pfn, where: `node${node}-full` });
     }
     return out;
   }
@@ -1685,5 +2733,8 @@ export function parseSlubParams(cmdline: string): SlubDeps['params'] {
       minObjects = v;
     }
   }
-  return { minOrder, maxOrder, minObjects };
+  return {
+    minOrder, maxOrder, minObjects, debug: parseSlubDebugCmdline(cmdline),
+    noHashPointers: cmdline.split(/\s+/).includes('no_hash_pointers'),
+  };
 }

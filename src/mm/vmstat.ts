@@ -186,7 +186,7 @@ export function meminfoView(k: Kernel): MeminfoView {
     kernelStackKb: kstack,
     pageTables: ptables,
     vmallocTotalKb: Math.floor((k.layout.VMALLOC_END - k.layout.VMALLOC_START) / 1024),
-    vmallocUsed: 0,
+    vmallocUsed: k.paging.vm.vmalloc_nr_pages(),
     percpu: k.percpu.nr_pages(),
     commitLimit: Math.floor((totalram * 50) / 100),
     committedAs: 0,

@@ -262,9 +262,9 @@ describe('kmem command line', { concurrency: true }, () => {
     const num = await kmem(['demo', '2']);
     assert.equal(num.code, 0);
     assert.ok(num.stdout.includes(`Chapter 2: ${CHAPTERS[1].title}`));
-    const bad = await kmem(['demo', 'slab']);
+    const bad = await kmem(['demo', 'no-such-chapter']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /no chapter "slab"/);
+    assert.match(bad.stderr, /no chapter "no-such-chapter"/);
   });
 });
 

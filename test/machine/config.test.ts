@@ -74,7 +74,7 @@ test('defaults: x86_64, 2 GiB, 2 CPUs, one node, QEMU map, seed 1', () => {
   assert.equal(c.seed, 1);
   assert.equal(c.cmdline, '');
   assert.equal(c.pae, undefined);
-  assert.deepEqual(c.mmio.map((w) => w.name), ['vga-lowmem', 'vga.vram', 'ioapic', 'hpet', 'lapic']);
+  assert.deepEqual(c.mmio.map((w) => w.name), ['vga-lowmem', 'vga.vram', 'ioapic', 'hpet', 'lapic', 'kmem-dev', 'kmem-dev.bar']);
   assert.equal(resolveConfig({ arch: 'i386' }).pae, false);
 });
 
@@ -214,7 +214,7 @@ test('a custom e820 without mem decides the amount of RAM; default MMIO over RAM
     ],
   });
   assert.equal(c.memBytes, 0xfe000000);
-  assert.deepEqual(c.mmio.map((w) => w.name), ['vga-lowmem', 'ioapic', 'hpet', 'lapic']);
+  assert.deepEqual(c.mmio.map((w) => w.name), ['vga-lowmem', 'ioapic', 'hpet', 'lapic', 'kmem-dev', 'kmem-dev.bar']);
 });
 
 test('validateConfig accepts a hand-built config', () => {

@@ -8,14 +8,24 @@ import { bootChapter } from './boot.ts';
 import { buddyChapter } from './buddy.ts';
 import { pcpChapter } from './pcp.ts';
 import { gfpChapter } from './gfp.ts';
+import { slabChapter } from './slab.ts';
+import { slabDebugChapter } from './slab_debug.ts';
 import { badInputChapter } from './bad_input.ts';
+import { vmallocChapter } from './vmalloc.ts';
+import { ioremapChapter } from './ioremap.ts';
+import { replayChapter } from './replay.ts';
 
 export const CHAPTERS: readonly DemoChapter[] = [
   bootChapter,
   buddyChapter,
   pcpChapter,
   gfpChapter,
+  slabChapter,
+  slabDebugChapter,
   badInputChapter,
+  vmallocChapter,
+  ioremapChapter,
+  replayChapter,
 ];
 
 /** A chapter by id ("buddy") or number ("2"). */

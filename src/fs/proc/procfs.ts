@@ -2,7 +2,7 @@
  * The /proc files kmem can produce, by their name under /proc, each generated
  * from live machine memory when read (fs/proc/, mm/vmstat.c, kernel/sysctl.c).
  *
- *   buddyinfo  pagetypeinfo  zoneinfo  meminfo  slabinfo
+ *   buddyinfo  pagetypeinfo  zoneinfo  meminfo  slabinfo  vmallocinfo
  *   sys/vm/min_free_kbytes  sys/vm/watermark_scale_factor  sys/vm/lowmem_reserve_ratio
  *
  * The sys/vm files can be written too: as in the kernel, a write parses the
@@ -17,6 +17,7 @@ import { pagetypeinfo } from './pagetypeinfo.ts';
 import { zoneinfo } from './zoneinfo.ts';
 import { meminfo } from './meminfo.ts';
 import { slabinfo } from './slabinfo.ts';
+import { vmallocinfo } from './vmallocinfo.ts';
 import {
   EINVAL, formatLowmemReserveRatio, formatMinFreeKbytes, formatWatermarkScaleFactor, writeLowmemReserveRatio,
   writeMinFreeKbytes, writeWatermarkScaleFactor,
@@ -31,6 +32,7 @@ const READERS: Readonly<Record<string, Reader>> = {
   zoneinfo: (k) => zoneinfo(memoryView(k)),
   meminfo: (k) => meminfo(meminfoView(k)),
   slabinfo: (k) => slabinfo(k.slab.slabinfo()),
+  vmallocinfo: (k) => vmallocinfo(k.paging.vm.vmallocinfo(k.mmInit.pgdatPa.length), k.layout, k.paging.physDigits),
   'sys/vm/min_free_kbytes': (k) => formatMinFreeKbytes(k.buddy.min_free_kbytes),
   'sys/vm/watermark_scale_factor': (k) => formatWatermarkScaleFactor(k.buddy.watermark_scale_factor),
   'sys/vm/lowmem_reserve_ratio': (k) => formatLowmemReserveRatio(k.buddy.lowmem_reserve_ratio),
