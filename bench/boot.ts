@@ -4,6 +4,10 @@
  * idle, 4G, ...) so drift affects them alike; the median of the runs is reported.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import type { BootSample } from './boot_child.ts';
 import { median } from './harness.ts';
@@ -36,8 +40,20 @@ function spawnJson<T>(args: string[]): T {
   return JSON.parse(line) as T;
 }
 
-export function bootOnce(mem: string, cpus = 2): BootSample {
-  return spawnJson<BootSample>(['--import', 'tsx', CHILD, mem, String(cpus)]);
+export function bootOnce(mem: string, cpus = 2, bundle: string | null = null): BootSample {
+  return spawnJson<BootSample>(bundle === null ? ['--import', 'tsx', CHILD, mem, String(cpus)] : [bundle, mem, String(cpus)]);
+}
+
+/**
+ * boot_child.ts and the kernel bundled into one plain JavaScript file by
+ * esbuild, as a published build of kmem would run: no TypeScript loader in
+ * the process. tsx's loader runs in a worker thread of its own, which costs
+ * some 30 MiB of resident memory that is not kmem's.
+ */
+export function bundleBootChild(): string {
+  const out = join(mkdtempSync(join(tmpdir(), 'kmem-bench-')), 'boot_child.mjs');
+  buildSync({ entryPoints: [CHILD], bundle: true, platform: 'node', format: 'esm', outfile: out, logLevel: 'warning' });
+  return out;
 }
 
 /** RSS (MiB) of a plain `node` process that does nothing, no tsx. */
@@ -68,12 +84,17 @@ function summarise(mem: string, xs: BootSample[]): BootResult {
 
 export interface BootBench {
   bareNodeRssMiB: number;
+  /** Run through tsx, as `npm run`/`node --import tsx` does. */
   results: BootResult[];
+  /** The same boots from an esbuild bundle in plain node. */
+  bundled: BootResult[];
 }
 
 export function runBootBenches(sizes: readonly string[], runs: number, progress: (msg: string) => void): BootBench {
   const all = ['idle', ...sizes];
   const samples = new Map<string, BootSample[]>(all.map((s) => [s, []]));
+  const bundledSamples = new Map<string, BootSample[]>(all.map((s) => [s, []]));
+  const bundle = bundleBootChild();
   // One unrecorded boot first: tsx's transform cache is then warm for every recorded run.
   bootOnce(sizes[0]);
   const bare: number[] = [];
@@ -82,8 +103,14 @@ export function runBootBenches(sizes: readonly string[], runs: number, progress:
     for (const mem of all) {
       const s = bootOnce(mem);
       samples.get(mem)!.push(s);
-      progress(`  boot ${mem} run ${r + 1}/${runs}: ${s.bootMs.toFixed(0)} ms, RSS ${s.rssAfterBootMiB.toFixed(0)} MiB`);
+      const b = bootOnce(mem, 2, bundle);
+      bundledSamples.get(mem)!.push(b);
+      progress(`  boot ${mem} run ${r + 1}/${runs}: ${s.bootMs.toFixed(0)} ms, RSS ${s.rssAfterBootMiB.toFixed(0)} MiB (bundled: ${b.bootMs.toFixed(0)} ms, ${b.rssAfterBootMiB.toFixed(0)} MiB)`);
     }
   }
-  return { bareNodeRssMiB: median(bare), results: all.map((mem) => summarise(mem, samples.get(mem)!)) };
+  return {
+    bareNodeRssMiB: median(bare),
+    results: all.map((mem) => summarise(mem, samples.get(mem)!)),
+    bundled: all.map((mem) => summarise(mem, bundledSamples.get(mem)!)),
+  };
 }
