@@ -160,7 +160,12 @@ async function main(): Promise<void> {
   const { measureInterleaved, table } = await import('./harness.ts');
   const { rawTasks } = await import('./alloc.ts');
   const k = start_kernel(resolveConfig({ mem: '4G', cpus: 2 }));
-  const tasks = [rawTasks(1 << 20)[0], ...segregatedTasks(), ...slabTasks(k)];
+  // the same rows on each slab implementation (SLUB first, unprefixed)
+  const ks = start_kernel(resolveConfig({ mem: '4G', cpus: 2, slab: 'slob' }));
+  const slob = slabTasks(ks).map((t) => ({ ...t, name: `SLOB: ${t.name}` }));
+  const ka = start_kernel(resolveConfig({ mem: '4G', cpus: 2, slab: 'slab' }));
+  const slab = slabTasks(ka).map((t) => ({ ...t, name: `SLAB: ${t.name}` }));
+  const tasks = [rawTasks(1 << 20)[0], ...segregatedTasks(), ...slabTasks(k), ...slab, ...slob];
   const results = measureInterleaved(tasks, { rounds: 7, targetMs: 40, progress: (m) => process.stderr.write(m + '\n') });
   process.stdout.write(table(['benchmark', 'ns/pair', 'min..max'],
     results.map((r) => [r.name, r.ns.toFixed(r.ns < 10 ? 2 : 1), `${r.min.toFixed(1)}..${r.max.toFixed(1)}`])) + '\n');

@@ -22,6 +22,8 @@ export interface BootFlags {
   procDir?: string;
   errors?: 'log' | 'throw';
   quiet?: boolean;
+  /** The slab allocator (slub, slob); kmem replay reads its own comma list. */
+  slab?: string;
 }
 
 /** Add the boot flags to a command. */
@@ -69,6 +71,7 @@ export function configFromFlags(flags: BootFlags, readFile: (path: string) => st
   if (flags.nodes !== undefined) overrides.nodes = numberOrRaw(flags.nodes);
   if (flags.arch !== undefined) overrides.arch = flags.arch;
   if (flags.cmdline !== undefined) overrides.cmdline = flags.cmdline;
+  if (flags.slab !== undefined) overrides.slab = flags.slab;
   if (Object.keys(overrides).length === 0) return resolveConfig(input);
   if (!isObject(input)) throw new ConfigError('config', `${flags.config}: expected a JSON object`);
   const merged: Record<string, unknown> = { ...input, ...overrides };

@@ -9,8 +9,12 @@
  *
  * The machine boots when the first event arrives, so that --cpus can
  * default to the trace's #P (its CPU count); other boot flags as `kmem
- * boot`. --slab takes a comma list of slab allocators to replay on: only
- * slub exists today; slab, slob and slqb are refused by name. --limit
+ * boot`. --slab takes a comma list of slab allocators to replay on (slub,
+ * slob, slab; slqb is refused by name): the trace is replayed on a
+ * fresh machine for each, the text reports follow a side-by-side summary,
+ * --json prints one object keyed by implementation name (each value what a
+ * single replay prints), and --html FILE writes FILE for the first and
+ * FILE-<impl>.html for the others. --limit
  * replays only the first N events (and stops reading). --json prints one
  * JSON object on stdout instead of the text report. A progress bar with
  * events/s goes to stderr when stderr is a terminal (and not with
@@ -33,7 +37,7 @@ import { open_trace } from '../node/trace_file.ts';
 import { is_xz_file, open_xz_in_worker } from '../node/xz_worker.ts';
 import { configFromFlags, describeMachine, type BootFlags } from './options.ts';
 import { writeProcDir } from './summary.ts';
-import type { Output } from './output.ts';
+import { Output } from './output.ts';
 
 export interface ReplayFlags extends BootFlags {
   slab?: string;
@@ -44,8 +48,8 @@ export interface ReplayFlags extends BootFlags {
 }
 
 /** The slab allocators --slab knows: those kmem has, and those still to come. */
-export const SLAB_ALLOCATORS = ['slub'] as const;
-const SLAB_LATER = ['slab', 'slob', 'slqb'];
+export const SLAB_ALLOCATORS = ['slub', 'slob', 'slab'] as const;
+const SLAB_LATER = ['slqb'];
 
 /** --slab's comma list, checked; a message for the first one that cannot be used. */
 export function parseSlabList(text: string): { slabs: string[] } | { error: string } {
@@ -55,7 +59,7 @@ export function parseSlabList(text: string): { slabs: string[] } | { error: stri
     if (name === '') continue;
     if (SLAB_LATER.includes(name)) return { error: `--slab ${name}: not implemented yet` };
     if (!(SLAB_ALLOCATORS as readonly string[]).includes(name)) {
-      return { error: `--slab ${name}: unknown slab allocator (slub; slab, slob and slqb are to come)` };
+      return { error: `--slab ${name}: unknown slab allocator (slub, slob, slab; slqb is to come)` };
     }
     if (!slabs.includes(name)) slabs.push(name);
   }
@@ -70,8 +74,8 @@ function positiveInt(v: string | undefined, what: string): number | null | { err
 }
 
 /** Boot the replay machine: the flags, with --cpus defaulting to the trace's CPU count. */
-function bootFor(flags: ReplayFlags, header: TraceHeader): Kernel {
-  const f = { ...flags };
+function bootFor(flags: ReplayFlags, header: TraceHeader, slab: string): Kernel {
+  const f = { ...flags, slab };
   if (f.cpus === undefined && header.ncpus > 0) f.cpus = String(header.ncpus);
   return start_kernel(configFromFlags(f), { errors: flags.errors ?? 'log' });
 }
@@ -91,6 +95,53 @@ export async function replayCommand(trace: string, flags: ReplayFlags, out: Outp
       return 2;
     }
   }
+  const topN = typeof top === 'number' ? top : null;
+  const limitN = typeof limit === 'number' ? limit : null;
+  if (slab.slabs.length === 1) return replayOne(trace, flags, slab.slabs[0], topN, limitN, out, err, stderr);
+  // Several implementations: each replay's output is collected, then printed together.
+  const runs: { name: string; json: string; text: string[]; status: number }[] = [];
+  for (const name of slab.slabs) {
+    const json: string[] = [];
+    const text: string[] = [];
+    let buf = '';
+    const collect = new Output({ write: (t: string) => { buf += t; } }, false, out.width);
+    const html = flags.html === undefined || name === slab.slabs[0] ? flags.html : flags.html.replace(/(\.html?)?$/, `-${name}$1`);
+    const status = await replayOne(trace, { ...flags, html }, name, topN, limitN, collect, err, stderr);
+    if (status === 2) return 2;
+    (flags.json ? json : text).push(...buf.replace(/\n$/, '').split('\n'));
+    runs.push({ name, json: json.join('\n'), text, status });
+  }
+  if (flags.json) {
+    const obj: Record<string, unknown> = {};
+    for (const r of runs) obj[r.name] = r.json === '' ? null : JSON.parse(r.json);
+    out.line(JSON.stringify(obj, null, 2));
+  } else {
+    out.lines(sideBySide(runs.map((r) => r.name), runs.map((r) => r.text)).join('\n'));
+    for (const r of runs) {
+      out.line();
+      for (const l of r.text) out.line(l);
+    }
+  }
+  return Math.max(...runs.map((r) => r.status));
+}
+
+/** The summary of each report (after its title, up to the EVENTS table; no blank lines), in columns. */
+function sideBySide(names: string[], texts: string[][]): string[] {
+  const blocks = texts.map((t) => {
+    const lines = t.join('\n').split('\n');
+    let end = lines.findIndex((l) => l.startsWith('EVENTS'));
+    if (end < 0) end = lines.length;
+    return lines.slice(1, end).filter((l) => l.trim() !== '' && !/^=+$/.test(l));
+  });
+  const width = Math.max(20, ...blocks.flat().map((l) => l.length)) + 2;
+  const rows = Math.max(...blocks.map((b) => b.length));
+  const out = [names.map((n) => n.toUpperCase().padEnd(width)).join('').trimEnd()];
+  for (let i = 0; i < rows; i++) out.push(blocks.map((b) => (b[i] ?? '').padEnd(width)).join('').trimEnd());
+  return out;
+}
+
+async function replayOne(trace: string, flags: ReplayFlags, slabName: string, top: number | null, limit: number | null,
+  out: Output, err: Output, stderr: { isTTY?: boolean }): Promise<number> {
   const maxEvents = typeof limit === 'number' ? limit : Infinity;
 
   let opened;
@@ -111,7 +162,7 @@ export async function replayCommand(trace: string, flags: ReplayFlags, out: Outp
     if (seen >= maxEvents || bootError !== null) return;
     if (replay === null) {
       try {
-        k = bootFor(flags, parser.header);
+        k = bootFor(flags, parser.header, slabName);
       } catch (x) {
         bootError = x;
         return;
@@ -167,7 +218,7 @@ export async function replayCommand(trace: string, flags: ReplayFlags, out: Outp
   if (replay === null) {
     // A trace without a single kmem event: the report is all zeros, on the machine the flags describe.
     try {
-      k = bootFor(flags, parsed.header);
+      k = bootFor(flags, parsed.header, slabName);
     } catch (e) {
       err.line(e instanceof ConfigError ? `kmem: ${e.message}` : `kmem: boot failed: ${(e as Error).message}`);
       return e instanceof ConfigError ? 2 : 1;
@@ -184,7 +235,7 @@ export async function replayCommand(trace: string, flags: ReplayFlags, out: Outp
       `${parsed.stats.bad_examples[0]?.reason})`);
   }
 
-  const title = `kmem replay ${trace} (${describeMachine(machine.config)}, ${slab.slabs.join(',').toUpperCase()})`;
+  const title = `kmem replay ${trace} (${describeMachine(machine.config)}, ${slabName.toUpperCase()})`;
   if (flags.json) {
     out.line(report_json(result, {
       file: trace, compression: opened.compression, bytes_read: bytes, wall_ms: Math.round(wallMs),

@@ -41,7 +41,7 @@ export function memorySummary(k: Kernel): string[] {
 /** Write every /proc file kmem produces into dir, under its /proc name. Returns the paths written. */
 export function writeProcDir(k: Kernel, dir: string): string[] {
   const written: string[] = [];
-  for (const name of procFileNames()) {
+  for (const name of procFileNames(k)) {
     const path = join(dir, ...name.split('/'));
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, readProc(k, name));

@@ -49,6 +49,8 @@ import { Kallsyms } from '../kernel/kallsyms.ts';
 import { Rcu } from '../kernel/rcu.ts';
 import { RamWords } from '../machine/ram_words.ts';
 import { SlabCommon, parseSlabNomerge } from '../mm/slab_common.ts';
+import { Slab } from '../mm/slab.ts';
+import { Slob } from '../mm/slob.ts';
 import { Slub, parseSlubParams } from '../mm/slub.ts';
 import { Tracing } from '../trace/events.ts';
 import { vmallocStaticsBytes } from '../mm/vmalloc.ts';
@@ -122,7 +124,9 @@ export function imageLayout(layout: ArchLayout, nrCpus: number): ImageLayout {
   const pageAllocGlobals = clock + 8;
   const rcu = up(pageAllocGlobals + PageAllocGlobals.bytes(8), 8);
   const slab = up(rcu + Rcu.globalsBytes(layout.ptrSize), 64);
-  const slabBytes = SlabCommon.staticBytes(layout.ptrSize) + Slub.staticBytes(layout.ptrSize, maxNumNodes(layout));
+  // room for the larger of the implementations' statics (SLUB's; SLOB's are three list heads and kmem_cache_boot)
+  const slabBytes = SlabCommon.staticBytes(layout.ptrSize) +
+    Math.max(Slub.staticBytes(layout.ptrSize, maxNumNodes(layout)), Slob.staticBytes(layout.ptrSize));
   // --- paging and vmalloc (issue 4): swapper_pg_dir, then mm/vmalloc.c's statics ---
   const swapperPgDir = up(slab + slabBytes, PAGE_SIZE);
   const vmalloc = swapperPgDir + PAGE_SIZE;
@@ -288,7 +292,12 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
     layout, mem, words, kaddr, sparse, pages, mz, buddy, log, bug, sched, kallsyms, rcu, pgdatPa,
     dataPa: img.slab, dataBytes: img.slabBytes, rodataPa: img.slabRodata, rodataBytes: SlabCommon.rodataBytes(),
     nomerge: parseSlabNomerge(config.cmdline),
-  }, (staticsPa, common) => new Slub({
+  }, (staticsPa, common) => config.slab === 'slob' ? new Slob({
+    layout, mem, words, kaddr, pages, buddy, bug, sched, kallsyms, rcu, staticsPa,
+  }, common) : config.slab === 'slab' ? new Slab({
+    layout, mem, words, kaddr, pages, buddy, percpu, sched, kallsyms, rcu, nrCpus: config.cpus, cpuToNode,
+    nrNodes: config.nodes.length, staticsPa,
+  }, common) : new Slub({
     layout, mem, words, sparse, pages, mz, buddy, percpu, log, bug, sched, kallsyms, rcu, nrCpus: config.cpus,
     cpuToNode, pgdatPa, maxNumNodes: maxNumNodes(layout), staticsPa, params: parseSlubParams(config.cmdline),
     uptimeNs: () => mem.read64(img.clock),

@@ -138,7 +138,7 @@ export class Bug {
   deferBegin(): void {
     if (this.deferDepth === 0) {
       this.deferredKind = null;
-      this.collected = [];
+      if (this.collected.length !== 0) this.collected.length = 0;
     }
     this.deferDepth++;
   }

@@ -38,6 +38,14 @@ import { kmemCacheArgs, type SlabCommon } from '../mm/slab_common.ts';
 import type { Kallsyms } from './kallsyms.ts';
 import type { Rcu } from './rcu.ts';
 import type { Tracing } from '../trace/events.ts';
+/* --- highmem, scatterlist, DMA, per-CPU variables, kernel stacks (issue 4 items 5-8) --- */
+import { PercpuDefs } from '../mm/percpu_defs.ts';
+import { Highmem } from '../mm/highmem.ts';
+import { Scatterlist } from '../lib/scatterlist.ts';
+import { DmaMapping } from './dma/mapping.ts';
+import { KernelStacks } from './fork.ts';
+import { PercpuVmChunks } from '../mm/percpu_vm.ts';
+import { KERN_ERR as KERN_ERR_LEVEL, TAINT_WARN as TAINT_WARN_FLAG } from './bug.ts';
 /* --- paging, vmalloc and ioremap (issue 4) --- */
 import { paging_init, type Paging } from '../arch/x86/paging_init.ts';
 import {
@@ -195,7 +203,7 @@ export class Kernel extends KernelBase {
   page_address(page: number): number {
     const pfn = this.pageToPfnOrThrow(page);
     const pa = pfn * PAGE_SIZE;
-    if (this.layout.PAGE_OFFSET + pa >= this.kaddr.directMapEnd) return 0;
+    if (this.layout.PAGE_OFFSET + pa >= this.kaddr.directMapEnd) return this.highmem.page_address_high(pfn); // kmapped highmem, or NULL
     return this.kaddr.__va(pa);
   }
 
@@ -370,11 +378,17 @@ export class Kernel extends KernelBase {
 
   /** __alloc_percpu(size, align): a per-CPU pointer (zeroed on every CPU), or 0. */
   __alloc_percpu(size: number, align: number): number {
-    return this.percpu.__alloc_percpu(size, align);
+    // issue 4: the first chunk, then chunks in vmalloc space (src/mm/percpu_vm.ts)
+    const ptr = this.percpu.__alloc_percpu(size, align, true);
+    if (ptr !== 0) return ptr;
+    const vp = size > 0 && size <= this.percpu.unitSize && align <= PAGE_SIZE && (align & (align - 1)) === 0
+      ? this.percpuVm.alloc(size, align) : 0;
+    return vp !== 0 ? vp : this.percpu.__alloc_percpu(size, align);
   }
 
   /** free_percpu(ptr); a pointer that is not an allocation is reported and ignored. */
   free_percpu(ptr: number): void {
+    if (ptr !== 0 && this.percpuVm.owns(ptr) && this.percpuVm.free(ptr)) return;
     if (!this.percpu.free_percpu(ptr)) {
       this.bug.warn('mm/percpu.c', 2275, 'free_percpu', `kmem: free_percpu(${formatPtr(this.layout, ptr)}): not a per-CPU allocation`, [], false);
     }
@@ -382,12 +396,12 @@ export class Kernel extends KernelBase {
 
   /** per_cpu_ptr(ptr, cpu): the kernel virtual address of cpu's copy. */
   per_cpu_ptr(ptr: number, cpu: number): number {
-    return this.percpu.per_cpu_ptr(ptr, cpu);
+    return ptr >= this.percpu.unitSize ? this.percpuVm.per_cpu_ptr(ptr, cpu) : this.percpu.per_cpu_ptr(ptr, cpu);
   }
 
   /** this_cpu_ptr(ptr): this CPU's copy. */
   this_cpu_ptr(ptr: number): number {
-    return this.percpu.per_cpu_ptr(ptr, this.sched.cpu);
+    return this.per_cpu_ptr(ptr, this.sched.cpu);
   }
 
   /* ---------------------------------------------------------------- */
@@ -1117,6 +1131,66 @@ export class Kernel extends KernelBase {
   }
 
   private readonly oldShrinkers = new WeakMap<object, number>();
+
+  /* ================================================================ */
+  /* Highmem, scatter/gather + DMA, per-CPU variables, kernel stacks  */
+  /* (issue 4 items 5-8): mm/highmem.c, lib/scatterlist.c,            */
+  /* kernel/dma, include/linux/percpu-defs.h, kernel/fork.c.          */
+  /* ================================================================ */
+
+  /** Static per-CPU variables (src/mm/percpu_defs.ts). */
+  readonly percpuDefs: PercpuDefs = new PercpuDefs(this);
+  /** kmap/kmap_local_page/kmap_atomic and the pkmap/fixmap areas (src/mm/highmem.ts). */
+  readonly highmem: Highmem = new Highmem(this);
+  /** struct scatterlist and sg_table (src/lib/scatterlist.ts). */
+  readonly sg: Scatterlist = new Scatterlist(this);
+  /** The DMA API over dma-direct (src/kernel/dma/mapping.ts). */
+  readonly dma: DmaMapping = new DmaMapping(this);
+  /** Kernel stacks (src/kernel/fork.ts). */
+  readonly stacks: KernelStacks = new KernelStacks(this);
+  /** Per-CPU chunks in vmalloc space, after the first chunk (src/mm/percpu_vm.ts). */
+  readonly percpuVm: PercpuVmChunks = new PercpuVmChunks(this);
+
+  kmap(page: number): number { return this.highmem.kmap(page); }
+  kunmap(page: number): void { this.highmem.kunmap(page); }
+  kmap_local_page(page: number): number { return this.highmem.kmap_local_page(page); }
+  kunmap_local(vaddr: number): void { this.highmem.kunmap_local(vaddr); }
+  kmap_atomic(page: number): number { return this.highmem.kmap_atomic(page); }
+  kunmap_atomic(vaddr: number): void { this.highmem.kunmap_atomic(vaddr); }
+
+  DEFINE_PER_CPU(name: string, size: number, init: Uint8Array | number = 0): number {
+    return this.percpuDefs.DEFINE_PER_CPU(name, size, init);
+  }
+  per_cpu(ptr: number, cpu: number): number { return this.percpuDefs.per_cpu(ptr, cpu); }
+  this_cpu_read(ptr: number, size: 1 | 2 | 4 | 8 = 4): number { return this.percpuDefs.this_cpu_read(ptr, size); }
+  this_cpu_write(ptr: number, v: number, size: 1 | 2 | 4 | 8 = 4): void { this.percpuDefs.this_cpu_write(ptr, size, v); }
+  this_cpu_add(ptr: number, v: number, size: 1 | 2 | 4 | 8 = 4): void { this.percpuDefs.this_cpu_add(ptr, size, v); }
+  this_cpu_inc(ptr: number, size: 1 | 2 | 4 | 8 = 4): void { this.percpuDefs.this_cpu_inc(ptr, size); }
+  get_cpu_var(ptr: number): number { return this.percpuDefs.get_cpu_var(ptr); }
+  put_cpu_var(ptr: number): void { this.percpuDefs.put_cpu_var(ptr); }
+  get_cpu(): number { return this.percpuDefs.get_cpu(); }
+  put_cpu(): void { this.percpuDefs.put_cpu(); }
+
+  /**
+   * schedule(): with preemption disabled this is __schedule_bug()'s report
+   * ("BUG: scheduling while atomic: comm/pid/0x%08x"); it also checks the
+   * end of current's stack (CONFIG_SCHED_STACK_END_CHECK).
+   */
+  schedule(): void {
+    this.stacks.schedule_debug();
+    const pc = this.sched.preempt_count();
+    if (pc === 0 && !this.sched.irqs_disabled()) return;
+    const lines = [`BUG: scheduling while atomic: ${this.sched.comm()}/${this.sched.pid()}/0x${(pc >>> 0).toString(16).padStart(8, '0')}`,
+      'Modules linked in:'];
+    for (const l of lines) this.log.printk(KERN_ERR_LEVEL, l);
+    lines.push(...this.bug.dump_stack(['__schedule_bug', '__schedule', 'schedule', callerSymbol()], KERN_ERR_LEVEL));
+    this.bug.reported('might_sleep', lines, TAINT_WARN_FLAG);
+  }
+
+  /** msleep(ms) (kernel/time/timer.c): schedule_timeout() -> schedule(); kmem has no timers, so no time passes. */
+  msleep(_ms: number): void {
+    this.schedule();
+  }
 }
 
 /** mempool_alloc_t: an element (a pointer), or 0. */

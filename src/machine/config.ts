@@ -118,7 +118,16 @@ export interface MachineConfig {
   seed: number;
   /** Kernel command line. */
   cmdline: string;
+  /**
+   * The slab allocator the kernel was built with (CONFIG_SLUB, CONFIG_SLOB,
+   * ...: a build-time choice in Linux, a boot option here); absent: SLUB.
+   */
+  slab?: SlabImpl;
 }
+
+/** The slab implementations kmem can boot with. */
+export const SLAB_IMPLS = ['slub', 'slob', 'slab'] as const;
+export type SlabImpl = (typeof SLAB_IMPLS)[number];
 
 export type SizeInput = number | string;
 
@@ -134,6 +143,7 @@ export interface MachineConfigInput {
   pae?: boolean;
   seed?: number;
   cmdline?: string;
+  slab?: string;
 }
 
 export class ConfigError extends Error {
@@ -428,7 +438,7 @@ function memOf(o: Obj, where: string): number | undefined {
   return undefined;
 }
 
-const TOP_KEYS = ['arch', 'mem', 'memBytes', 'cpus', 'nodes', 'e820', 'mmio', 'pae', 'seed', 'cmdline'] as const;
+const TOP_KEYS = ['arch', 'mem', 'memBytes', 'cpus', 'nodes', 'e820', 'mmio', 'pae', 'seed', 'cmdline', 'slab'] as const;
 
 /**
  * Fill defaults into a partial description (the JSON shape or a partial
@@ -567,6 +577,7 @@ export function resolveConfig(input: MachineConfigInput | unknown = {}): Machine
     cmdline,
   };
   if (pae !== undefined) config.pae = pae;
+  if (input.slab !== undefined) config.slab = slabImpl(input.slab);
   validateConfig(config);
   return config;
 }
@@ -634,6 +645,7 @@ export function validateConfig(c: MachineConfig): void {
   int(c.cpus, 'cpus', 1, NR_CPUS[c.arch]);
   int(c.seed, 'seed', 0, 0xffffffff);
   if (typeof c.cmdline !== 'string') throw new ConfigError('cmdline', 'expected a string');
+  if (c.slab !== undefined) slabImpl(c.slab);
 
   // e820: well-formed, no overlaps, some RAM, no more RAM than the machine has.
   checkE820Entries(c.e820);
@@ -706,4 +718,14 @@ export function validateConfig(c: MachineConfig): void {
       throw new ConfigError(`nodes[${i}]`, `no usable RAM: the e820 map's RAM runs out before node ${i}'s share`);
     }
   });
+}
+
+/** A slab implementation's name, checked (slqb is not there yet). */
+export function slabImpl(v: unknown): SlabImpl {
+  if (typeof v === 'string' && (SLAB_IMPLS as readonly string[]).includes(v)) return v as SlabImpl;
+  const known = ['slub', 'slab', 'slob', 'slqb'];
+  if (typeof v === 'string' && known.includes(v)) {
+    throw new ConfigError('slab', `${v} is not implemented yet (one of ${SLAB_IMPLS.join(', ')})`);
+  }
+  throw new ConfigError('slab', `expected one of ${SLAB_IMPLS.join(', ')}, got ${JSON.stringify(v)}`);
 }

@@ -16,9 +16,8 @@
  * PCPU_MIN_ALLOC_SIZE unit) and a boundary bitmap marking where each
  * allocation starts and ends, both in the chunk's metadata in memory.
  *
- * Chunks beyond the first (vmalloc-backed, populated lazily) come with the
- * paging layer; until then a full dynamic area fails the allocation with the
- * kernel's warning.
+ * Chunks beyond the first are in vmalloc space (percpu_vm.ts), reached
+ * through the kernel API (k.__alloc_percpu) when the first chunk is full.
  */
 import { PAGE_SIZE } from '../arch/x86/layout.ts';
 import type { KmemAccess } from '../machine/kmem_access.ts';
@@ -142,8 +141,9 @@ export class Percpu {
    * __alloc_percpu(size, align): first fit in the dynamic area; returns the
    * per-CPU pointer (zeroed in every unit) or 0.
    */
-  __alloc_percpu(size: number, align: number): number {
+  __alloc_percpu(size: number, align: number, quiet = false): number {
     if (size <= 0 || size > UNIT_SIZE || align > PAGE_SIZE || (align & (align - 1)) !== 0) {
+      if (quiet) return 0;
       this.log.printk(KERN_WARNING, `illegal size (${size}) or align (${align}) for percpu allocation`);
       return 0;
     }
@@ -168,7 +168,8 @@ export class Percpu {
       this.access.mem.write32(this.metaPa + M_ALLOCATED, this.allocated() + bits * PCPU_MIN_ALLOC_SIZE);
       return ptr;
     }
-    this.log.printk(KERN_WARNING, `percpu: allocation failed, size=${size} align=${align} atomic=0, alloc from reserved chunk failed`);
+    // quiet: the caller tries the chunks in vmalloc space next (percpu_vm.ts) and reports if those fail too.
+    if (!quiet) this.log.printk(KERN_WARNING, `percpu: allocation failed, size=${size} align=${align} atomic=0, alloc from reserved chunk failed`);
     return 0;
   }
 

@@ -5,7 +5,7 @@
  * caches, the kmalloc caches and kmalloc() itself, kfree(), ksize(),
  * krealloc() and friends, and the figures of /proc/slabinfo.
  *
- * The implementation (SLUB today; SLAB, SLOB and SLQB later, chosen at
+ * The implementation (SLUB, SLAB or SLOB; SLQB later; chosen at
  * boot) sits behind the SlabAllocator interface of slab_types.ts. This
  * file calls it to set up a cache, to allocate and free objects, to shrink
  * and shut down a cache, and for a cache's slabinfo figures.
@@ -331,6 +331,11 @@ export class SlabCommon {
     for (let i = 0; i < KMALLOC_SIZE_INDEX.length; i++) {
       this.d.mem.write8(this.d.dataPa + this.L.kmalloc_size_index + i, KMALLOC_SIZE_INDEX[i]);
     }
+    // setup_kmalloc_cache_index_table(): sizes below KMALLOC_MIN_SIZE go to the smallest cache
+    const minSize = this.impl.kmallocMinSize ?? 1 << KMALLOC_SHIFT_LOW;
+    for (let i = 8; i < minSize; i += 8) {
+      this.d.mem.write8(this.d.dataPa + this.L.kmalloc_size_index + ((i - 1) >> 3), 31 - Math.clz32(minSize));
+    }
     this.d.rcu.set_kvfree(this.d.kallsyms.register('kvfree', (p) => this.kfree(p)));
     this.impl.kmem_cache_init();
     this.slab_state = FULL;
@@ -386,7 +391,8 @@ export class SlabCommon {
     for (let type = KMALLOC_NORMAL; type < NR_KMALLOC_TYPES; type++) {
       this.new_kmalloc_cache(1, type);
       this.new_kmalloc_cache(2, type);
-      for (let i = KMALLOC_SHIFT_LOW; i <= KMALLOC_SHIFT_HIGH; i++) this.new_kmalloc_cache(i, type);
+      const low = 31 - Math.clz32(this.impl.kmallocMinSize ?? 1 << KMALLOC_SHIFT_LOW);
+      for (let i = low; i <= KMALLOC_SHIFT_HIGH; i++) this.new_kmalloc_cache(i, type);
     }
     this.slab_state = UP;
   }
@@ -417,7 +423,7 @@ export class SlabCommon {
 
   /** find_mergeable(): the oldest cache that can take objects of this size and these flags. */
   private find_mergeable(size: number, flags: number, name: string, args: KmemCacheArgs): number {
-    if (this.slab_nomerge || args.ctor !== 0 || args.usersize !== 0) return 0;
+    if (this.impl.mergeable === false || this.slab_nomerge || args.ctor !== 0 || args.usersize !== 0) return 0;
     flags = this.impl.kmem_cache_flags(flags, name);
     if (flags & SLAB_NEVER_MERGE) return 0;
     size = ALIGN(size, this.ptr);
@@ -798,6 +804,12 @@ export class SlabCommon {
 
   /** __do_kmalloc_node() */
   __kmalloc_node(size: number, gfp: number, node: number): number {
+    if (this.impl.kmalloc_node !== undefined) {
+      // an implementation with its own kmalloc (SLOB)
+      const [ret, bytesAlloc] = this.impl.kmalloc_node(size, gfp, node);
+      if (this.hooks.kmalloc !== undefined && bytesAlloc >= 0) this.hooks.kmalloc(ret, size, bytesAlloc, gfp, node);
+      return ret;
+    }
     // (size >>> 0) !== size: negative or fractional, a size_t JS cannot hold as given
     if ((size >>> 0) !== size || size > KMALLOC_MAX_CACHE_SIZE) {
       const ret = this.__kmalloc_large_node(size, gfp, node);
@@ -865,6 +877,7 @@ export class SlabCommon {
   ksize(x: number): number {
     if (ZERO_OR_NULL_PTR(x)) return 0;
     if (!this.directMapped(x, 'ksize')) return 0;
+    if (this.impl.ksize !== undefined) return this.impl.ksize(x);
     const pfn = this.impl.folioPfn(x);
     if (!this.impl.isSlab(pfn)) {
       const size = PAGE_SIZE * 2 ** this.d.pages.compound_order(pfn);
@@ -885,6 +898,7 @@ export class SlabCommon {
 
   /** kmalloc_size_roundup(): what kmalloc(size) would really give. */
   kmalloc_size_roundup(size: number): number {
+    if (this.impl.kmalloc_size_roundup !== undefined) return this.impl.kmalloc_size_roundup(size);
     if (size !== 0 && size <= KMALLOC_MAX_CACHE_SIZE) return this.field32(this.kmalloc_slab(size, GFP_KERNEL), this.impl.cache.object_size);
     if (size !== 0 && size <= KMALLOC_MAX_SIZE) return PAGE_SIZE * 2 ** getOrder(size);
     return size;

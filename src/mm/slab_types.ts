@@ -208,8 +208,8 @@ export interface SlabInfo {
 }
 
 /**
- * What a slab implementation (SLUB today; SLAB, SLOB, SLQB to come, chosen
- * at boot) gives the common code. Caches are named by the kernel virtual
+ * What a slab implementation (SLUB, SLAB, SLOB; SLQB to come; chosen
+ * at boot with the `slab` option) gives the common code. Caches are named by the kernel virtual
  * address of their struct kmem_cache; objects by their address. Nothing
  * here reports a caller's mistake on behalf of the common code: arguments
  * arrive checked.
@@ -262,4 +262,25 @@ export interface SlabAllocator {
   maybe_wipe_obj_freeptr(s: number, obj: number): void;
   /** validate_slab_cache(): check (and repair, reporting) every slab and object of s; the number of slabs checked. */
   validate_slab_cache(s: number): number;
+  /** false: __kmem_cache_alias() never merges (SLOB). Default true. */
+  readonly mergeable?: boolean;
+  /** KMALLOC_MIN_SIZE, the smallest kmalloc cache (SLAB: 32); default 8. */
+  readonly kmallocMinSize?: number;
+  /** A write to /proc/slabinfo (SLAB's tunables): bytes consumed or -errno; absent: not writable. */
+  slabinfo_write?(text: string): number;
+  /** false: the kernel had no /proc/slabinfo (SLOB). Default true. */
+  readonly hasSlabinfo?: boolean;
+  /**
+   * An implementation with its own kmalloc (SLOB's header-in-front
+   * __do_kmalloc_node()): [object or 0 (ZERO_SIZE_PTR for 0), bytes_alloc
+   * for trace_kmalloc, -1 for no event]. Without it kmalloc uses the
+   * kmalloc caches.
+   */
+  kmalloc_node?(size: number, gfp: number, node: number): [number, number];
+  /** The bytes_alloc trace_kmalloc reports for a kmalloc of size (> 0), for an implementation with its own kmalloc. */
+  kmalloc_bytes_alloc?(size: number): number;
+  /** __ksize() of an implementation with its own kmalloc. */
+  ksize?(x: number): number;
+  /** kmalloc_size_roundup() of an implementation with its own kmalloc. */
+  kmalloc_size_roundup?(size: number): number;
 }

@@ -27,6 +27,29 @@
  *   | red_left_pad | object_size | right red zone | fp | 2 * struct track | orig_size | pad word | align |
  *   |  0xbb / 0xcc | 0x6b..0xa5  | 0xbb / 0xcc    |    | alloc, free      | (kmalloc) | 0x5a ...          |
  *   ^ slot start   ^ object     ^ object_size     ^ s->inuse                          s->size - red_left_pad
+ *
+ * The reports follow 6.12's mm/slub.c (the 6.12.y text: a damaged range is
+ * "[Right Redzone overwritten] 0x..-0x.. @offset=N. First byte 0x.. instead
+ * of 0x..", then "BUG <cache> (<taint>): Object corrupt"; older kernels
+ * printed "BUG <cache>: Right Redzone overwritten" and "INFO: " lines).
+ * Where kmem differs:
+ *   - %pS names a symbol with +0x0/0x100 (kallsyms has no machine code), and
+ *     a track's stack trace is read from the JavaScript stack (stacktrace.ts);
+ *   - jiffies (age=) come from the machine's clock with HZ = 1000;
+ *   - the slab_debug_enabled static key is not modelled: s->flags decides,
+ *     which is what the key amounts to once any cache has debug flags;
+ *   - the KUnit "slab_errors" resource is one pointer in SLUB's statics
+ *     (Slub.set_kunit_slab_errors()), not looked up per task;
+ *   - two states the kernel would crash or corrupt on are kept consistent
+ *     instead: a debug slab left on the partial list with no free object
+ *     by a repair (its free pointer zapped) is moved to the full list after
+ *     the NULL-pointer oops the kernel would have; a slab whose freelist
+ *     on_freelist() cleared is not added to the partial list a second time
+ *     when an object comes back;
+ *   - without F, a pointer that is no object's start is still reported and
+ *     not freed (as kmem does for every cache);
+ *   - no_hash_pointers makes SLUB's reports print addresses; slab_common's
+ *     own warnings keep hashing them.
  */
 import {
   SLAB_CONSISTENCY_CHECKS, SLAB_FAILSLAB, SLAB_KMALLOC, SLAB_NOLEAKTRACE, SLAB_NO_USER_FLAGS, SLAB_POISON,

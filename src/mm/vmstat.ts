@@ -187,7 +187,7 @@ export function meminfoView(k: Kernel): MeminfoView {
     pageTables: ptables,
     vmallocTotalKb: Math.floor((k.layout.VMALLOC_END - k.layout.VMALLOC_START) / 1024),
     vmallocUsed: k.paging.vm.vmalloc_nr_pages(),
-    percpu: k.percpu.nr_pages(),
+    percpu: k.percpu.nr_pages() + k.percpuVm.nr_pages(), // issue 4: + the chunks in vmalloc space
     commitLimit: Math.floor((totalram * 50) / 100),
     committedAs: 0,
     directMap4kKb: dm.k4,

@@ -415,7 +415,8 @@ export class TraceReplay {
 
   /** The kmalloc cache a request goes to (its slot), or -1 above KMALLOC_MAX_CACHE_SIZE. */
   private kmallocCache(size: number, gfp: number): number {
-    if (size === 0 || size > KMALLOC_MAX_CACHE_SIZE) return -1;
+    // no kmalloc caches with an implementation that has its own kmalloc (SLOB)
+    if (size === 0 || size > KMALLOC_MAX_CACHE_SIZE || this.k.slab.impl.kmalloc_node !== undefined) return -1;
     const s = this.k.slab.kmalloc_slab(size, gfp);
     const known = this.cacheByS.get(s);
     if (known !== undefined) return known;
@@ -554,7 +555,9 @@ export class TraceReplay {
     const gfp = e.gfp_flags;
     const size = e.bytes_req;
     const cache = this.kmallocCache(size, gfp);
-    const kmemAlloc = cache >= 0 ? this.caches[cache].size : size === 0 ? 0 : PAGE_SIZE * 2 ** getOrder(size);
+    const own = this.k.slab.impl.kmalloc_bytes_alloc;
+    const kmemAlloc = cache >= 0 ? this.caches[cache].size : size === 0 ? 0
+      : own !== undefined ? own.call(this.k.slab.impl, size) : PAGE_SIZE * 2 ** getOrder(size);
     this.kmallocEvents++;
     if (kmemAlloc !== e.bytes_alloc) {
       this.kmallocMismatches++;

@@ -409,7 +409,7 @@ export class ExplorerHost {
     // Listed slabs first (CPU slabs, CPU partial, node partial), then the full ones.
     const rank = (pfn: number) => {
       const w = where.get(pfn);
-      return w === undefined ? 3 : w.endsWith('-partial') ? (w.startsWith('cpu') ? 1 : 2) : 0;
+      return w === undefined || w.endsWith('-full') ? 3 : w.endsWith('-partial') ? (w.startsWith('cpu') ? 1 : 2) : 0;
     };
     heads.sort((a, b) => rank(a) - rank(b) || a - b);
     // The CPU lockless freelists: per_cpu_ptr(s->cpu_slab, cpu)->freelist (its first field) and ->slab.

@@ -2,7 +2,8 @@
  * The slab debugging chapter of `kmem demo`: it runs, and shows what it
  * says it shows (the debug objsize, a Right Redzone report naming the
  * driver's probe routine, the poison report, the double free on a cache
- * debugged by its flags, a clean validate).
+ * debugged by its flags, a clean validate); and examples/offbyone.ts, the
+ * module that writes the NUL of a strcpy() past its kmalloc buffer.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { Output } from '../../src/cli/output.ts';
 import { Demo } from '../../src/cli/demo/chapter.ts';
 import { slabDebugChapter } from '../../src/cli/demo/slab_debug.ts';
 import { findChapter } from '../../src/cli/demo/index.ts';
+import { boot, logged } from './helpers.ts';
 
 test('kmem demo slab-debug: the out-of-bounds write and the use after free, reported', async () => {
   let text = '';
@@ -28,4 +30,14 @@ test('kmem demo slab-debug: the out-of-bounds write and the use after free, repo
   has(/FIX kmalloc-64: Marking all objects used/);
   has(/BUG mydev \(Not tainted\): Object already free/);
   has(/validate_slab_cache\(mydev\) {2}=> {2}1 slab checked, nothing to report/);
+});
+
+test('examples/offbyone.ts: its exit\'s kfree() reports the NUL its init wrote past the buffer', async () => {
+  const mod = await import('../../examples/offbyone.ts');
+  const k = boot({ mem: '128M', cpus: 2, cmdline: 'slab_debug=FZ,kmalloc-32' });
+  assert.deepEqual(logged(k, () => assert.equal(mod.init(k), 0)), ['offbyone: 32-byte name buffer allocated']);
+  const lines = logged(k, () => mod.exit(k));
+  assert.match(lines[0], /^\[Right Redzone overwritten\] 0x(ffff8880[0-9a-f]{8})-0x\1 @offset=\d+\. First byte 0x0 instead of 0xcc$/);
+  assert.equal(lines[2], 'BUG kmalloc-32 (Not tainted): Object corrupt');
+  assert.match(lines[lines.length - 1], /^FIX kmalloc-32: Object at 0xffff8880[0-9a-f]{8} not freed$/);
 });

@@ -556,3 +556,72 @@ test('i386: the same report with 4-byte pointers and 20-byte tracks', () => {
   assert.ok(lines.includes('Hardware name: kmem simulated i386 machine'));
   assert.equal(lines[lines.length - 1], `FIX kmalloc-32: Object at 0x${x(p)} not freed`);
 });
+
+test('a free object\'s free pointer overwritten: "Freepointer corrupt" when it is allocated again, the pointer zapped', () => {
+  const k = fzpu();
+  const s = k.slab.kmalloc_slab(64, k.GFP_KERNEL);
+  const keep = driver_probe(k);
+  const a = driver_probe(k);
+  driver_remove(k, a);
+  k.kaddr.writePtr(a + 72, 0xdead);
+  const lines = logged(k, () => driver_probe(k));
+  const x = (v: number) => formatPtr(k.layout, v);
+  assert.equal(lines[1], 'BUG kmalloc-64 (Not tainted): Freepointer corrupt');
+  assert.ok(lines.includes(`Object 0x${x(a)} @offset=${a - (slub(k).folioPfn(a) * 4096 + k.layout.PAGE_OFFSET)} fp=0x${x(0xdead)}`));
+  assert.ok(lines.some((l) => l === 'WARNING: CPU: 0 PID: 0 at mm/slub.c:1127 object_err'));
+  assert.equal(lines[lines.length - 1], 'FIX kmalloc-64: Marking all objects used');
+  assert.equal(k.kaddr.readPtr(a + 72), 0, 'zapped');
+  void keep;
+  consistent(k, s);
+});
+
+test('a slab\'s own freelist pointer corrupted: validate says "Freepointer corrupt" and clears it; the next allocation\'s NULL dereference', () => {
+  const k = fzpu();
+  const s = k.slab.kmalloc_slab(64, k.GFP_KERNEL);
+  const a = driver_probe(k);
+  const b = driver_probe(k);
+  driver_remove(k, b);
+  const pfn = slub(k).folioPfn(a);
+  const freelistVa = slub(k).slabPtr(pfn) + 32;
+  k.kaddr.writePtr(freelistVa, a + 1);
+  const lines = logged(k, () => k.validate_slab_cache(s));
+  assert.equal(lines[1], 'BUG kmalloc-64 (Not tainted): Freepointer corrupt');
+  assert.equal(lines[lines.length - 1], 'FIX kmalloc-64: Freelist cleared');
+  assert.deepEqual(slub(k).slabState(pfn), { inuse: 16, objects: 16, frozen: false });
+  // The slab is still on the partial list with no free object: the kernel would follow the NULL freelist and oops.
+  // kmem prints that oops, moves the slab to the full list, and the allocation goes on from a new slab.
+  let c = 0;
+  const oops = logged(k, () => (c = driver_probe(k)));
+  assert.equal(oops[0], 'BUG: kernel NULL pointer dereference, address: 0000000000000048');
+  assert.ok(oops.includes('Oops: 0000 [#1] PREEMPT SMP NOPTI'));
+  assert.notEqual(c, 0);
+  assert.notEqual(slub(k).folioPfn(c), pfn);
+  assert.ok(slub(k).slabsOf(s).some((e) => e.pfn === pfn && e.where === 'node0-full'));
+  // its lost free objects are counted used but still look free: each validate reports the next one (and
+  // "restores" it to an allocated object's red zones), as the kernel's would, until none is left
+  const first = logged(k, () => k.validate_slab_cache(s));
+  assert.match(first[0], /^\[Left Redzone overwritten\] .* First byte 0xbb instead of 0xcc$/);
+  let passes = 1;
+  while (logged(k, () => k.validate_slab_cache(s)).length > 0) passes++;
+  assert.equal(passes, 15, 'the 15 free objects lost with the freelist');
+  driver_remove(k, a);
+  driver_remove(k, c);
+});
+
+test('a slab\'s object count corrupted: "Wrong number of objects", adjusted', () => {
+  const k = fzpu();
+  const s = k.slab.kmalloc_slab(64, k.GFP_KERNEL);
+  // a full slab, then its first object freed: the freelist holds only that one
+  const objs = Array.from({ length: 16 }, () => driver_probe(k));
+  const pfn = slub(k).folioPfn(objs[0]);
+  assert.ok(objs.every((o) => slub(k).folioPfn(o) === pfn));
+  driver_remove(k, objs[0]);
+  const counters = slub(k).slabPtr(pfn) + 40;
+  k.kaddr.write32(counters, (k.kaddr.read32(counters) & ~(0x7fff << 16)) | (15 << 16));
+  const lines = logged(k, () => k.validate_slab_cache(s));
+  assert.equal(lines[1], 'BUG kmalloc-64 (Not tainted): Wrong number of objects. Found 15 but should be 16');
+  assert.equal(lines[lines.length - 1], 'FIX kmalloc-64: Number of objects adjusted');
+  assert.deepEqual(slub(k).slabState(pfn), { inuse: 15, objects: 16, frozen: false });
+  for (const o of objs.slice(1)) driver_remove(k, o);
+  consistent(k, s);
+});

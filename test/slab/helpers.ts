@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { start_kernel, type BootOptions } from '../../src/init/main.ts';
-import { resolveConfig, type MachineConfigInput } from '../../src/machine/config.ts';
+import { SLAB_IMPLS as SLAB_IMPL_NAMES, resolveConfig, type MachineConfigInput, type SlabImpl } from '../../src/machine/config.ts';
 import { readProc } from '../../src/fs/proc/procfs.ts';
 import type { Kernel } from '../../src/kernel/kernel.ts';
 import { NR_FREE_PAGES } from '../../src/mm/mmzone.ts';
@@ -16,6 +16,17 @@ import type { Slub } from '../../src/mm/slub.ts';
 
 export function boot(input: MachineConfigInput, opts: BootOptions = {}): Kernel {
   return start_kernel(resolveConfig(input), opts);
+}
+
+/**
+ * The slab implementations the conformance tests (the behavioural and
+ * property tests that are not about one implementation's internals) run on.
+ */
+export const SLAB_IMPLS: readonly SlabImpl[] = SLAB_IMPL_NAMES;
+
+/** Does the implementation have /proc/slabinfo and per-cache object counts (not SLOB)? */
+export function countsObjects(slab: SlabImpl): boolean {
+  return slab !== 'slob';
 }
 
 /** The SLUB implementation behind k.slab. */

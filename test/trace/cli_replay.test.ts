@@ -69,11 +69,11 @@ test('kmem replay FILE --json: one JSON object with the contract fields; .gz too
 });
 
 test('kmem replay: --slab errors, --limit, a missing file', async () => {
-  const slab = await kmem(['replay', 'x.txt', '--slab', 'slab']);
+  const slab = await kmem(['replay', 'x.txt', '--slab', 'slqb']);
   assert.equal(slab.code, 2);
-  assert.equal(slab.stderr, 'kmem: --slab slab: not implemented yet\n');
-  const both = await kmem(['replay', 'x.txt', '--slab', 'slub,slob']);
-  assert.equal(both.stderr, 'kmem: --slab slob: not implemented yet\n');
+  assert.equal(slab.stderr, 'kmem: --slab slqb: not implemented yet\n');
+  const both = await kmem(['replay', 'x.txt', '--slab', 'slub,slqb']);
+  assert.equal(both.stderr, 'kmem: --slab slqb: not implemented yet\n');
   const missing = await kmem(['replay', join(tmpdir(), 'no-such-trace.txt')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^kmem: replay: cannot read .*no-such-trace\.txt: ENOENT/);
@@ -118,6 +118,34 @@ test('kmem boot --trace FILE writes a trace of boot that the parser reads and km
     const rep = await kmem(['replay', file, '--json', '--mem', '128M']);
     assert.equal(rep.code, 0, rep.stderr);
     assert.equal((JSON.parse(rep.stdout) as { bytes_alloc_mismatches: number }).bytes_alloc_mismatches, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('kmem replay --slab slub,slob: side by side; --json keyed by implementation; one HTML file each', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kmem-replay-'));
+  try {
+    const file = join(dir, 'small.txt');
+    writeFileSync(file, SMALL);
+    const j = await kmem(['replay', file, '--slab', 'slub,slob', '--json', '--mem', '128M', '--html', join(dir, 'r.html')]);
+    assert.equal(j.code, 0, j.stderr);
+    const o = JSON.parse(j.stdout) as Record<string, Record<string, unknown>>;
+    assert.deepEqual(Object.keys(o), ['slub', 'slob']);
+    for (const name of ['slub', 'slob']) {
+      assert.equal(o[name].events, 6);
+      assert.equal(o[name].bytes_req, 176 + 616);
+      assert.equal((o[name].machine as Record<string, unknown>).slab, name.toUpperCase());
+    }
+    assert.equal(o.slub.bytes_alloc_mismatches, 0);
+    // SLOB's kmalloc: 176 + the 8-byte header, not the trace's kmalloc-192
+    assert.equal(o.slob.bytes_alloc_mismatches, 1);
+    assert.ok(existsSync(join(dir, 'r.html')) && existsSync(join(dir, 'r-slob.html')));
+    const t = await kmem(['replay', file, '--slab', 'slub,slob', '--mem', '128M']);
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /^SLUB +SLOB$/m);
+    assert.match(t.stdout, /^Replayed 6 events .* SLUB +Replayed 6 events .* SLOB$/m);
+    assert.match(t.stdout, /^kmem replay .*, SLOB\)$/m);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

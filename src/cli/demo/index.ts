@@ -14,6 +14,11 @@ import { badInputChapter } from './bad_input.ts';
 import { vmallocChapter } from './vmalloc.ts';
 import { ioremapChapter } from './ioremap.ts';
 import { replayChapter } from './replay.ts';
+/* issue 4 items 5-8 */
+import { highmemChapter } from './highmem.ts';
+import { scatterlistChapter } from './scatterlist.ts';
+import { percpuChapter } from './percpu.ts';
+import { stacksChapter } from './stacks.ts';
 
 export const CHAPTERS: readonly DemoChapter[] = [
   bootChapter,
@@ -25,6 +30,10 @@ export const CHAPTERS: readonly DemoChapter[] = [
   badInputChapter,
   vmallocChapter,
   ioremapChapter,
+  highmemChapter,
+  scatterlistChapter,
+  percpuChapter,
+  stacksChapter,
   replayChapter,
 ];
 

@@ -9,7 +9,7 @@
 import type { Kernel } from '../../kernel/kernel.ts';
 import { readProc } from '../../fs/proc/procfs.ts';
 import { hex_dump_to_buffer } from '../../lib/hexdump.ts';
-import { ptr, type Demo, type DemoChapter } from './chapter.ts';
+import { ptr, type DemoChapter } from './chapter.ts';
 
 function slabinfoLines(k: Kernel, names: readonly string[]): string[] {
   const lines = readProc(k, 'slabinfo').split('\n');

@@ -39,6 +39,9 @@ const READERS: Readonly<Record<string, Reader>> = {
 };
 
 const WRITERS: Readonly<Record<string, Writer>> = {
+  /** slabinfo_write() (SLAB): "name limit batchcount shared" retunes a cache; -EIO where it is read-only (SLUB), -ENOENT under SLOB. */
+  slabinfo: (k, text) => (k.slab.impl.slabinfo_write !== undefined ? k.slab.impl.slabinfo_write(text)
+    : procFileExists(k, 'slabinfo') ? -5 : -2),
   /** min_free_kbytes_sysctl_handler(): the value becomes user_min_free_kbytes, then setup_per_zone_wmarks(). */
   'sys/vm/min_free_kbytes': (k, text) => {
     const r = writeMinFreeKbytes(k.buddy.min_free_kbytes, text);
@@ -65,15 +68,31 @@ const WRITERS: Readonly<Record<string, Writer>> = {
   },
 };
 
-/** Names of every file kmem can produce, relative to /proc. */
-export function procFileNames(): string[] {
-  return Object.keys(READERS);
+/**
+ * Names of every file kmem can produce, relative to /proc; with a kernel,
+ * those it has (no slabinfo under SLOB: Linux 6.1 built /proc/slabinfo only
+ * with CONFIG_SLAB or CONFIG_SLUB_DEBUG).
+ */
+export function procFileNames(k?: Kernel): string[] {
+  const names = Object.keys(READERS);
+  return k === undefined ? names : names.filter((n) => procFileExists(k, n));
+}
+
+/** Does this kernel have /proc/<name>? */
+export function procFileExists(k: Kernel, name: string): boolean {
+  name = name.replace(/^\/?(proc\/)?/, '');
+  if (!(name in READERS)) return false;
+  return name !== 'slabinfo' || k.slab.impl.hasSlabinfo !== false;
 }
 
 /** Read /proc/<name>; throws for a file kmem does not produce. */
 export function readProc(k: Kernel, name: string): string {
   const reader = READERS[name.replace(/^\/?(proc\/)?/, '')];
   if (!reader) throw new Error(`/proc/${name}: no such file in kmem`);
+  if (!procFileExists(k, name)) {
+    // open(2) of a file this kernel does not have: ENOENT, as cat reports it
+    throw Object.assign(new Error(`cat: /proc/${name.replace(/^\/?(proc\/)?/, '')}: No such file or directory`), { code: 'ENOENT' });
+  }
   return reader(k);
 }
 
