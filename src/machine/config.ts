@@ -69,12 +69,13 @@
  *       { "start": "4G",       "size": "1G",         "type": "usable" }
  *     ],
  *     "mmio": [{ "name": "ioapic", "start": "0xfec00000", "size": "4K" }],
- *     "pae": false, "seed": 1, "cmdline": "slub_debug=FZ"
+ *     "pae": false, "seed": 1, "cmdline": "slub_debug=FZ", "slab": "slub"
  *   }
  *
  * Every key is optional; "nodes" may also be a count. Defaults: x86_64, 2 GiB,
  * 2 CPUs, one node, the QEMU map above, the QEMU pc MMIO windows, seed 1,
- * empty command line. With a custom e820 and no "mem", mem is the size of the
+ * empty command line, SLUB ("slab": "slub", "slab" or "slob": the slab
+ * allocator, a build-time choice in Linux). With a custom e820 and no "mem", mem is the size of the
  * RAM address space described above. Unknown keys are errors.
  *
  * Every error is a ConfigError whose message starts with the field it is

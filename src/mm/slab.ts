@@ -48,8 +48,16 @@
  *    of kmem they stop at 8 KiB (6.12's KMALLOC_SHIFT_HIGH; 6.1 SLAB had
  *    caches up to 32 MiB) and larger requests get pages.
  *
- * Not modelled: alien caches (frees of another node's object go straight
- * back to its node's slabs, as with the noaliencache boot option),
+ *  - Alien caches (NUMA): each node's kmem_cache_node has an array of
+ *    per-remote-node array caches (12 entries, alloc_alien_cache()); a free
+ *    of another node's object goes into the alien cache for that node,
+ *    which is drained (into that node's shared array, the rest back to its
+ *    slabs: __drain_alien_cache()) when full, by cache_reap() one node per
+ *    CPU per reap in turn (reap_alien()), and on shrink. Until kmalloc
+ *    works at boot, and with one node, there are none (the free goes
+ *    straight back to the object's slab, as with noaliencache).
+ *
+ * Not modelled: the alien_cache's lock (the array cache alone is kept),
  * CONFIG_DEBUG_SLAB, freelist randomisation, CPU hotplug, the static
  * init_kmem_cache_node[] array (the boot caches' node structures are in a
  * page from the page allocator). struct slab under SLAB: slab_cache,
@@ -179,6 +187,8 @@ export class Slab implements SlabAllocator {
   /** SLAB's jiffies (ms) and each CPU's next reap */
   private jiffies = 0;
   private readonly nextReap: number[];
+  /** slab_reap_node: the remote node whose alien cache each CPU drains next */
+  private readonly reapNode: number[];
 
   constructor(private readonly d: SlabDeps, private readonly common: SlabCommon) {
     this.ptr = d.layout.ptrSize;
@@ -194,6 +204,8 @@ export class Slab implements SlabAllocator {
     this.wCounters = sl.counters >> 2;
     this.slabListOff = sl.slab_list;
     this.nextReap = new Array<number>(d.nrCpus).fill(REAPTIMEOUT_AC);
+    // init_reap_node(): the node after the CPU's own
+    this.reapNode = Array.from({ length: d.nrCpus }, (_, cpu) => ((d.cpuToNode[cpu] ?? 0) + 1) % d.nrNodes);
   }
 
   static staticBytes(): number {
@@ -529,6 +541,7 @@ export class Slab implements SlabAllocator {
         this.common.kfree(old);
       }
       this.wp(n + this.N.shared, sh);
+      this.setup_alien(n, node, limit);
       const cpusOnNode = this.d.cpuToNode.filter((x) => x === node).length;
       this.set32(n, this.N.free_limit, (1 + cpusOnNode) * batch + this.u32(s, this.C.num));
     }
@@ -814,11 +827,52 @@ export class Slab implements SlabAllocator {
     this.shift(ac, batch);
   }
 
-  /** ___cache_free(); a remote node's object goes straight back to its slabs (no alien caches). */
+  /** alloc_alien_cache() for each other node, once kmalloc works (setup_kmem_cache_node()). */
+  private setup_alien(n: number, node: number, limit: number): void {
+    if (this.d.nrNodes < 2 || this.rp(n + this.N.alien) !== 0 || this.common.slab_state < FULL - 1) return;
+    const arr = this.common.__kmalloc_node(this.d.nrNodes * this.ptr, GFP_KERNEL, node);
+    if (arr === 0) return;
+    const lim = limit > 1 ? 12 : limit;
+    for (let i = 0; i < this.d.nrNodes; i++) {
+      let ac = 0;
+      if (i !== node) {
+        ac = this.common.__kmalloc_node(this.acBytes(lim), GFP_KERNEL, node);
+        if (ac !== 0) this.init_ac(ac, lim, 0xbaadf00d);
+      }
+      this.wp(arr + i * this.ptr, ac);
+    }
+    this.wp(n + this.N.alien, arr);
+  }
+
+  /** n->alien[nid]'s array cache, 0 if none. */
+  private alien_ac(n: number, nid: number): number {
+    const arr = this.rp(n + this.N.alien);
+    return arr === 0 ? 0 : this.rp(arr + nid * this.ptr);
+  }
+
+  /** __drain_alien_cache(): to the remote node's shared array, the rest back to its slabs. */
+  private drain_alien_ac(s: number, ac: number, nid: number): void {
+    if (ac === 0 || this.u32(ac, 0) === 0) return;
+    const sh = this.rp(this.get_node(s, nid) + this.N.shared);
+    if (sh !== 0) this.transfer_objects(sh, ac, this.u32(ac, 4));
+    this.free_block(s, ac, this.u32(ac, 0), nid);
+    this.set32(ac, 0, 0);
+  }
+
+  /** ___cache_free(); a remote node's object goes to the alien cache for its node (cache_free_alien()). */
   private cache_free(s: number, obj: number): void {
     const pfn = this.folioPfn(obj);
-    if (this.d.nrNodes > 1 && this.d.pages.page_to_nid(pfn) !== this.numaNode()) {
-      this.free_objs(s, [obj], this.d.pages.page_to_nid(pfn));
+    const pageNode = this.d.pages.page_to_nid(pfn);
+    if (this.d.nrNodes > 1 && pageNode !== this.numaNode()) {
+      const ac = this.alien_ac(this.get_node(s, this.numaNode()), pageNode);
+      if (ac === 0) {
+        this.free_objs(s, [obj], pageNode);
+        return;
+      }
+      if (this.u32(ac, 0) >= this.u32(ac, 4)) this.drain_alien_ac(s, ac, pageNode);
+      const avail = this.u32(ac, 0);
+      this.wp(this.acEntry(ac, avail), obj);
+      this.set32(ac, 0, avail + 1);
       return;
     }
     const ac = this.cpu_cache_get(s);
@@ -893,6 +947,9 @@ export class Slab implements SlabAllocator {
 
   private drain_cpu_caches(s: number): void {
     for (let cpu = 0; cpu < this.d.nrCpus; cpu++) this.drain_array(s, this.cpu_cache_get(s, cpu), this.d.cpuToNode[cpu] ?? 0, true);
+    for (let nid = 0; nid < this.d.nrNodes; nid++) {
+      for (let r = 0; r < this.d.nrNodes; r++) this.drain_alien_ac(s, this.alien_ac(this.get_node(s, nid), r), r);
+    }
     for (let nid = 0; nid < this.d.nrNodes; nid++) this.drain_array(s, this.rp(this.get_node(s, nid) + this.N.shared), nid, true);
   }
 
@@ -921,6 +978,11 @@ export class Slab implements SlabAllocator {
       if (n === 0) continue;
       const sh = this.rp(n + this.N.shared);
       if (sh !== 0) this.common.kfree(sh);
+      const arr = this.rp(n + this.N.alien);
+      if (arr !== 0) {
+        for (let r = 0; r < this.d.nrNodes; r++) if (this.rp(arr + r * this.ptr) !== 0) this.common.kfree(this.rp(arr + r * this.ptr));
+        this.common.kfree(arr);
+      }
       if (this.isSlab(this.folioPfn(n))) this.common.kfree(n);
       this.wp(s + this.C.node + nid * this.ptr, 0);
     }
@@ -931,6 +993,9 @@ export class Slab implements SlabAllocator {
     const node = this.d.cpuToNode[cpu] ?? 0;
     for (const s of this.common.caches()) {
       const n = this.get_node(s, node);
+      // reap_alien(): this CPU's turn at one remote node
+      const rn = this.reapNode[cpu];
+      if (rn !== node) this.drain_alien_ac(s, this.alien_ac(n, rn), rn);
       this.drain_array(s, this.cpu_cache_get(s, cpu), node, false);
       if (this.ul(n + this.N.next_reap) > this.jiffies) continue;
       this.setUl(n + this.N.next_reap, this.jiffies + REAPTIMEOUT_NODE);
@@ -942,6 +1007,8 @@ export class Slab implements SlabAllocator {
         this.drain_freelist(s, n, Math.floor((this.u32(n, this.N.free_limit) + 5 * num - 1) / (5 * num)));
       }
     }
+    // next_reap_node()
+    this.reapNode[cpu] = (this.reapNode[cpu] + 1) % this.d.nrNodes;
   }
 
   /** The simulated timer: advance SLAB's jiffies by ms and run each CPU's due cache_reap(). */
