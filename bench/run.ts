@@ -25,7 +25,7 @@ import { summariseFiles, type ProfileSummary } from './cpuprofile.ts';
 import { measureInterleaved, table, timerOverheadNs, type TaskResult } from './harness.ts';
 import { listHeadModelTask, pcpPathModelTask } from './models.ts';
 import { PROFILE_LOOP } from './profile_order0.ts';
-import { segregatedTasks, slabTasks } from './slab.ts';
+import { jsAllocatorTasks, segregatedTasks, slabTasks, THING_LABEL, TLSF_LABEL } from './slab.ts';
 import { formatVmalloc, vmallocBenches } from './vmalloc.ts';
 
 const args = new Set(process.argv.slice(2));
@@ -86,10 +86,14 @@ function allocBenches() {
 }
 
 /**
- * The slab allocator next to its JS baselines (bench/slab.ts), on its own
- * 4 GiB 2-CPU machine; the slab caches' pages must all be back afterwards.
+ * The slab allocator next to its JS baselines and two JS allocators
+ * (@thi.ng/malloc, AssemblyScript's TLSF in wasm; bench/slab.ts), in one
+ * interleaved measurement on its own 4 GiB 2-CPU machine; the slab caches'
+ * pages must all be back afterwards.
  */
-function slabBenches() {
+async function slabBenches() {
+  const js = await jsAllocatorTasks(log);
+  if (js.note) log(js.note);
   log('slab: booting a 4 GiB x86_64 machine, 2 CPUs');
   const k = start_kernel(resolveConfig({ mem: '4G', cpus: 2 }));
   const shrinkAll = () => {
@@ -98,13 +102,13 @@ function slabBenches() {
   };
   shrinkAll();
   const freeBefore = freePagesTotal(k);
-  const results = measureInterleaved([rawTasks(1 << 16)[0], ...segregatedTasks(), ...slabTasks(k)], {
+  const results = measureInterleaved([rawTasks(1 << 16)[0], ...segregatedTasks(), ...js.tasks, ...slabTasks(k)], {
     rounds: QUICK ? 3 : 11, targetMs: QUICK ? 10 : 40, progress: log,
   });
   shrinkAll();
   const freeAfter = freePagesTotal(k);
   if (freeAfter !== freeBefore) throw new Error(`slab benchmarks leaked pages: ${freeBefore} free before, ${freeAfter} after`);
-  return results;
+  return { results, note: js.note };
 }
 
 /** The baseline (raw free list, same access pattern) of each kernel row. */
@@ -162,6 +166,41 @@ function profile(extraFlags: string[], mode: string): ProfileSummary & { flags: 
 
 const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
+/** Issue 3's speed targets, from the slab table of this run. */
+function slabTargets(slab: readonly TaskResult[], note: string): Target[] {
+  const find = (prefix: string) => slab.find((r) => r.name.startsWith(prefix));
+  const raw = find('raw Int32Array free list, lifo');
+  const seg = find('segregated free lists, 8..4096 mixed');
+  const cache = find('kmem_cache_alloc/kmem_cache_free 64 B');
+  const kmalloc = find('kmalloc/kfree 8..4096 mixed');
+  const thing = find(`${THING_LABEL}, 64 B`);
+  const tlsf = find(`${TLSF_LABEL}, 8..4096 mixed`);
+  const missing = (what: string) => `${what} not measured${note ? ` (${note})` : ''}`;
+  const out: Target[] = [];
+  if (cache && raw) {
+    out.push({ what: 'kmem_cache_alloc/free 64 B pair vs raw Int32Array free list (lifo)', target: '<= 2x',
+      measured: `${fmt(cache.ns / raw.ns, 0)}x (${fmt(cache.ns)} vs ${fmt(raw.ns, 2)} ns)`, met: cache.ns <= 2 * raw.ns });
+  }
+  if (cache) {
+    out.push(thing
+      ? { what: 'kmem_cache_alloc/free 64 B pair vs @thi.ng/malloc 64 B pair', target: 'faster',
+        measured: `${fmt(cache.ns / thing.ns, 2)}x its time (${fmt(cache.ns)} vs ${fmt(thing.ns)} ns)`, met: cache.ns < thing.ns }
+      : { what: 'kmem_cache_alloc/free 64 B pair vs @thi.ng/malloc 64 B pair', target: 'faster', measured: missing('@thi.ng/malloc'), met: false });
+  }
+  if (kmalloc && seg) {
+    out.push({ what: 'kmalloc/kfree 8..4096 mixed (window 10k) vs segregated free lists', target: '<= 1.5x',
+      measured: `${fmt(kmalloc.ns / seg.ns, 0)}x (${fmt(kmalloc.ns)} vs ${fmt(seg.ns, 2)} ns)`, met: kmalloc.ns <= 1.5 * seg.ns });
+  }
+  if (kmalloc) {
+    out.push(tlsf
+      ? { what: 'kmalloc/kfree 8..4096 mixed (window 10k) vs AssemblyScript TLSF from JS', target: '>= 2x faster',
+        measured: `${fmt(tlsf.ns / kmalloc.ns, 2)}x as fast (${fmt(kmalloc.ns)} vs ${fmt(tlsf.ns)} ns)`, met: 2 * kmalloc.ns <= tlsf.ns }
+      : { what: 'kmalloc/kfree 8..4096 mixed (window 10k) vs AssemblyScript TLSF from JS', target: '>= 2x faster',
+        measured: missing('TLSF'), met: false });
+  }
+  return out;
+}
+
 function targets(alloc: TaskResult[], boot: BootBench): Target[] {
   const raw = alloc.find((r) => r.name === 'raw Int32Array free list, lifo')!;
   const o0 = alloc.find((r) => r.name.startsWith('order-0 alloc_pages/__free_pages, lifo'))!;
@@ -187,15 +226,15 @@ async function main(): Promise<void> {
   const boot = runBootBenches(['4G', '16G'], QUICK ? 1 : 5, log);
 
   const alloc = allocBenches();
-  const slab = slabBenches();
+  const { results: slab, note: slabNote } = await slabBenches();
   const vmalloc = vmallocBenches(QUICK, log);
   const cross = await crossCheck(alloc.results);
 
   const profiles = PROFILE ? [profile([], 'page'), profile(['--no-turbo-inlining'], 'page')] : [];
-  const tgt = targets(alloc.results, boot);
+  const tgt = [...targets(alloc.results, boot), ...slabTargets(slab, slabNote)];
 
   if (JSON_OUT) {
-    process.stdout.write(JSON.stringify({ machine: { ...m, loadAvg1End: loadavg()[0] }, timerOverheadNs: timerNs, alloc, slab, vmalloc, crossCheck: cross, boot, targets: tgt, profiles }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ machine: { ...m, loadAvg1End: loadavg()[0] }, timerOverheadNs: timerNs, alloc, slab, slabNote, vmalloc, crossCheck: cross, boot, targets: tgt, profiles }, null, 2) + '\n');
     return;
   }
 
@@ -218,7 +257,9 @@ async function main(): Promise<void> {
   out.push('Slab allocator, 4 GiB x86_64, 2 CPUs, GFP_KERNEL on CPU 0; ns per alloc+free pair, median [min..max]:');
   out.push(table(['benchmark', 'ns/pair', 'min..max', 'Mpairs/s'], slab.map((r) =>
     [r.name, fmt(r.ns, r.ns < 10 ? 2 : 1), `${fmt(r.min, r.ns < 10 ? 2 : 0)}..${fmt(r.max, r.ns < 10 ? 2 : 0)}`, fmt(1e3 / r.ns, 2)])));
-  out.push('(bench/slab.ts: sizes log-uniform in 8..4096 from a fixed seed; segregated lists = one Int32Array stack per size class)');
+  out.push('(bench/slab.ts: sizes log-uniform in 8..4096 from a fixed seed; segregated lists = one Int32Array stack per size class;');
+  out.push(' @thi.ng/malloc: MemPool defaults over a 64 MiB ArrayBuffer; TLSF: AssemblyScript\'s heap.alloc/heap.free in wasm, one JS call each)');
+  if (slabNote) out.push(slabNote);
   out.push('');
   out.push(formatVmalloc(vmalloc));
   out.push('');

@@ -14,12 +14,31 @@
  * Next to them, with the same access patterns, the physical limits for
  * JavaScript: the raw Int32Array free list of bench/alloc.ts (lifo) and
  * plain segregated free lists (one Int32Array stack per size class, the
- * class of a freed object remembered by the caller). Other JS allocators
- * (@thi.ng/malloc, AssemblyScript's TLSF) are to be added next to these.
+ * class of a freed object remembered by the caller). And the same two
+ * workloads (same sizes, same seeded frees) on two general-purpose JS
+ * allocators (issue 3):
+ *
+ *   @thi.ng/malloc           MemPool over a 64 MiB ArrayBuffer, defaults
+ *                            (first fit, address-ordered free list, split
+ *                            and coalesce); one pool per workload.
+ *   AssemblyScript TLSF      the memory manager of AssemblyScript's runtime
+ *                            (std/assembly/rt/tlsf.ts), in a tiny module
+ *                            exporting alloc(size) = heap.alloc(size) and
+ *                            free(ptr) = heap.free(ptr), compiled with asc's
+ *                            JS API (-O3, --noAssert, --runtime incremental)
+ *                            and cached under os.tmpdir(); JS calls the
+ *                            exports once per alloc and once per free. One
+ *                            instance (its own wasm memory) per workload.
  *
  * `node --import tsx bench/slab.ts` runs these alone; bench/run.ts runs them
  * with the rest.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemPool } from '@thi.ng/malloc';
 import type { Kernel } from '../src/kernel/kernel.ts';
 import { mulberry32, randomInts, type Task } from './harness.ts';
 
@@ -154,6 +173,138 @@ export function segregatedTasks(): Task[] {
   ];
 }
 
+/** A general-purpose allocator seen from JS: alloc returns 0 when out of memory. */
+interface JsAllocator {
+  alloc(size: number): number;
+  free(ptr: number): void;
+}
+
+/**
+ * The two slab workloads on a general-purpose allocator: `make()` gives a
+ * fresh instance per workload. The mixed row replays kmalloc's sequence:
+ * the same sizes (seed 11) and the same seeded choice of the live object
+ * to free (seed 12), with SLAB_WINDOW objects live.
+ */
+function allocatorTasks(label: string, make: () => JsAllocator, mixedMinOps = 256): Task[] {
+  const fixed = make();
+  const mixed = make();
+  const sizes = mixedSizes(11);
+  const live = new Float64Array(SLAB_WINDOW);
+  for (let i = 0; i < SLAB_WINDOW; i++) {
+    live[i] = mixed.alloc(sizes[i]);
+    if (live[i] === 0) noMem(`${label} alloc`);
+  }
+  const rnd = randomInts(12, RANDOM_COUNT, SLAB_WINDOW);
+  let pos = SLAB_WINDOW;
+  return [
+    {
+      name: `${label}, 64 B, lifo`, unit: 'pair',
+      run(n) {
+        let sum = 0;
+        for (let i = 0; i < n; i++) {
+          const obj = fixed.alloc(64);
+          if (obj === 0) noMem(`${label} alloc`);
+          sum = (sum + obj) | 0;
+          fixed.free(obj);
+        }
+        return sum;
+      },
+    },
+    {
+      name: `${label}, 8..4096 mixed, window ${SLAB_WINDOW}`, unit: 'pair', minOps: mixedMinOps,
+      run(n) {
+        let sum = 0;
+        let j = pos;
+        for (let i = 0; i < n; i++, j++) {
+          const obj = mixed.alloc(sizes[j & RANDOM_MASK]);
+          if (obj === 0) noMem(`${label} alloc`);
+          const r = rnd[j & RANDOM_MASK];
+          mixed.free(live[r]);
+          live[r] = obj;
+          sum = (sum + obj) | 0;
+        }
+        pos = j;
+        return sum;
+      },
+      teardown() {
+        for (let i = 0; i < SLAB_WINDOW; i++) mixed.free(live[i]);
+      },
+    },
+  ];
+}
+
+export const THING_LABEL = '@thi.ng/malloc MemPool';
+export const TLSF_LABEL = 'AssemblyScript TLSF (wasm, called from JS)';
+
+/**
+ * @thi.ng/malloc: MemPool with its defaults over a 64 MiB ArrayBuffer. Its
+ * free() walks the used list and every free re-scans the free list to
+ * coalesce, so with 10k live objects one mixed pair takes hundreds of µs:
+ * small batches (minOps 16) keep the row to a few seconds.
+ */
+export function thingTasks(): Task[] {
+  return allocatorTasks(THING_LABEL, () => {
+    const pool = new MemPool({ buf: new ArrayBuffer(64 << 20) });
+    return { alloc: (size) => pool.malloc(size), free: (ptr) => { pool.free(ptr); } };
+  }, 16);
+}
+
+const TLSF_SOURCE = `// heap.alloc/heap.free are AssemblyScript's __alloc/__free: TLSF (std/assembly/rt/tlsf.ts)
+export function alloc(size: usize): usize { return heap.alloc(size); }
+export function free(ptr: usize): void { heap.free(ptr); }
+`;
+const TLSF_OPTIONS = { optimizeLevel: 3, shrinkLevel: 0, noAssert: true, runtime: 'incremental' };
+
+/**
+ * Compiles the TLSF module with asc's JS API, or loads it from the cache in
+ * os.tmpdir() (keyed by the assemblyscript version, the source and the
+ * options). Returns the module, or why it could not be built.
+ */
+export async function loadTlsf(log: (msg: string) => void = () => {}): Promise<WebAssembly.Module | string> {
+  try {
+    const require = createRequire(import.meta.url);
+    const version = (JSON.parse(readFileSync(require.resolve('assemblyscript/package.json'), 'utf8')) as { version: string }).version;
+    const key = createHash('sha256').update(`${version}\0${TLSF_SOURCE}\0${JSON.stringify(TLSF_OPTIONS)}`).digest('hex').slice(0, 16);
+    const file = join(tmpdir(), `kmem-bench-tlsf-${version}-${key}.wasm`);
+    let binary: Uint8Array;
+    if (existsSync(file)) {
+      binary = readFileSync(file);
+      log(`tlsf: using ${file}`);
+    } else {
+      log(`tlsf: compiling with assemblyscript ${version} (asc JS API)`);
+      const { default: asc } = await import('assemblyscript/asc');
+      const r = await asc.compileString({ 'tlsf.ts': TLSF_SOURCE }, TLSF_OPTIONS);
+      if (r.error || !r.binary) return `asc failed: ${r.error?.message ?? 'no binary'} ${r.stderr.toString().trim()}`;
+      binary = r.binary;
+      const tmp = `${file}.${process.pid}`;
+      writeFileSync(tmp, binary);
+      renameSync(tmp, file);
+      log(`tlsf: cached ${binary.length} bytes in ${file}`);
+    }
+    return new WebAssembly.Module(new Uint8Array(binary));
+  } catch (e) {
+    return `could not build the AssemblyScript TLSF module: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+/** AssemblyScript's TLSF in wasm: one instance (its own memory) per workload; JS calls alloc/free per op. */
+export function tlsfTasks(mod: WebAssembly.Module): Task[] {
+  return allocatorTasks(TLSF_LABEL, () => {
+    const inst = new WebAssembly.Instance(mod, { env: { abort() { throw new Error('AssemblyScript abort'); } } });
+    const e = inst.exports as unknown as { alloc(size: number): number; free(ptr: number): void };
+    const alloc = e.alloc;
+    const free = e.free;
+    return { alloc: (size) => alloc(size) >>> 0, free: (ptr) => free(ptr) };
+  });
+}
+
+/** The JS-allocator rows, with a note when TLSF could not be built. */
+export async function jsAllocatorTasks(log: (msg: string) => void = () => {}): Promise<{ tasks: Task[]; note: string }> {
+  const mod = await loadTlsf(log);
+  if (typeof mod === 'string') return { tasks: thingTasks(), note: `AssemblyScript TLSF skipped: ${mod}` };
+  return { tasks: [...thingTasks(), ...tlsfTasks(mod)], note: '' };
+}
+
 async function main(): Promise<void> {
   const { start_kernel } = await import('../src/init/main.ts');
   const { resolveConfig } = await import('../src/machine/config.ts');
@@ -165,7 +316,9 @@ async function main(): Promise<void> {
   const slob = slabTasks(ks).map((t) => ({ ...t, name: `SLOB: ${t.name}` }));
   const ka = start_kernel(resolveConfig({ mem: '4G', cpus: 2, slab: 'slab' }));
   const slab = slabTasks(ka).map((t) => ({ ...t, name: `SLAB: ${t.name}` }));
-  const tasks = [rawTasks(1 << 20)[0], ...segregatedTasks(), ...slabTasks(k), ...slab, ...slob];
+  const js = await jsAllocatorTasks((m) => process.stderr.write(m + '\n'));
+  if (js.note) process.stdout.write(js.note + '\n');
+  const tasks = [rawTasks(1 << 20)[0], ...segregatedTasks(), ...js.tasks, ...slabTasks(k), ...slab, ...slob];
   const results = measureInterleaved(tasks, { rounds: 7, targetMs: 40, progress: (m) => process.stderr.write(m + '\n') });
   process.stdout.write(table(['benchmark', 'ns/pair', 'min..max'],
     results.map((r) => [r.name, r.ns.toFixed(r.ns < 10 ? 2 : 1), `${r.min.toFixed(1)}..${r.max.toFixed(1)}`])) + '\n');

@@ -1,11 +1,11 @@
 /*
  * The kmem command line (bin/kmem.js registers tsx and imports this file).
  *
- *   kmem boot [--mem 2G] [--cpus 2] [--nodes N] [--arch x86_64|i386] [--slab slub|slob|slab]
+ *   kmem boot [--mem 2G] [--cpus 2] [--nodes N] [--arch x86_64|i386] [--slab slub|slob|slab|slqb]
  *             [--config FILE] [--proc-dir DIR] [--errors log|throw] [--quiet]
  *             [--trace FILE]
  *   kmem run MODULE [boot flags]
- *   kmem replay TRACE [--slab slub,slob,slab] [boot flags] [--json] [--html FILE] [--top N] [--limit N]
+ *   kmem replay TRACE [--slab slub,slob,slab,slqb] [boot flags] [--json] [--html FILE] [--top N] [--limit N]
  *   kmem demo [CHAPTER] [--list]
  *   kmem serve [--port P] [machine options]
  *
@@ -51,7 +51,7 @@ export function buildProgram(): Command {
 
   addBootOptions(program.command('boot')
     .description('boot a machine; print the boot log and a memory summary'))
-    .option('--slab <impl>', 'slab allocator: slub (default), slob or slab')
+    .option('--slab <impl>', 'slab allocator: slub (default), slob, slab or slqb')
     .option('--trace <file>', 'record the kmem trace events of boot and write the trace file to FILE')
     .action((flags: BootCommandFlags) => {
       try {
@@ -64,7 +64,7 @@ export function buildProgram(): Command {
   addBootOptions(program.command('run')
     .description('boot, load MODULE (exports init(k), optionally exit(k)), unload it, and show what changed in /proc')
     .argument('<module>', 'a .ts or .js ES module'))
-    .option('--slab <impl>', 'slab allocator: slub (default), slob or slab')
+    .option('--slab <impl>', 'slab allocator: slub (default), slob, slab or slqb')
     .action(async (module: string, flags: BootFlags) => {
       let k;
       try {
@@ -88,7 +88,7 @@ export function buildProgram(): Command {
   addBootOptions(program.command('replay')
     .description('replay a kmem trace (ftrace text; plain, .gz or .xz) on a booted machine and report like perf kmem stat')
     .argument('<trace>', 'the trace file, or - for standard input')
-    .option('--slab <list>', 'slab allocators to replay on, comma-separated (slub, slob, slab)', 'slub')
+    .option('--slab <list>', 'slab allocators to replay on, comma-separated (slub, slob, slab, slqb)', 'slub')
     .option('--json', 'print one JSON object instead of the text report')
     .option('--html <file>', 'write a self-contained HTML report with plots')
     .option('--top <n>', 'rows of the call-site and cache tables (default 15)')

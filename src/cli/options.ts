@@ -22,7 +22,7 @@ export interface BootFlags {
   procDir?: string;
   errors?: 'log' | 'throw';
   quiet?: boolean;
-  /** The slab allocator (slub, slob, slab); kmem replay reads its own comma list. */
+  /** The slab allocator (slub, slob, slab, slqb); kmem replay reads its own comma list. */
   slab?: string;
 }
 

@@ -50,6 +50,7 @@ import { Rcu } from '../kernel/rcu.ts';
 import { RamWords } from '../machine/ram_words.ts';
 import { SlabCommon, parseSlabNomerge } from '../mm/slab_common.ts';
 import { Slab } from '../mm/slab.ts';
+import { Slqb } from '../mm/slqb.ts';
 import { Slob } from '../mm/slob.ts';
 import { Slub, parseSlubParams } from '../mm/slub.ts';
 import { Tracing } from '../trace/events.ts';
@@ -294,6 +295,9 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
     nomerge: parseSlabNomerge(config.cmdline),
   }, (staticsPa, common) => config.slab === 'slob' ? new Slob({
     layout, mem, words, kaddr, pages, buddy, bug, sched, kallsyms, rcu, staticsPa,
+  }, common) : config.slab === 'slqb' ? new Slqb({
+    layout, mem, words, kaddr, pages, buddy, percpu, sched, kallsyms, rcu, nrCpus: config.cpus, cpuToNode,
+    nrNodes: config.nodes.length, staticsPa,
   }, common) : config.slab === 'slab' ? new Slab({
     layout, mem, words, kaddr, pages, buddy, percpu, sched, kallsyms, rcu, nrCpus: config.cpus, cpuToNode,
     nrNodes: config.nodes.length, staticsPa,

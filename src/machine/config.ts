@@ -74,7 +74,7 @@
  *
  * Every key is optional; "nodes" may also be a count. Defaults: x86_64, 2 GiB,
  * 2 CPUs, one node, the QEMU map above, the QEMU pc MMIO windows, seed 1,
- * empty command line, SLUB ("slab": "slub", "slab" or "slob": the slab
+ * empty command line, SLUB ("slab": "slub", "slab", "slob" or "slqb": the slab
  * allocator, a build-time choice in Linux). With a custom e820 and no "mem", mem is the size of the
  * RAM address space described above. Unknown keys are errors.
  *
@@ -127,7 +127,7 @@ export interface MachineConfig {
 }
 
 /** The slab implementations kmem can boot with. */
-export const SLAB_IMPLS = ['slub', 'slob', 'slab'] as const;
+export const SLAB_IMPLS = ['slub', 'slob', 'slab', 'slqb'] as const;
 export type SlabImpl = (typeof SLAB_IMPLS)[number];
 
 export type SizeInput = number | string;
@@ -721,7 +721,7 @@ export function validateConfig(c: MachineConfig): void {
   });
 }
 
-/** A slab implementation's name, checked (slqb is not there yet). */
+/** A slab implementation's name, checked. */
 export function slabImpl(v: unknown): SlabImpl {
   if (typeof v === 'string' && (SLAB_IMPLS as readonly string[]).includes(v)) return v as SlabImpl;
   const known = ['slub', 'slab', 'slob', 'slqb'];

@@ -5,7 +5,7 @@
  * caches, the kmalloc caches and kmalloc() itself, kfree(), ksize(),
  * krealloc() and friends, and the figures of /proc/slabinfo.
  *
- * The implementation (SLUB, SLAB or SLOB; SLQB later; chosen at
+ * The implementation (SLUB, SLAB, SLOB or SLQB; chosen at
  * boot) sits behind the SlabAllocator interface of slab_types.ts. This
  * file calls it to set up a cache, to allocate and free objects, to shrink
  * and shut down a cache, and for a cache's slabinfo figures.

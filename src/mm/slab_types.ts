@@ -208,7 +208,7 @@ export interface SlabInfo {
 }
 
 /**
- * What a slab implementation (SLUB, SLAB, SLOB; SLQB to come; chosen
+ * What a slab implementation (SLUB, SLAB, SLOB, SLQB; chosen
  * at boot with the `slab` option) gives the common code. Caches are named by the kernel virtual
  * address of their struct kmem_cache; objects by their address. Nothing
  * here reports a caller's mistake on behalf of the common code: arguments

@@ -69,11 +69,11 @@ test('kmem replay FILE --json: one JSON object with the contract fields; .gz too
 });
 
 test('kmem replay: --slab errors, --limit, a missing file', async () => {
-  const slab = await kmem(['replay', 'x.txt', '--slab', 'slqb']);
+  const slab = await kmem(['replay', 'x.txt', '--slab', 'slqc']);
   assert.equal(slab.code, 2);
-  assert.equal(slab.stderr, 'kmem: --slab slqb: not implemented yet\n');
-  const both = await kmem(['replay', 'x.txt', '--slab', 'slub,slqb']);
-  assert.equal(both.stderr, 'kmem: --slab slqb: not implemented yet\n');
+  assert.equal(slab.stderr, 'kmem: --slab slqc: unknown slab allocator (slub, slob, slab, slqb)\n');
+  const both = await kmem(['replay', 'x.txt', '--slab', 'slub,jemalloc']);
+  assert.equal(both.stderr, 'kmem: --slab jemalloc: unknown slab allocator (slub, slob, slab, slqb)\n');
   const missing = await kmem(['replay', join(tmpdir(), 'no-such-trace.txt')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^kmem: replay: cannot read .*no-such-trace\.txt: ENOENT/);

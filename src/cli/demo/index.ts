@@ -19,6 +19,8 @@ import { highmemChapter } from './highmem.ts';
 import { scatterlistChapter } from './scatterlist.ts';
 import { percpuChapter } from './percpu.ts';
 import { stacksChapter } from './stacks.ts';
+/* issue 7 item 5 */
+import { slabCompareChapter } from './slab_compare.ts';
 
 export const CHAPTERS: readonly DemoChapter[] = [
   bootChapter,
@@ -35,6 +37,7 @@ export const CHAPTERS: readonly DemoChapter[] = [
   percpuChapter,
   stacksChapter,
   replayChapter,
+  slabCompareChapter,
 ];
 
 /** A chapter by id ("buddy") or number ("2"). */
