@@ -207,6 +207,8 @@ async function replayOne(trace: string, flags: ReplayFlags, slabName: string, to
     }
   }
   if (bar !== null) (bar as cliProgress.SingleBar).stop();
+  // Stopping early (--limit, a boot error) must still close the reader: the .xz worker ends in its finally.
+  await it.return?.(undefined);
   if (bootError !== null) {
     const e = bootError as Error;
     err.line(e instanceof ConfigError ? `kmem: ${e.message}` : `kmem: boot failed: ${e.message}`);

@@ -102,6 +102,14 @@ test('kmem replay of the shared .xz trace (decompressed in a worker)', { skip: !
   assert.equal(j.compression, 'xz');
 });
 
+test('kmem replay --limit on the .xz trace stops the worker and exits', { skip: !existsSync(SHARED) && 'no shared traces', timeout: 60000 }, async () => {
+  const r = await kmem(['replay', SHARED, '--limit', '40000', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.equal(j.events, 40000);
+  assert.equal(j.limited, true);
+});
+
 test('kmem boot --trace FILE writes a trace of boot that the parser reads and kmem replays', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kmem-boot-trace-'));
   try {
