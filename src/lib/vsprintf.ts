@@ -49,3 +49,20 @@ export function format_page_flags(p: Pages, layout: ArchLayout, pfn: number): st
   names.push(`node=${p.page_to_nid(pfn)}`, `zone=${p.page_zonenum(pfn)}`);
   return `0x${full}(${names.join('|')})`;
 }
+
+/** The banner no_hash_pointers_enable() (lib/vsprintf.c) prints when %p stops hashing. */
+export const NO_HASH_POINTERS_BANNER = [
+  '**********************************************************',
+  '**   NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE   **',
+  '**                                                      **',
+  '** This system shows unhashed kernel memory addresses   **',
+  '** via the console, logs, and other interfaces. This    **',
+  '** might reduce the security of your system.            **',
+  '**                                                      **',
+  '** If you see this message and you are not debugging    **',
+  '** the kernel, report this immediately to your system   **',
+  '** administrator!                                       **',
+  '**                                                      **',
+  '**   NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE   **',
+  '**********************************************************',
+];

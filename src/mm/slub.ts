@@ -82,7 +82,7 @@ import { KERN_ERR, KERN_INFO, KERN_WARNING, TAINT_BAD_PAGE, type Bug, type Log }
 import type { Sched } from '../kernel/sched.ts';
 import type { Kallsyms } from '../kernel/kallsyms.ts';
 import type { Rcu } from '../kernel/rcu.ts';
-import { format_page_flags, ptr_to_id } from '../lib/vsprintf.ts';
+import { NO_HASH_POINTERS_BANNER, format_page_flags, ptr_to_id } from '../lib/vsprintf.ts';
 import { DUMP_PREFIX_ADDRESS, print_hex_dump_lines } from '../lib/hexdump.ts';
 import { StackDepot } from '../lib/stackdepot.ts';
 import { stack_trace_save_js } from '../kernel/stacktrace.ts';
@@ -1303,21 +1303,7 @@ export class Slub implements SlabAllocator {
   private no_hash_pointers_enable(): void {
     if (this.no_hash_pointers) return;
     this.w.w32(this.d.staticsPa + this.G.no_hash_pointers, 1);
-    for (const l of [
-      '**********************************************************',
-      '**   NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE   **',
-      '**                                                      **',
-      '** This system shows unhashed kernel memory addresses   **',
-      '** via the console, logs, and other interfaces. This    **',
-      '** might reduce the security of your system.            **',
-      '**                                                      **',
-      '** If you see this message and you are not debugging    **',
-      '** the kernel, report this immediately to your system   **',
-      '** administrator!                                       **',
-      '**                                                      **',
-      '**   NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE   **',
-      '**********************************************************',
-    ]) this.d.log.printk(KERN_WARNING, l);
+    for (const l of NO_HASH_POINTERS_BANNER) this.d.log.printk(KERN_WARNING, l);
   }
 
   /** The slab_debug= string naming caches, or null (slub_debug_string). */

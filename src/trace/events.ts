@@ -57,6 +57,7 @@
  * the kernel's call sites apart. The stack costs a few microseconds per
  * slab event, paid only while a slab event is enabled and no caller is set.
  */
+import { NO_HASH_POINTERS_BANNER } from '../lib/vsprintf.ts';
 import { PAGE_SIZE, ptr64FromWords, ptr64HiWord, ptr64LoWord, formatPtr, type ArchLayout } from '../arch/x86/layout.ts';
 import type { PhysMem } from '../machine/memory.ts';
 import type { Sched } from '../kernel/sched.ts';
@@ -788,19 +789,3 @@ export function memparse(s: string): number {
   return Number(m[1]) * mul;
 }
 
-/* lib/vsprintf.c no_hash_pointers_enable() */
-const NO_HASH_POINTERS_BANNER = [
-  '**********************************************************',
-  '**   NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE   **',
-  '**                                                      **',
-  '** This system shows unhashed kernel memory addresses   **',
-  '** via the console, logs, and other interfaces. This    **',
-  '** might reduce the security of your system.            **',
-  '**                                                      **',
-  '** If you see this message and you are not debugging    **',
-  '** the kernel, report this immediately to your system   **',
-  '** administrator!                                       **',
-  '**                                                      **',
-  '**   NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE   **',
-  '**********************************************************',
-];
