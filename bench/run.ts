@@ -9,7 +9,8 @@
  *
  * Progress goes to stderr; results to stdout. What is measured and how:
  * bench/harness.ts (timing), bench/alloc.ts (allocator patterns),
- * bench/boot.ts + bench/boot_child.ts (boot time and RSS, one process per boot).
+ * bench/boot.ts + bench/boot_child.ts (boot time and RSS, one process per boot),
+ * bench/heap.ts (kmem/heap: one thread, worker threads, bundle size).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { start_kernel } from '../src/init/main.ts';
+import { TAINT_BAD_PAGE } from '../src/kernel/bug.ts';
 import { resolveConfig } from '../src/machine/config.ts';
 import { BURST, freePagesTotal, kernelTasks, pcpContext, rawTasks } from './alloc.ts';
 import { runBootBenches, type BootBench } from './boot.ts';
@@ -25,8 +27,9 @@ import { summariseFiles, type ProfileSummary } from './cpuprofile.ts';
 import { measureInterleaved, table, timerOverheadNs, type TaskResult } from './harness.ts';
 import { listHeadModelTask, pcpPathModelTask } from './models.ts';
 import { PROFILE_LOOP } from './profile_order0.ts';
-import { jsAllocatorTasks, segregatedTasks, slabTasks, THING_LABEL, TLSF_LABEL } from './slab.ts';
+import { implementationTasks, jsAllocatorTasks, segregatedTasks, slabTasks, THING_LABEL, TLSF_LABEL } from './slab.ts';
 import { formatVmalloc, vmallocBenches } from './vmalloc.ts';
+import { formatHeap, heapBenches, heapTargets } from './heap.ts';
 
 const args = new Set(process.argv.slice(2));
 const JSON_OUT = args.has('--json');
@@ -81,15 +84,16 @@ function allocBenches() {
   k.drain_all_pages();
   const freeAfter = freePagesTotal(k);
   if (freeAfter !== freeBefore) throw new Error(`allocator benchmarks leaked pages: ${freeBefore} free before, ${freeAfter} after`);
-  if (k.buddy.badPageCount !== 0) throw new Error(`allocator benchmarks reported ${k.buddy.badPageCount} bad pages`);
+  if (k.bug.tainted & (1 << TAINT_BAD_PAGE)) throw new Error('allocator benchmarks reported bad pages (the kernel is tainted B)');
   return { results, pcp, freePages: freeAfter };
 }
 
 /**
  * The slab allocator next to its JS baselines and two JS allocators
  * (@thi.ng/malloc, AssemblyScript's TLSF in wasm; bench/slab.ts), in one
- * interleaved measurement on its own 4 GiB 2-CPU machine; the slab caches'
- * pages must all be back afterwards.
+ * interleaved measurement on its own 4 GiB 2-CPU machine (SLUB's pages
+ * must all be back afterwards), with the same slab rows on a SLAB, a SLOB
+ * and a SLQB machine of their own.
  */
 async function slabBenches() {
   const js = await jsAllocatorTasks(log);
@@ -102,7 +106,9 @@ async function slabBenches() {
   };
   shrinkAll();
   const freeBefore = freePagesTotal(k);
-  const results = measureInterleaved([rawTasks(1 << 16)[0], ...segregatedTasks(), ...js.tasks, ...slabTasks(k)], {
+  // the same rows on SLAB, SLOB and SLQB machines of their own ("SLAB: ..."), in the same interleaved run
+  const others = implementationTasks((slab) => start_kernel(resolveConfig({ mem: '4G', cpus: 2, slab })));
+  const results = measureInterleaved([rawTasks(1 << 16)[0], ...segregatedTasks(), ...js.tasks, ...slabTasks(k), ...others], {
     rounds: QUICK ? 3 : 11, targetMs: QUICK ? 10 : 40, progress: log,
   });
   shrinkAll();
@@ -228,13 +234,14 @@ async function main(): Promise<void> {
   const alloc = allocBenches();
   const { results: slab, note: slabNote } = await slabBenches();
   const vmalloc = vmallocBenches(QUICK, log);
+  const heap = await heapBenches(QUICK, log);
   const cross = await crossCheck(alloc.results);
 
   const profiles = PROFILE ? [profile([], 'page'), profile(['--no-turbo-inlining'], 'page')] : [];
-  const tgt = [...targets(alloc.results, boot), ...slabTargets(slab, slabNote)];
+  const tgt = [...targets(alloc.results, boot), ...slabTargets(slab, slabNote), ...heapTargets(heap)];
 
   if (JSON_OUT) {
-    process.stdout.write(JSON.stringify({ machine: { ...m, loadAvg1End: loadavg()[0] }, timerOverheadNs: timerNs, alloc, slab, slabNote, vmalloc, crossCheck: cross, boot, targets: tgt, profiles }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ machine: { ...m, loadAvg1End: loadavg()[0] }, timerOverheadNs: timerNs, alloc, slab, slabNote, vmalloc, heap, crossCheck: cross, boot, targets: tgt, profiles }, null, 2) + '\n');
     return;
   }
 
@@ -262,6 +269,8 @@ async function main(): Promise<void> {
   if (slabNote) out.push(slabNote);
   out.push('');
   out.push(formatVmalloc(vmalloc));
+  out.push('');
+  out.push(formatHeap(heap));
   out.push('');
   out.push(`Cross-check with tinybench (one pair per call; performance.now() costs ${fmt(timerNs)} ns here):`);
   out.push(table(['benchmark', 'tinybench mean', 'tinybench p50', 'batched harness'],

@@ -30,6 +30,10 @@
  *                            exports once per alloc and once per free. One
  *                            instance (its own wasm memory) per workload.
  *
+ * The kernel rows run on SLUB (unprefixed) and, through
+ * implementationTasks(), on SLAB, SLOB and SLQB machines of their own
+ * ("SLAB: ..." rows), all interleaved in the same run.
+ *
  * `node --import tsx bench/slab.ts` runs these alone; bench/run.ts runs them
  * with the rest.
  */
@@ -112,6 +116,18 @@ export function slabTasks(k: Kernel): Task[] {
   ];
 }
 
+/** The slab implementations other than SLUB, in the order of the issue (SLUB's rows are the unprefixed ones). */
+export const OTHER_SLAB_IMPLS = ['slab', 'slob', 'slqb'] as const;
+
+/**
+ * The same two rows on a machine per other implementation (boot(impl)
+ * boots it), named "SLAB: ...", "SLOB: ...", "SLQB: ...", so that one
+ * interleaved run measures SLUB, SLAB, SLOB and SLQB together.
+ */
+export function implementationTasks(boot: (slab: string) => Kernel): Task[] {
+  return OTHER_SLAB_IMPLS.flatMap((impl) => slabTasks(boot(impl)).map((t) => ({ ...t, name: `${impl.toUpperCase()}: ${t.name}` })));
+}
+
 /** Plain segregated free lists: one LIFO stack of object numbers per size class. */
 export function segregatedTasks(): Task[] {
   const perClass = 1 << 16;
@@ -174,7 +190,7 @@ export function segregatedTasks(): Task[] {
 }
 
 /** A general-purpose allocator seen from JS: alloc returns 0 when out of memory. */
-interface JsAllocator {
+export interface JsAllocator {
   alloc(size: number): number;
   free(ptr: number): void;
 }
@@ -185,7 +201,7 @@ interface JsAllocator {
  * the same sizes (seed 11) and the same seeded choice of the live object
  * to free (seed 12), with SLAB_WINDOW objects live.
  */
-function allocatorTasks(label: string, make: () => JsAllocator, mixedMinOps = 256): Task[] {
+export function allocatorTasks(label: string, make: () => JsAllocator, mixedMinOps = 256): Task[] {
   const fixed = make();
   const mixed = make();
   const sizes = mixedSizes(11);
@@ -312,13 +328,10 @@ async function main(): Promise<void> {
   const { rawTasks } = await import('./alloc.ts');
   const k = start_kernel(resolveConfig({ mem: '4G', cpus: 2 }));
   // the same rows on each slab implementation (SLUB first, unprefixed)
-  const ks = start_kernel(resolveConfig({ mem: '4G', cpus: 2, slab: 'slob' }));
-  const slob = slabTasks(ks).map((t) => ({ ...t, name: `SLOB: ${t.name}` }));
-  const ka = start_kernel(resolveConfig({ mem: '4G', cpus: 2, slab: 'slab' }));
-  const slab = slabTasks(ka).map((t) => ({ ...t, name: `SLAB: ${t.name}` }));
+  const others = implementationTasks((slab) => start_kernel(resolveConfig({ mem: '4G', cpus: 2, slab })));
   const js = await jsAllocatorTasks((m) => process.stderr.write(m + '\n'));
   if (js.note) process.stdout.write(js.note + '\n');
-  const tasks = [rawTasks(1 << 20)[0], ...segregatedTasks(), ...js.tasks, ...slabTasks(k), ...slab, ...slob];
+  const tasks = [rawTasks(1 << 20)[0], ...segregatedTasks(), ...js.tasks, ...slabTasks(k), ...others];
   const results = measureInterleaved(tasks, { rounds: 7, targetMs: 40, progress: (m) => process.stderr.write(m + '\n') });
   process.stdout.write(table(['benchmark', 'ns/pair', 'min..max'],
     results.map((r) => [r.name, r.ns.toFixed(r.ns < 10 ? 2 : 1), `${r.min.toFixed(1)}..${r.max.toFixed(1)}`])) + '\n');

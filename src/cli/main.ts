@@ -8,6 +8,7 @@
  *   kmem replay TRACE [--slab slub,slob,slab,slqb] [boot flags] [--json] [--html FILE] [--top N] [--limit N]
  *   kmem demo [CHAPTER] [--list]
  *   kmem serve [--port P] [machine options]
+ *   kmem stress [--workers N] [--seconds S] [--ops N] [--seed N] [--slab IMPL] [--json] [boot flags]
  *
  * Exit codes: 0 success; 1 a module failed or the machine could not boot;
  * 2 a usage or configuration error (printed as `kmem: <field>: <detail>`).
@@ -22,6 +23,7 @@ import { writeProcDir } from './summary.ts';
 import { listChapters, runDemo } from './demo/run.ts';
 import { Output, wantColour } from './output.ts';
 import { addServeCommand } from './serve.ts';
+import { addStressCommand } from './stress.ts';
 
 // `kmem demo | head`: a closed pipe ends the output quietly.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -110,6 +112,7 @@ export function buildProgram(): Command {
     });
 
   addServeCommand(program, out, err);
+  addStressCommand(program, out, err);
 
   return program;
 }

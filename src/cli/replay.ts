@@ -10,11 +10,12 @@
  * The machine boots when the first event arrives, so that --cpus can
  * default to the trace's #P (its CPU count); other boot flags as `kmem
  * boot`. --slab takes a comma list of slab allocators to replay on (slub,
- * slob, slab, slqb): the trace is replayed on a
- * fresh machine for each, the text reports follow a side-by-side summary,
+ * slob, slab, slqb): the trace is replayed on a fresh machine for each;
+ * the text output opens with the comparison table (report.ts
+ * compare_lines()) and the summaries side by side, then each report;
  * --json prints one object keyed by implementation name (each value what a
- * single replay prints), and --html FILE writes FILE for the first and
- * FILE-<impl>.html for the others. --limit
+ * single replay prints); --html FILE writes one page comparing them, with
+ * their footprints over time in one plot (report_compare_html()). --limit
  * replays only the first N events (and stops reading). --json prints one
  * JSON object on stdout instead of the text report. A progress bar with
  * events/s goes to stderr when stderr is a terminal (and not with
@@ -31,8 +32,8 @@ import { ConfigError } from '../machine/config.ts';
 import { start_kernel } from '../init/main.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { TraceParser, type TraceHeader } from '../trace/parse.ts';
-import { TraceReplay } from '../trace/replay.ts';
-import { report_html, report_json, report_text } from '../trace/report.ts';
+import { TraceReplay, type ReplayResult } from '../trace/replay.ts';
+import { compare_lines, report_compare_html, report_html, report_json, report_text, type CompareRun } from '../trace/report.ts';
 import { open_trace } from '../node/trace_file.ts';
 import { is_xz_file, open_xz_in_worker } from '../node/xz_worker.ts';
 import { configFromFlags, describeMachine, type BootFlags } from './options.ts';
@@ -97,30 +98,39 @@ export async function replayCommand(trace: string, flags: ReplayFlags, out: Outp
   }
   const topN = typeof top === 'number' ? top : null;
   const limitN = typeof limit === 'number' ? limit : null;
-  if (slab.slabs.length === 1) return replayOne(trace, flags, slab.slabs[0], topN, limitN, out, err, stderr);
+  if (slab.slabs.length === 1) return (await replayOne(trace, flags, slab.slabs[0], topN, limitN, out, err, stderr)).status;
   // Several implementations: each replay's output is collected, then printed together.
   const runs: { name: string; json: string; text: string[]; status: number }[] = [];
+  const results: CompareRun[] = [];
   for (const name of slab.slabs) {
-    const json: string[] = [];
-    const text: string[] = [];
     let buf = '';
     const collect = new Output({ write: (t: string) => { buf += t; } }, false, out.width);
-    const html = flags.html === undefined || name === slab.slabs[0] ? flags.html : flags.html.replace(/(\.html?)?$/, `-${name}$1`);
-    const status = await replayOne(trace, { ...flags, html }, name, topN, limitN, collect, err, stderr);
-    if (status === 2) return 2;
-    (flags.json ? json : text).push(...buf.replace(/\n$/, '').split('\n'));
-    runs.push({ name, json: json.join('\n'), text, status });
+    const one = await replayOne(trace, { ...flags, html: undefined }, name, topN, limitN, collect, err, stderr);
+    if (one.status === 2) return 2;
+    const lines = buf.replace(/\n$/, '').split('\n');
+    runs.push({ name, json: flags.json ? lines.join('\n') : '', text: flags.json ? [] : lines, status: one.status });
+    if (one.result !== undefined) results.push({ name, result: one.result });
   }
   if (flags.json) {
     const obj: Record<string, unknown> = {};
     for (const r of runs) obj[r.name] = r.json === '' ? null : JSON.parse(r.json);
     out.line(JSON.stringify(obj, null, 2));
   } else {
+    out.lines(compare_lines(results).join('\n'));
+    out.line();
     out.lines(sideBySide(runs.map((r) => r.name), runs.map((r) => r.text)).join('\n'));
     for (const r of runs) {
       out.line();
       for (const l of r.text) out.line(l);
     }
+  }
+  if (flags.html !== undefined) {
+    mkdirSync(dirname(flags.html), { recursive: true });
+    writeFileSync(flags.html, report_compare_html(results, {
+      title: `kmem replay ${trace} on ${results.map((r) => r.name.toUpperCase()).join(', ')}`,
+      ...(topN !== null ? { top: topN } : {}),
+    }));
+    if (!flags.json) out.line(`Wrote the HTML comparison to ${flags.html}`);
   }
   return Math.max(...runs.map((r) => r.status));
 }
@@ -140,8 +150,9 @@ function sideBySide(names: string[], texts: string[][]): string[] {
   return out;
 }
 
+/** One replay, reported on out; its status and (unless it failed before replaying) its result. */
 async function replayOne(trace: string, flags: ReplayFlags, slabName: string, top: number | null, limit: number | null,
-  out: Output, err: Output, stderr: { isTTY?: boolean }): Promise<number> {
+  out: Output, err: Output, stderr: { isTTY?: boolean }): Promise<{ status: number; result?: ReplayResult }> {
   const maxEvents = typeof limit === 'number' ? limit : Infinity;
 
   let opened;
@@ -150,7 +161,7 @@ async function replayOne(trace: string, flags: ReplayFlags, slabName: string, to
     opened = is_xz_file(trace) ? open_xz_in_worker(trace) : await open_trace(trace);
   } catch (e) {
     err.line(`kmem: replay: cannot read ${trace}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    return 1;
+    return { status: 1 };
   }
 
   const wall0 = performance.now();
@@ -212,7 +223,7 @@ async function replayOne(trace: string, flags: ReplayFlags, slabName: string, to
   if (bootError !== null) {
     const e = bootError as Error;
     err.line(e instanceof ConfigError ? `kmem: ${e.message}` : `kmem: boot failed: ${e.message}`);
-    return e instanceof ConfigError ? 2 : 1;
+    return { status: e instanceof ConfigError ? 2 : 1 };
   }
   // Stopped at --limit: the counts so far (end() would count the cut line as not understood).
   const limited = Number.isFinite(maxEvents) && seen >= maxEvents;
@@ -223,7 +234,7 @@ async function replayOne(trace: string, flags: ReplayFlags, slabName: string, to
       k = bootFor(flags, parsed.header, slabName);
     } catch (e) {
       err.line(e instanceof ConfigError ? `kmem: ${e.message}` : `kmem: boot failed: ${(e as Error).message}`);
-      return e instanceof ConfigError ? 2 : 1;
+      return { status: e instanceof ConfigError ? 2 : 1 };
     }
     replay = new TraceReplay(k);
   }
@@ -255,5 +266,5 @@ async function replayOne(trace: string, flags: ReplayFlags, slabName: string, to
     const files = writeProcDir(machine, flags.procDir);
     if (!flags.json) out.line(`Wrote ${files.length} /proc files to ${flags.procDir}`);
   }
-  return readError !== undefined ? 1 : 0;
+  return { status: readError !== undefined ? 1 : 0, result };
 }

@@ -25,7 +25,7 @@
  */
 import { PhysMem } from '../machine/memory.ts';
 import { KmemAccess } from '../machine/kmem_access.ts';
-import { I386_MAXMEM, PAGE_SHIFT, PAGE_SIZE, X86_64, i386Layout, type ArchLayout } from '../arch/x86/layout.ts';
+import { I386_MAXMEM, PAGE_SHIFT, PAGE_SIZE, X86_64, formatPtr, i386Layout, type ArchLayout } from '../arch/x86/layout.ts';
 import { KernelAddr } from '../arch/x86/kaddr.ts';
 import {
   e820PrintLines, nodeRanges, sanitizeE820, usableRanges, type MachineConfig,
@@ -33,6 +33,9 @@ import {
 import { Printk } from '../kernel/printk.ts';
 import { Bug, KERN_INFO, KERN_NOTICE, KERN_WARNING, UTS_RELEASE } from '../kernel/bug.ts';
 import { Sched } from '../kernel/sched.ts';
+import { Smp } from '../kernel/smp.ts';
+import { Spinlocks } from '../kernel/locking/spinlock.ts';
+import { Mutexes } from '../kernel/locking/mutex.ts';
 import { Memblock, memblockDataSize, memblockPlacement } from '../mm/memblock.ts';
 import { Sparse } from '../mm/sparse.ts';
 import { Pages, pageLayout } from '../mm/page.ts';
@@ -40,11 +43,11 @@ import { mmzoneLayouts, pageblockOrder } from '../mm/mmzone.ts';
 import { PageAllocator } from '../mm/page_alloc.ts';
 import { PageLists } from '../mm/page_list.ts';
 import { PageAllocGlobals } from '../mm/page_alloc_globals.ts';
-import { Percpu } from '../mm/percpu.ts';
+import { PCPU_GLOBALS_BYTES, Percpu } from '../mm/percpu.ts';
 import {
   build_all_zonelists, free_area_init, init_per_zone_wmark_min, memblock_free_all, memmap_init, type MmInitCtx,
 } from '../mm/mm_init.ts';
-import { Kernel } from '../kernel/kernel.ts';
+import { Kernel, type KernelParts } from '../kernel/kernel.ts';
 import { Kallsyms } from '../kernel/kallsyms.ts';
 import { Rcu } from '../kernel/rcu.ts';
 import { RamWords } from '../machine/ram_words.ts';
@@ -53,6 +56,7 @@ import { Slab } from '../mm/slab.ts';
 import { Slqb } from '../mm/slqb.ts';
 import { Slob } from '../mm/slob.ts';
 import { Slub, parseSlubParams } from '../mm/slub.ts';
+import type { SlabAllocator } from '../mm/slab_types.ts';
 import { Tracing } from '../trace/events.ts';
 import { vmallocStaticsBytes } from '../mm/vmalloc.ts';
 import { reclaimStaticBytes } from '../mm/reclaim_init.ts';
@@ -61,6 +65,14 @@ import { reclaimStaticBytes } from '../mm/reclaim_init.ts';
 const TEXT_BYTES = 4 << 20;
 const RODATA_BYTES = 1 << 20;
 const LOG_BUF_BYTES = 1 << 17;
+/**
+ * The compact image (MachineConfig.compact, kmem/heap's profile): loaded
+ * right after page 0, text just big enough for the code pointers kmem
+ * hands out (kallsyms), rodata for the slab code's strings, a 16 KiB log.
+ */
+const COMPACT_TEXT_BYTES = 64 << 10;
+const COMPACT_RODATA_BYTES = 4 << 10;
+const COMPACT_LOG_BUF_BYTES = 16 << 10;
 const MAX_TASKS = 256;
 
 export interface BootOptions {
@@ -77,6 +89,8 @@ export interface ImageLayout {
   rodata: number;
   data: number;
   memblock: number;
+  /** Size of the printk ring buffer at logBuf. */
+  logBufBytes: number;
   dataEnd: number;
   bss: number;
   logBuf: number;
@@ -100,6 +114,13 @@ export interface ImageLayout {
   /* --- memory pressure (issue 3) --- */
   /** mm/shrinker.c's shrinker_list and per-CPU shrink_control slots, then mm/vmscan.c's reclaim_states. */
   reclaim: number;
+  /* --- SMP (issue 5) --- */
+  /** kmem_smp: which host thread drives which CPU (src/kernel/smp.ts). */
+  smp: number;
+  /** global_trace: where the trace meta block is, once tracing was first used (src/trace/events.ts). */
+  traceGlobal: number;
+  /** mm/percpu.c's pcpu_lock and the list of chunks in vmalloc space (src/mm/percpu.ts, percpu_vm.ts). */
+  pcpuGlobals: number;
   bssEnd: number;
 }
 
@@ -108,17 +129,18 @@ function maxNumNodes(layout: ArchLayout): number {
   return layout.bits === 64 ? 64 : 1;
 }
 
-export function imageLayout(layout: ArchLayout, nrCpus: number): ImageLayout {
-  const start = layout.PHYSICAL_START;
+export function imageLayout(layout: ArchLayout, nrCpus: number, compact = false): ImageLayout {
+  const start = compact ? PAGE_SIZE : layout.PHYSICAL_START;
   const up = (x: number, a: number) => Math.ceil(x / a) * a;
-  const rodata = start + TEXT_BYTES;
-  const data = rodata + RODATA_BYTES;
+  const rodata = start + (compact ? COMPACT_TEXT_BYTES : TEXT_BYTES);
+  const data = rodata + (compact ? COMPACT_RODATA_BYTES : RODATA_BYTES);
+  const logBufBytes = compact ? COMPACT_LOG_BUF_BYTES : LOG_BUF_BYTES;
   const memblock = data;
   const dataEnd = up(memblock + memblockDataSize(layout), PAGE_SIZE);
   const bss = dataEnd;
   const logBuf = bss;
   const sched = Sched.bytes(MAX_TASKS, nrCpus);
-  const tasks = up(logBuf + Printk.layoutBytes(LOG_BUF_BYTES), 64);
+  const tasks = up(logBuf + Printk.layoutBytes(logBufBytes), 64);
   const cpus = up(tasks + sched.tasks, 64);
   const tainted = up(cpus + sched.cpus, 8);
   const clock = tainted + 8;
@@ -127,16 +149,21 @@ export function imageLayout(layout: ArchLayout, nrCpus: number): ImageLayout {
   const slab = up(rcu + Rcu.globalsBytes(layout.ptrSize), 64);
   // room for the larger of the implementations' statics (SLUB's; SLOB's are three list heads and kmem_cache_boot)
   const slabBytes = SlabCommon.staticBytes(layout.ptrSize) +
-    Math.max(Slub.staticBytes(layout.ptrSize, maxNumNodes(layout)), Slob.staticBytes(layout.ptrSize));
+    Math.max(Slub.staticBytes(layout.ptrSize, maxNumNodes(layout)), Slob.staticBytes(layout.ptrSize),
+      Slab.staticBytes(layout.ptrSize, nrCpus), Slqb.staticBytes(layout.ptrSize, nrCpus));
   // --- paging and vmalloc (issue 4): swapper_pg_dir, then mm/vmalloc.c's statics ---
   const swapperPgDir = up(slab + slabBytes, PAGE_SIZE);
   const vmalloc = swapperPgDir + PAGE_SIZE;
   // --- memory pressure (issue 3): shrinkers and reclaim ---
   const reclaim = up(vmalloc + vmallocStaticsBytes(layout.ptrSize, nrCpus), 64);
-  const bssEnd = up(reclaim + reclaimStaticBytes(layout.ptrSize, nrCpus, maxNumNodes(layout)), PAGE_SIZE);
+  // --- SMP (issue 5): host threads and CPUs ---
+  const smp = up(reclaim + reclaimStaticBytes(layout.ptrSize, nrCpus, maxNumNodes(layout)), 64);
+  const traceGlobal = up(smp + Smp.bytes(nrCpus), 8);
+  const pcpuGlobals = traceGlobal + 8;
+  const bssEnd = up(pcpuGlobals + PCPU_GLOBALS_BYTES, PAGE_SIZE);
   return {
-    text: start, textEnd: rodata, rodata, data, memblock, dataEnd, bss, logBuf, tasks, cpus, tainted, clock, pageAllocGlobals,
-    rcu, slab, slabBytes, slabRodata: rodata, swapperPgDir, vmalloc, reclaim, bssEnd,
+    text: start, textEnd: rodata, rodata, data, memblock, logBufBytes, dataEnd, bss, logBuf, tasks, cpus, tainted, clock, pageAllocGlobals,
+    rcu, slab, slabBytes, slabRodata: rodata, swapperPgDir, vmalloc, reclaim, smp, traceGlobal, pcpuGlobals, bssEnd,
   };
 }
 
@@ -149,6 +176,72 @@ export function archLayout(config: MachineConfig): ArchLayout {
 
 /** start_kernel(): boot a machine and return its kernel. */
 export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Kernel {
+  const m = setup_mm(config, opts, slabImplOf(config));
+  // The trace events (src/trace/events.ts); boot-time tracing starts before kmem_cache_init().
+  const trace = new Tracing({
+    mem: m.mem, layout: m.layout, sched: m.sched, kallsyms: m.kallsyms, pages: m.pages, buddy: m.buddy, slab: m.slab,
+    nrCpus: config.cpus, clockPa: m.img.clock, globalPa: m.img.traceGlobal, pageblockOrder: pageblockOrder(config.arch, config.pae),
+    pr_warn: (text) => m.log.printk(KERN_WARNING, text),
+  });
+  const k = new Kernel({ ...m, trace });
+  mm_core_init_late(m, opts, () => trace.early_trace_init(config.cmdline));
+  return k;
+}
+
+/**
+ * start_kernel() without the Kernel facade and tracing, SLUB only: the
+ * subsystems as kmem/heap uses them (and nothing else is linked in).
+ */
+export function start_kernel_mm(config: MachineConfig, opts: BootOptions = {}): BootedMm {
+  const m = setup_mm(config, opts, newSlub);
+  mm_core_init_late(m, opts);
+  return m;
+}
+
+/** The booted subsystems before the facade (KernelParts without tracing). */
+export interface BootedMm extends Omit<KernelParts, 'trace'> {
+  /** memblock's reserved bytes before memblock_free_all(). */
+  reservedBeforeFree: number;
+  /** From now on each log record is 1 µs after the previous. */
+  startClock(): void;
+}
+
+/** What the slab implementations are built from; each takes the fields it needs. */
+interface SlabImplDeps {
+  layout: ArchLayout; mem: PhysMem; words: RamWords; kaddr: KernelAddr; sparse: Sparse; pages: Pages;
+  mz: ReturnType<typeof mmzoneLayouts>; buddy: PageAllocator; percpu: Percpu; log: Printk; bug: Bug; sched: Sched;
+  smp: Smp; locks: Spinlocks; kallsyms: Kallsyms; rcu: Rcu; nrCpus: number; cpuToNode: number[]; nrNodes: number; pgdatPa: number[];
+  maxNumNodes: number; cmdline: string; uptimeNs: () => number;
+}
+type SlabImplFactory = (d: SlabImplDeps, staticsPa: number, common: SlabCommon) => SlabAllocator;
+
+/** CONFIG_SLUB. */
+function newSlub(d: SlabImplDeps, staticsPa: number, common: SlabCommon): SlabAllocator {
+  return new Slub({ ...d, staticsPa, params: parseSlubParams(d.cmdline) }, common);
+}
+
+/** The slab implementation the configuration names (a build-time choice in Linux). */
+function slabImplOf(config: MachineConfig): SlabImplFactory {
+  switch (config.slab) {
+    case 'slob': return (d, staticsPa, common) => new Slob({ ...d, staticsPa }, common);
+    case 'slqb': return (d, staticsPa, common) => new Slqb({ ...d, staticsPa }, common);
+    case 'slab': return (d, staticsPa, common) => new Slab({ ...d, staticsPa }, common);
+    default: return newSlub;
+  }
+}
+
+/** mm_core_init()'s end: the "Memory:" line, rcu_init(), boot-time tracing, kmem_cache_init(); the clock starts. */
+function mm_core_init_late(m: BootedMm, opts: BootOptions, early_trace_init?: () => void): void {
+  memInitPrintInfo(m, m.img, m.reservedBeforeFree);
+  m.rcu.rcu_init();
+  early_trace_init?.();
+  m.slab.kmem_cache_init();
+  m.bug.throwOnBug = opts.errors === 'throw';
+  m.startClock();
+}
+
+/** setup_arch() and mm_core_init() up to the slab allocator's construction. */
+function setup_mm(config: MachineConfig, opts: BootOptions, newSlabImpl: SlabImplFactory): BootedMm {
   const layout = archLayout(config);
   const e820 = sanitizeE820(config.e820);
   const ram = usableRanges(e820);
@@ -159,7 +252,7 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
   const mem = PhysMem.create(maxPfn * PAGE_SIZE, ram);
   const access = new KmemAccess(mem, layout);
   const kaddr = new KernelAddr(access, layout, maxLowPfn * PAGE_SIZE);
-  const img = imageLayout(layout, config.cpus);
+  const img = imageLayout(layout, config.cpus, config.compact);
   mem.fill(img.bss, img.bssEnd - img.bss, 0);
 
   // The simulated clock: early boot logs at 0.000000 as real kernels do;
@@ -170,7 +263,7 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
     if (clockRunning) mem.write64(img.clock, t + 1000);
     return t;
   };
-  const log = new Printk(access, img.logBuf, LOG_BUF_BYTES, clockNs);
+  const log = new Printk(access, img.logBuf, img.logBufBytes, clockNs);
   if (opts.console) {
     const out = opts.console;
     log.console = (text: string) => out(text);
@@ -180,6 +273,15 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
   for (let cpu = 0; cpu < config.cpus; cpu++) sched.setCurrent(swapper, cpu);
   const bug = new Bug(log, sched, access, img.tainted, layout.arch);
   bug.throwOnBug = false;
+  const smp = new Smp(mem, img.smp, config.cpus);
+  smp.init();
+  const locks = new Spinlocks(mem, sched, smp, log, bug, (pa) => kaddr.__va(pa), (va) => formatPtr(layout, va));
+  const mutexes = new Mutexes(locks.words, sched, smp, log, bug);
+  // watchdog_thresh= (kernel/watchdog.c): a soft lockup is 2 * thresh seconds of spinning; 0 turns the detector off
+  for (const param of config.cmdline.split(/\s+/)) {
+    const m = /^watchdog_thresh=(\d+)$/.exec(param);
+    if (m) locks.softLockupSeconds = Number(m[1]) === 0 ? Infinity : 2 * Number(m[1]);
+  }
 
   log.printk(KERN_NOTICE, `Linux version ${UTS_RELEASE} (kmem) #1 SMP PREEMPT_DYNAMIC`);
   log.printk(KERN_INFO, `Command line: ${config.cmdline}`);
@@ -202,7 +304,7 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
       }
     }
   }
-  memblock.memblock_reserve(0, 1 << 20, 'setup_arch'); // x86 reserves the first 1 MiB
+  if (!config.compact) memblock.memblock_reserve(0, 1 << 20, 'setup_arch'); // x86 reserves the first 1 MiB
   memblock.memblock_reserve(img.text, img.bssEnd - img.text, 'setup_arch');
   memblock.memblock_set_current_limit(maxLowPfn * PAGE_SIZE);
   if (config.arch === 'i386' && maxPfn > maxLowPfn) {
@@ -248,7 +350,7 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
   config.nodes.forEach((n, nid) => n.cpus.forEach((c) => (cpuToNode[c] = nid)));
   const lists = new PageLists(mem, sparse, pl, layout);
   const buddy = new PageAllocator({
-    access, layout, lists, sparse, pages, mz, log, bug, sched, nrCpus: config.cpus, cpuToNode, pgdatPa,
+    access, layout, lists, sparse, pages, mz, log, bug, sched, smp, locks, nrCpus: config.cpus, cpuToNode, pgdatPa,
     globalsPa: img.pageAllocGlobals, __va: (pa) => kaddr.__va(pa),
   });
   buddy.initGlobals();
@@ -268,15 +370,12 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
     thp: config.arch === 'x86_64', numa: config.arch === 'x86_64',
   };
   // setup_per_cpu_areas(): the per-CPU first chunk, from memblock; each zone's
-  // per_cpu_pageset is a per-CPU allocation in it (setup_zone_pageset).
+  // per_cpu_pageset and per_cpu_zonestats are per-CPU allocations in it (setup_zone_pageset).
   const percpuMeta = memblock.memblock_phys_alloc(Percpu.metaBytes(), PAGE_SIZE, 'pcpu_setup_first_chunk');
   const percpuChunk = memblock.memblock_phys_alloc(Percpu.chunkBytes(config.cpus), PAGE_SIZE, 'pcpu_embed_first_chunk');
-  const percpu = new Percpu(access, percpuMeta, log, (pa) => kaddr.__va(pa));
+  const percpu = new Percpu(access, percpuMeta, img.pcpuGlobals, log, locks, (pa) => kaddr.__va(pa));
   percpu.setup_per_cpu_areas(percpuChunk, config.cpus);
-  for (const zone of buddy.zones) {
-    const ptr = percpu.__alloc_percpu(mz.pcp.size, 64);
-    buddy.setPagesets(zone, ptr, Array.from({ length: config.cpus }, (_, cpu) => percpu.per_cpu_ptr_pa(ptr, cpu)));
-  }
+  buddy.setup_per_cpu_pageset(percpu);
   free_area_init(ctx);
   memmap_init(ctx);
   build_all_zonelists(ctx);
@@ -286,42 +385,23 @@ export function start_kernel(config: MachineConfig, opts: BootOptions = {}): Ker
   init_per_zone_wmark_min(ctx);
 
   // mm_core_init() goes on with kmem_cache_init(): SLUB and the kmalloc caches (after the "Memory:" line).
-  const kallsyms = new Kallsyms(kaddr.imageVa(img.text), img.textEnd - img.text);
-  const rcu = new Rcu(access, kaddr, kallsyms, img.rcu, kaddr.__va(img.rcu));
+  const kallsyms = new Kallsyms(mem, kaddr.imageVa(img.text), img.text, img.textEnd - img.text);
+  kallsyms.init();
+  const rcu = new Rcu(access, kaddr, kallsyms, locks, img.rcu, kaddr.__va(img.rcu));
   const words = new RamWords(mem, layout.ptrSize);
   const slab = new SlabCommon({
-    layout, mem, words, kaddr, sparse, pages, mz, buddy, log, bug, sched, kallsyms, rcu, pgdatPa,
+    layout, mem, words, kaddr, sparse, pages, mz, buddy, log, bug, sched, mutexes, kallsyms, rcu, pgdatPa,
     dataPa: img.slab, dataBytes: img.slabBytes, rodataPa: img.slabRodata, rodataBytes: SlabCommon.rodataBytes(),
     nomerge: parseSlabNomerge(config.cmdline),
-  }, (staticsPa, common) => config.slab === 'slob' ? new Slob({
-    layout, mem, words, kaddr, pages, buddy, bug, sched, kallsyms, rcu, staticsPa,
-  }, common) : config.slab === 'slqb' ? new Slqb({
-    layout, mem, words, kaddr, pages, buddy, percpu, sched, kallsyms, rcu, nrCpus: config.cpus, cpuToNode,
-    nrNodes: config.nodes.length, staticsPa,
-  }, common) : config.slab === 'slab' ? new Slab({
-    layout, mem, words, kaddr, pages, buddy, percpu, sched, kallsyms, rcu, nrCpus: config.cpus, cpuToNode,
-    nrNodes: config.nodes.length, staticsPa,
-  }, common) : new Slub({
-    layout, mem, words, sparse, pages, mz, buddy, percpu, log, bug, sched, kallsyms, rcu, nrCpus: config.cpus,
-    cpuToNode, pgdatPa, maxNumNodes: maxNumNodes(layout), staticsPa, params: parseSlubParams(config.cmdline),
+  }, (staticsPa, common) => newSlabImpl({
+    layout, mem, words, kaddr, sparse, pages, mz, buddy, percpu, log, bug, sched, smp, locks, kallsyms, rcu, nrCpus: config.cpus,
+    cpuToNode, nrNodes: config.nodes.length, pgdatPa, maxNumNodes: maxNumNodes(layout), cmdline: config.cmdline,
     uptimeNs: () => mem.read64(img.clock),
-  }, common));
-  // The trace events (src/trace/events.ts); boot-time tracing starts before kmem_cache_init().
-  const trace = new Tracing({
-    mem, layout, sched, kallsyms, pages, buddy, slab, nrCpus: config.cpus, clockPa: img.clock,
-    pageblockOrder: pageblockOrder(config.arch, config.pae), pr_warn: (text) => log.printk(KERN_WARNING, text),
-  });
-  const k = new Kernel({
-    config, layout, mem, access, kaddr, log, bug, sched, memblock, sparse, pages, mz, buddy, percpu, img, ctx, kallsyms, rcu, slab,
-    trace,
-  });
-  memInitPrintInfo(k, img, reservedBeforeFree);
-  rcu.rcu_init();
-  trace.early_trace_init(config.cmdline);
-  slab.kmem_cache_init();
-  bug.throwOnBug = opts.errors === 'throw';
-  clockRunning = true;
-  return k;
+  }, staticsPa, common));
+  return {
+    config, layout, mem, access, kaddr, log, bug, sched, smp, locks, mutexes, memblock, sparse, pages, mz, buddy, percpu, img, ctx, kallsyms,
+    rcu, slab, reservedBeforeFree, startClock: () => { clockRunning = true; },
+  };
 }
 
 function hex18(v: number): string {
@@ -346,7 +426,7 @@ function maxZonePfns(config: MachineConfig, maxLowPfn: number, maxPfn: number, n
 }
 
 /** mem_init_print_info(): the "Memory: ...K/...K available" line. */
-function memInitPrintInfo(k: Kernel, img: ImageLayout, _reserved: number): void {
+function memInitPrintInfo(k: Pick<KernelParts, 'buddy' | 'mz' | 'log' | 'config'>, img: ImageLayout, _reserved: number): void {
   let physpages = 0;
   let managed = 0;
   let highmem = 0;

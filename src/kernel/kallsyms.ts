@@ -3,73 +3,126 @@
  *
  * Kernel data structures hold function pointers: a slab cache's
  * constructor (kmem_cache->ctor), an RCU callback (rcu_head->func). kmem's
- * functions are JavaScript and cannot live in simulated memory, so this
- * table is the one place where a JS value stands for machine code: each
+ * functions are JavaScript and cannot live in simulated memory, so each
  * registered function gets an address in the kernel image's .text, that
  * address is what memory holds, and calling through the pointer looks the
- * function up here. Like the kernel's kallsyms, the table also names an
- * address for reports (%pS without the +offset/size, which JS functions do
- * not have).
+ * function up. Like the kernel's kallsyms, the table also names an address
+ * for reports (%pS).
  *
- *   .text  +0x000000 ... (code kmem does not model)
- *          +0x200000  first symbol   +0x200010  second symbol   ...
+ * The symbol table itself is in .text (which holds no modelled code), so
+ * every host thread attached to the machine, and a snapshot of its memory,
+ * sees the same names at the same addresses:
+ *
+ *   .text +0            header: lock, nr_fns, named_end, strings_end (ints)
+ *         +0x40         string pool: the names, NUL-terminated
+ *         +size/4       named symbols, from named_end downwards free:
+ *                         [name_off u32, size u32] at the start of each,
+ *                         16-byte aligned, laid out in the order first used
+ *         +size/2       functions, 16 bytes each: [name_off u32, name_len u32]
+ *
+ * With the default 4 MiB .text, named symbols start at +0x100000 and
+ * functions at +0x200000.
+ *
+ * Named symbols (symbol()) are code ranges with no JS function behind them:
+ * the functions a trace's call_site names ("alloc_inode+0xa3/0xd0"), or the
+ * JS function that called the kernel API. Functions (register()) are a
+ * thread's JS functions: a JS function cannot cross threads, so what is
+ * shared is its name and address, and each thread binds its own function
+ * to them. A thread registering a function under a name another thread
+ * registered first (and that it has not bound yet) gets the same address;
+ * the same key on one thread always gets the same address. Calling through
+ * an address that this thread has not bound is reported as an error
+ * naming the function.
  *
  * A function takes up to two word arguments and returns a word or nothing:
  * `void (*)(void *)` (a ctor's object, an RCU callback's rcu_head),
  * `void *(*)(gfp_t, void *)` (a mempool's alloc_fn), `unsigned long
  * (*)(struct shrinker *, struct shrink_control *)` (a shrinker's count and
- * scan). The table holds no allocator state; it only grows, and
- * registering the same function (or the same key) again returns the same
- * address.
+ * scan). The table only grows.
  *
- * Named symbols (symbol()) are code ranges with no JS function behind them:
- * the functions a trace's call_site names (a replayed trace's
- * "alloc_inode+0xa3/0xd0", or the JS function that called the kernel API).
- * They are laid out from .text +0x100000 with the size asked for, so that
- * sprint_symbol() (%pS) prints "name+0xoff/0xsize" as the kernel does.
+ * Per thread, in JS: the functions bound here, and caches of what was read
+ * from the table (refreshed when an address or name is not found in them).
  */
+import { PhysMem } from '../machine/memory.ts';
 
 export type CodePtr = (arg0: number, arg1: number) => number | void;
 
-/** Bytes between two symbols: each "function" occupies 16 bytes of .text. */
+/** Bytes between two functions: each "function" occupies 16 bytes of .text. */
 const SYMBOL_SIZE = 16;
-/** Where the symbols start inside .text. */
-const FIRST_SYMBOL = 0x200000;
-/** Where the named symbols (symbol()) start; they end before FIRST_SYMBOL. */
-const FIRST_NAMED = 0x100000;
+const H_LOCK = 0;
+const H_NR_FNS = 4;
+const H_NAMED_END = 8;
+const H_STRINGS_END = 12;
+const STRINGS = 0x40;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class KallsymsError extends Error {
+  override name = 'KallsymsError';
+}
 
 export class Kallsyms {
-  private readonly fns: CodePtr[] = [];
+  /** Where the named symbols and the functions start inside .text. */
+  private readonly firstNamed: number;
+  private readonly firstSymbol: number;
+
+  /* functions: this thread's JS function per index (holes for other threads'), names as read */
+  private readonly fns: (CodePtr | undefined)[] = [];
   private readonly names: string[] = [];
   private readonly byKey = new Map<object, number>();
 
-  /* Named symbols: start offsets in .text (ascending), sizes, names; index by name. */
+  /* named symbols as read from the table: start offsets (ascending), sizes, names; index by name */
   private readonly namedStart: number[] = [];
   private readonly namedSize: number[] = [];
   private readonly namedName: string[] = [];
   private readonly namedByName = new Map<string, number>();
-  private namedEnd = FIRST_NAMED;
+  private namedSeen: number;
 
-  /** textVa: the virtual address of the kernel's .text; limit: its size in bytes. */
-  constructor(private readonly textVa: number, private readonly limit: number) {}
+  /** textVa/textPa: the kernel's .text; limit: its size in bytes. */
+  constructor(
+    private readonly mem: PhysMem,
+    private readonly textVa: number,
+    private readonly textPa: number,
+    private readonly limit: number,
+  ) {
+    this.firstNamed = Math.floor(limit / 4 / SYMBOL_SIZE) * SYMBOL_SIZE;
+    this.firstSymbol = Math.floor(limit / 2 / SYMBOL_SIZE) * SYMBOL_SIZE;
+    this.namedSeen = this.firstNamed;
+  }
+
+  /** At boot: an empty table. */
+  init(): void {
+    this.mem.fill(this.textPa, STRINGS, 0);
+    this.mem.write32(this.textPa + H_NAMED_END, this.firstNamed);
+    this.mem.write32(this.textPa + H_STRINGS_END, STRINGS);
+  }
 
   /** The address of `fn`; `key` (default: fn itself) makes re-registration return the same address. */
   register(name: string, fn: CodePtr, key: object = fn): number {
     const known = this.byKey.get(key);
     if (known !== undefined) return known;
-    const off = FIRST_SYMBOL + this.fns.length * SYMBOL_SIZE;
-    if (off + SYMBOL_SIZE > this.limit) throw new RangeError('kallsyms: the kernel text has no room for another symbol');
-    const addr = this.textVa + off;
-    this.fns.push(fn);
-    this.names.push(name);
+    this.syncFunctions();
+    let i = -1;
+    for (let j = 0; j < this.names.length; j++) {
+      if (this.fns[j] === undefined && this.names[j] === name) {
+        i = j;
+        break;
+      }
+    }
+    if (i < 0) i = this.appendFunction(name);
+    this.fns[i] = fn;
+    const addr = this.textVa + this.firstSymbol + i * SYMBOL_SIZE;
     this.byKey.set(key, addr);
     return addr;
   }
 
   private index(addr: number): number {
-    const off = addr - this.textVa - FIRST_SYMBOL;
+    const off = addr - this.textVa - this.firstSymbol;
     const i = off / SYMBOL_SIZE;
-    return off >= 0 && i === Math.floor(i) && i < this.fns.length ? i : -1;
+    if (off < 0 || i !== Math.floor(i)) return -1;
+    if (i >= this.names.length) this.syncFunctions();
+    return i < this.names.length ? i : -1;
   }
 
   /**
@@ -80,7 +133,12 @@ export class Kallsyms {
   call(addr: number, arg0: number, arg1 = 0): number {
     const i = this.index(addr);
     if (i < 0) throw new RangeError(`kallsyms: no function at ${addr.toString(16)}`);
-    return this.fns[i](arg0, arg1) ?? 0;
+    const fn = this.fns[i];
+    if (fn === undefined) {
+      throw new KallsymsError(`kallsyms: ${this.names[i]} at ${addr.toString(16)} was registered by another thread; ` +
+        'register the same function under that name on this one to call it here');
+    }
+    return fn(arg0, arg1) ?? 0;
   }
 
   /** Is addr a registered function? */
@@ -100,18 +158,22 @@ export class Kallsyms {
    * address (keeping the size it got first). 0 when .text has no room left.
    */
   symbol(name: string, size = 0x100): number {
-    const known = this.namedByName.get(name);
-    if (known !== undefined) return this.textVa + this.namedStart[known];
-    const sz = size > 0 ? size : 16;
-    const bytes = Math.ceil(sz / 16) * 16;
-    if (this.namedEnd + bytes > FIRST_SYMBOL) return 0;
-    const i = this.namedStart.length;
-    this.namedStart.push(this.namedEnd);
-    this.namedSize.push(sz);
-    this.namedName.push(name);
-    this.namedByName.set(name, i);
-    this.namedEnd += bytes;
-    return this.textVa + this.namedStart[i];
+    let known = this.namedByName.get(name);
+    if (known === undefined) {
+      this.syncNamed();
+      known = this.namedByName.get(name);
+    }
+    if (known === undefined) {
+      this.lock();
+      try {
+        this.syncNamed();
+        known = this.namedByName.get(name) ?? this.appendNamed(name, size);
+      } finally {
+        this.unlock();
+      }
+      if (known < 0) return 0;
+    }
+    return this.textVa + this.namedStart[known];
   }
 
   /**
@@ -121,22 +183,122 @@ export class Kallsyms {
    */
   sprint_symbol(addr: number): string {
     const off = addr - this.textVa;
-    if (off >= FIRST_SYMBOL) {
-      const d = (off - FIRST_SYMBOL) % SYMBOL_SIZE;
+    if (off >= this.firstSymbol) {
+      const d = (off - this.firstSymbol) % SYMBOL_SIZE;
       const i = this.index(addr - d);
       if (i >= 0) return `${this.names[i]}+0x${d.toString(16)}/0x${SYMBOL_SIZE.toString(16)}`;
-    } else if (off >= FIRST_NAMED && off < this.namedEnd) {
-      let lo = 0;
-      let hi = this.namedStart.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (this.namedStart[mid] <= off) lo = mid;
-        else hi = mid - 1;
+    } else if (off >= this.firstNamed) {
+      if (off >= this.namedSeen) this.syncNamed();
+      if (off < this.namedSeen && this.namedStart.length > 0) {
+        let lo = 0;
+        let hi = this.namedStart.length - 1;
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (this.namedStart[mid] <= off) lo = mid;
+          else hi = mid - 1;
+        }
+        const d = off - this.namedStart[lo];
+        if (d >= 0 && d < this.namedSize[lo]) return `${this.namedName[lo]}+0x${d.toString(16)}/0x${this.namedSize[lo].toString(16)}`;
       }
-      const d = off - this.namedStart[lo];
-      if (d < this.namedSize[lo]) return `${this.namedName[lo]}+0x${d.toString(16)}/0x${this.namedSize[lo].toString(16)}`;
     }
     return '0x' + addr.toString(16);
+  }
+
+  /* ------------------------------------------------------------ the table in .text */
+
+  private header(): Int32Array {
+    return this.mem.i32At(this.textPa);
+  }
+
+  private lock(): void {
+    const a = this.header();
+    const i = PhysMem.wordIndex(this.textPa + H_LOCK);
+    while (Atomics.compareExchange(a, i, 0, 1) !== 0) Atomics.wait(a, i, 1, 1);
+  }
+
+  private unlock(): void {
+    const a = this.header();
+    const i = PhysMem.wordIndex(this.textPa + H_LOCK);
+    Atomics.store(a, i, 0);
+    Atomics.notify(a, i);
+  }
+
+  private readName(nameOff: number, len: number): string {
+    return decoder.decode(this.mem.readBytes(this.textPa + nameOff, len));
+  }
+
+  /** Append a NUL-terminated name to the string pool (lock held); its offset, or -1 when full. */
+  private appendString(name: string): [number, number] {
+    const bytes = encoder.encode(name);
+    const off = this.mem.read32(this.textPa + H_STRINGS_END);
+    if (off + bytes.length + 1 > this.firstNamed) return [-1, 0];
+    this.mem.writeBytes(this.textPa + off, bytes);
+    this.mem.write8(this.textPa + off + bytes.length, 0);
+    this.mem.write32(this.textPa + H_STRINGS_END, off + bytes.length + 1);
+    return [off, bytes.length];
+  }
+
+  private syncFunctions(): void {
+    const n = Atomics.load(this.header(), PhysMem.wordIndex(this.textPa + H_NR_FNS));
+    for (let i = this.names.length; i < n; i++) {
+      const e = this.textPa + this.firstSymbol + i * SYMBOL_SIZE;
+      this.names.push(this.readName(this.mem.read32(e), this.mem.read32(e + 4)));
+    }
+  }
+
+  private appendFunction(name: string): number {
+    let i: number;
+    this.lock();
+    try {
+      i = this.mem.read32(this.textPa + H_NR_FNS);
+      const e = this.firstSymbol + i * SYMBOL_SIZE;
+      if (e + SYMBOL_SIZE > this.limit) throw new RangeError('kallsyms: the kernel text has no room for another symbol');
+      const [off, len] = this.appendString(name);
+      if (off < 0) throw new RangeError('kallsyms: the symbol names fill their part of .text');
+      this.mem.write32(this.textPa + e, off);
+      this.mem.write32(this.textPa + e + 4, len);
+      Atomics.store(this.header(), PhysMem.wordIndex(this.textPa + H_NR_FNS), i + 1);
+    } finally {
+      this.unlock();
+    }
+    this.syncFunctions();
+    return i;
+  }
+
+  private syncNamed(): void {
+    const end = Atomics.load(this.header(), PhysMem.wordIndex(this.textPa + H_NAMED_END));
+    while (this.namedSeen < end) {
+      const start = this.namedSeen;
+      const nameOff = this.mem.read32(this.textPa + start);
+      const size = this.mem.read32(this.textPa + start + 4);
+      const name = decoder.decode(this.mem.readBytes(this.textPa + nameOff, this.strlen(nameOff)));
+      this.namedByName.set(name, this.namedStart.length);
+      this.namedStart.push(start);
+      this.namedSize.push(size);
+      this.namedName.push(name);
+      this.namedSeen = start + Math.ceil(Math.max(size, 16) / 16) * 16;
+    }
+  }
+
+  private strlen(off: number): number {
+    let n = 0;
+    while (this.mem.read8(this.textPa + off + n) !== 0) n++;
+    return n;
+  }
+
+  /** Lay out a named symbol at named_end (lock held, table synced); its index, or -1 when full. */
+  private appendNamed(name: string, size: number): number {
+    const sz = size > 0 ? size : 16;
+    const bytes = Math.ceil(Math.max(sz, 16) / 16) * 16;
+    const start = this.namedSeen;
+    if (start + bytes > this.firstSymbol) return -1;
+    const [off] = this.appendString(name);
+    if (off < 0) return -1;
+    this.mem.write32(this.textPa + start, off);
+    this.mem.write32(this.textPa + start + 4, sz);
+    Atomics.store(this.header(), PhysMem.wordIndex(this.textPa + H_NAMED_END), start + bytes);
+    this.syncNamed();
+    return this.namedByName.get(name) ?? -1;
   }
 }
 

@@ -23,6 +23,9 @@ import type { MachineConfig } from '../machine/config.ts';
 import type { Printk } from './printk.ts';
 import type { Bug } from './bug.ts';
 import type { Sched } from './sched.ts';
+import { SmpError, type Smp } from './smp.ts';
+import type { Spinlocks } from './locking/spinlock.ts';
+import type { Mutexes } from './locking/mutex.ts';
 import type { Memblock } from '../mm/memblock.ts';
 import type { Sparse } from '../mm/sparse.ts';
 import { PG_head, PG_reserved, type Pages } from '../mm/page.ts';
@@ -67,6 +70,9 @@ export interface KernelParts {
   log: Printk;
   bug: Bug;
   sched: Sched;
+  smp: Smp;
+  locks: Spinlocks;
+  mutexes: Mutexes;
   memblock: Memblock;
   sparse: Sparse;
   pages: Pages;
@@ -101,6 +107,12 @@ class KernelBase {
   readonly log: Printk;
   readonly bug: Bug;
   readonly sched: Sched;
+  /** Which host thread drives which CPU (deterministic or parallel mode). */
+  readonly smp: Smp;
+  /** spinlock_t on Atomics: k.locks.spin_lock(pa) ...; the facade's spin_lock() takes virtual addresses. */
+  readonly locks: Spinlocks;
+  /** struct mutex on Atomics (sleeping locks): k.mutexes.mutex_lock(pa) ...; the facade's mutex_lock() takes virtual addresses. */
+  readonly mutexes: Mutexes;
   readonly memblock: Memblock;
   readonly sparse: Sparse;
   readonly pages: Pages;
@@ -126,6 +138,9 @@ class KernelBase {
     this.log = p.log;
     this.bug = p.bug;
     this.sched = p.sched;
+    this.smp = p.smp;
+    this.locks = p.locks;
+    this.mutexes = p.mutexes;
     this.memblock = p.memblock;
     this.sparse = p.sparse;
     this.pages = p.pages;
@@ -602,10 +617,82 @@ export class Kernel extends KernelBase {
     return this.sched.cpu;
   }
 
+  /** A worker attached with attach() (src/init/attach.ts) gives its CPU back to the booting thread. */
+  detach(): void {
+    this.smp.detachCpu(this.sched.cpu);
+  }
+
   /** Run as another CPU from now on (the deterministic SMP mode switches CPUs this way). */
   set_cpu(cpu: number): void {
     if (cpu < 0 || cpu >= this.config.cpus) throw new RangeError(`cpu ${cpu} does not exist (${this.config.cpus} CPUs)`);
+    if (!this.smp.drives(cpu)) throw new SmpError(`CPU ${cpu} is driven by another host thread (parallel mode)`);
     this.sched.cpu = cpu;
+  }
+
+  /* spinlock_t (include/linux/spinlock.h): a lock is an int in simulated memory, named by its virtual address. */
+  spin_lock_init(lock: number): void {
+    this.locks.spin_lock_init(this.kaddr.__pa(lock));
+  }
+
+  spin_lock(lock: number): void {
+    this.locks.spin_lock(this.kaddr.__pa(lock));
+  }
+
+  spin_unlock(lock: number): void {
+    this.locks.spin_unlock(this.kaddr.__pa(lock));
+  }
+
+  spin_trylock(lock: number): boolean {
+    return this.locks.spin_trylock(this.kaddr.__pa(lock));
+  }
+
+  spin_lock_irqsave(lock: number): number {
+    return this.locks.spin_lock_irqsave(this.kaddr.__pa(lock));
+  }
+
+  spin_unlock_irqrestore(lock: number, flags: number): void {
+    this.locks.spin_unlock_irqrestore(this.kaddr.__pa(lock), flags);
+  }
+
+  spin_lock_irq(lock: number): void {
+    this.locks.spin_lock_irq(this.kaddr.__pa(lock));
+  }
+
+  spin_unlock_irq(lock: number): void {
+    this.locks.spin_unlock_irq(this.kaddr.__pa(lock));
+  }
+
+  spin_lock_bh(lock: number): void {
+    this.locks.spin_lock_bh(this.kaddr.__pa(lock));
+  }
+
+  spin_unlock_bh(lock: number): void {
+    this.locks.spin_unlock_bh(this.kaddr.__pa(lock));
+  }
+
+  spin_is_locked(lock: number): boolean {
+    return this.locks.spin_is_locked(this.kaddr.__pa(lock));
+  }
+
+  /* struct mutex (include/linux/mutex.h): a sleeping lock, an int in simulated memory named by its virtual address. */
+  mutex_init(lock: number): void {
+    this.mutexes.mutex_init(this.kaddr.__pa(lock));
+  }
+
+  mutex_lock(lock: number): void {
+    this.mutexes.mutex_lock(this.kaddr.__pa(lock));
+  }
+
+  mutex_trylock(lock: number): boolean {
+    return this.mutexes.mutex_trylock(this.kaddr.__pa(lock));
+  }
+
+  mutex_unlock(lock: number): void {
+    this.mutexes.mutex_unlock(this.kaddr.__pa(lock));
+  }
+
+  mutex_is_locked(lock: number): boolean {
+    return this.mutexes.mutex_is_locked(this.kaddr.__pa(lock));
   }
 
   preempt_disable(): void {

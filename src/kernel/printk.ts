@@ -161,7 +161,7 @@ export class Printk {
   /** pr_debug() stores records only when enabled (DEBUG defined or dynamic debug on). */
   debugEnabled = false;
 
-  private readonly lockWords: Int32Array;
+  private lockWords: Int32Array;
   private readonly lockIndex: number;
   private readonly ring: number;
   readonly bufSize: number;
@@ -182,6 +182,7 @@ export class Printk {
     this.ring = bufPa + PRINTK_HEADER_BYTES;
     this.lockWords = access.mem.i32At(bufPa + H_LOCK);
     this.lockIndex = PhysMem.wordIndex(bufPa + H_LOCK);
+    access.mem.onRebind(() => (this.lockWords = access.mem.i32At(bufPa + H_LOCK)));
     if (opts.attach) {
       const m = access.mem;
       if (m.read32(bufPa + H_MAGIC) !== MAGIC) throw new Error(`printk: no log buffer at 0x${bufPa.toString(16)}`);

@@ -11,6 +11,7 @@
  *   };                                      +2*ptr   number of callbacks queued (long)
  *                                           +3*ptr   gp_seq: grace periods completed
  *                                           +4*ptr   kvfree: code address (see below)
+ *                                           +5*ptr   lock: a spinlock_t around the queue
  *
  *   head -> [next|func] -> [next|func] -> NULL      (in the objects themselves)
  *
@@ -31,10 +32,17 @@
  * __kfree_rcu() scheme; 6.12 batches kfree_rcu() pointers per CPU in pages,
  * which ends the same way. The slab allocator registers kvfree at boot.
  * func is otherwise a code address from kallsyms.
+ *
+ * SMP: the queue is one for the machine, so call_rcu() and the splice of
+ * synchronize_rcu() take its lock (with interrupts off, as the kernel's
+ * per-CPU callback lists are touched); the callbacks run outside it, on
+ * the thread that ended the grace period, and must be registered there
+ * (kallsyms.ts).
  */
 import type { KmemAccess } from '../machine/kmem_access.ts';
 import type { PointerMemory } from '../lib/list.ts';
 import type { Kallsyms } from './kallsyms.ts';
+import type { Spinlocks } from './locking/spinlock.ts';
 
 /** __is_kvfree_rcu_offset(): func values below this are offsets, not code. */
 const KVFREE_OFFSET_LIMIT = 4096;
@@ -47,6 +55,7 @@ export class Rcu {
     /** Kernel virtual addresses: the rcu_heads may be in the direct map or in the memmap. */
     private readonly m: PointerMemory,
     private readonly kallsyms: Kallsyms,
+    private readonly locks: Spinlocks,
     /** Physical address of the queue (globalsBytes() bytes of .bss). */
     private readonly pa: number,
     /** Kernel virtual address of the same. */
@@ -56,7 +65,7 @@ export class Rcu {
   }
 
   static globalsBytes(ptrSize: number): number {
-    return 5 * ptrSize;
+    return 6 * ptrSize;
   }
 
   /** rcu_init(): an empty queue. */
@@ -66,6 +75,11 @@ export class Rcu {
     this.access.writeLong(this.pa + 2 * this.p, 0);
     this.access.writeUlong(this.pa + 3 * this.p, 0);
     this.access.writePtr(this.pa + 4 * this.p, 0);
+    this.locks.spin_lock_init(this.lockPa);
+  }
+
+  private get lockPa(): number {
+    return this.pa + 5 * this.p;
   }
 
   /** The code address kvfree_rcu callbacks call with the object. */
@@ -87,10 +101,12 @@ export class Rcu {
   call_rcu(head: number, func: number): void {
     this.m.writePtr(head, 0);
     this.m.writePtr(head + this.p, func);
+    const flags = this.locks.spin_lock_irqsave(this.lockPa);
     const tail = this.access.readPtr(this.pa + this.p);
     this.m.writePtr(tail, head);
     this.access.writePtr(this.pa + this.p, head);
     this.access.writeLong(this.pa + 2 * this.p, this.pending() + 1);
+    this.locks.spin_unlock_irqrestore(this.lockPa, flags);
   }
 
   /** kfree_rcu(ptr, offset): kvfree(ptr) after a grace period; the rcu_head is at ptr + offset. */
@@ -101,14 +117,18 @@ export class Rcu {
 
   /** synchronize_rcu(): end the current grace period; run the callbacks queued before it, in order. */
   synchronize_rcu(): void {
+    const flags = this.locks.spin_lock_irqsave(this.lockPa);
     let cb = this.access.readPtr(this.pa);
     this.access.writePtr(this.pa, 0);
     this.access.writePtr(this.pa + this.p, this.va);
     this.access.writeUlong(this.pa + 3 * this.p, this.gp_seq() + 1);
+    let n = 0;
+    for (let x = cb; x !== 0; x = this.m.readPtr(x)) n++;
+    this.access.writeLong(this.pa + 2 * this.p, this.pending() - n);
+    this.locks.spin_unlock_irqrestore(this.lockPa, flags);
     while (cb !== 0) {
       const next = this.m.readPtr(cb);
       const func = this.m.readPtr(cb + this.p);
-      this.access.writeLong(this.pa + 2 * this.p, this.pending() - 1);
       if (func < KVFREE_OFFSET_LIMIT) this.kallsyms.call(this.access.readPtr(this.pa + 4 * this.p), cb - func);
       else this.kallsyms.call(func, cb);
       cb = next;

@@ -3,7 +3,10 @@
  * and comm appear in reports and trace lines), the CPU a thread runs as,
  * and the preempt/irq state that decides whether sleeping is allowed.
  *
- *   task_struct (subset, in the kernel's .bss task table)
+ *   task table (in the kernel's .bss): entry 0 is a header whose first
+ *   int is nr_tasks, the number of entries in use after it
+ *
+ *   task_struct (subset, one table entry)
  *   +0  pid       int
  *   +4  flags     int    PF_* (PF_MEMALLOC ...)
  *   +8  comm[16]  char   NUL-padded
@@ -37,6 +40,7 @@ export const HARDIRQ_OFFSET = 1 << 16;
 export const HARDIRQ_MASK = 0xf << 16;
 export const NMI_MASK = 0xf << 20;
 
+const TT_NR_TASKS = 0;
 const T_PID = 0;
 const T_FLAGS = 4;
 const T_COMM = 8;
@@ -48,9 +52,8 @@ const C_IRQS_OFF = 12;
 export class Sched {
   /** The CPU this host thread is running as. */
   cpu = 0;
-  private nextTask = 0;
   /** Where cpu_state[] is: the array and the word index of cpu_state[0]. */
-  private readonly cpuArr: Int32Array;
+  private cpuArr: Int32Array;
   private readonly cpuWord: number;
 
   constructor(
@@ -64,6 +67,7 @@ export class Sched {
     private readonly phys: (va: number) => number,
   ) {
     this.cpuArr = access.mem.i32At(cpuStatePa);
+    access.mem.onRebind(() => (this.cpuArr = access.mem.i32At(cpuStatePa)));
     this.cpuWord = PhysMem.wordIndex(cpuStatePa);
   }
 
@@ -71,10 +75,18 @@ export class Sched {
     return { tasks: maxTasks * TASK_STRUCT_SIZE, cpus: nrCpus * CPU_STATE_SIZE };
   }
 
-  /** Create a task; returns its task_struct address. */
+  /**
+   * Create a task; returns its task_struct address. Any thread may: the
+   * slot is claimed with an atomic add on nr_tasks (entry 0 of the table).
+   */
   createTask(pid: number, comm: string): number {
-    if (this.nextTask >= this.maxTasks) throw new Error('task table full');
-    const pa = this.taskTablePa + this.nextTask++ * TASK_STRUCT_SIZE;
+    const a = this.access.mem.i32At(this.taskTablePa);
+    const slot = 1 + Atomics.add(a, PhysMem.wordIndex(this.taskTablePa + TT_NR_TASKS), 1);
+    if (slot >= this.maxTasks) {
+      Atomics.sub(a, PhysMem.wordIndex(this.taskTablePa + TT_NR_TASKS), 1);
+      throw new Error('task table full');
+    }
+    const pa = this.taskTablePa + slot * TASK_STRUCT_SIZE;
     const mem = this.access.mem;
     mem.write32(pa + T_PID, pid);
     mem.write32(pa + T_FLAGS, 0);
@@ -91,6 +103,11 @@ export class Sched {
 
   setCurrent(task: number, cpu = this.cpu): void {
     this.access.writePtr(this.cpuPa(cpu) + C_CURRENT, task);
+  }
+
+  /** The task running on another CPU (spinlock reports name a lock's owner this way). */
+  currentOn(cpu: number): number {
+    return this.access.readPtr(this.cpuPa(cpu) + C_CURRENT);
   }
 
   /** current: the task running on this thread's CPU. */
@@ -168,11 +185,11 @@ export class Sched {
   }
 
   local_irq_disable(): void {
-    this.access.mem.write32(this.cpuPa(this.cpu) + C_IRQS_OFF, 1);
+    this.cpuArr[this.cpuWord + ((this.cpu * CPU_STATE_SIZE + C_IRQS_OFF) >> 2)] = 1;
   }
 
   local_irq_enable(): void {
-    this.access.mem.write32(this.cpuPa(this.cpu) + C_IRQS_OFF, 0);
+    this.cpuArr[this.cpuWord + ((this.cpu * CPU_STATE_SIZE + C_IRQS_OFF) >> 2)] = 0;
   }
 
   /**

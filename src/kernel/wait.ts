@@ -17,9 +17,12 @@
  *   The sleep is refused: sleep() returns false and the caller reports the
  *   would-be deadlock instead of hanging the host.
  *
- *   SMP (one host worker per CPU, issue 5): a Sleeper that queues an entry
- *   and blocks the worker with Atomics.wait() on a word of the entry,
- *   woken by wake_up()'s Atomics.notify(); set WaitQueues.sleeper to it.
+ *   SMP (workers attached as CPUs, src/init/attach.ts): while other host
+ *   threads are attached, the task really sleeps: Atomics.wait() on the
+ *   machine's wake sequence (kmem_smp.wake_seq), which every wake_up()
+ *   bumps and notifies, for at most a slice of the timeout; then it tries
+ *   again, as a kernel task does after io_schedule_timeout(). One wake
+ *   sequence for every queue wakes more threads than needed, never fewer.
  *
  * HZ is 250, as in the distribution configs kmem's figures come from.
  */
@@ -46,19 +49,38 @@ export interface Sleeper {
   wake_up(wq: number): void;
 }
 
-/** kmem's deterministic mode: one context, nobody to wake a sleeper. */
-export const singleThreadedSleeper: Sleeper = {
-  sleep: () => false,
-  wake_up: () => {},
-};
+/** What the sleeper needs of the SMP bookkeeping (src/kernel/smp.ts). */
+export interface WakeSource {
+  threads(): number;
+  wakeSeq(): number;
+  sleepUntilWoken(seen: number, ms: number): void;
+  wakeAll(): void;
+}
+
+/** Longest single Atomics.wait of a sleeping task, in ms. */
+const SLEEP_SLICE_MS = 20;
+
+/** Deterministic mode refuses the sleep; with other threads attached the task sleeps on the wake sequence. */
+export function smpSleeper(smp: WakeSource): Sleeper {
+  let seen = smp.wakeSeq();
+  return {
+    sleep: (_wq, timeout) => {
+      if (smp.threads() <= 1) return false;
+      smp.sleepUntilWoken(seen, Math.min(SLEEP_SLICE_MS, (timeout * 1000) / HZ));
+      seen = smp.wakeSeq();
+      return true;
+    },
+    wake_up: () => smp.wakeAll(),
+  };
+}
 
 export class WaitQueues {
-  /** Replaced by the SMP layer. */
-  sleeper: Sleeper = singleThreadedSleeper;
+  readonly sleeper: Sleeper;
   readonly L: ReturnType<typeof waitQueueHeadLayout>;
 
-  constructor(private readonly m: PointerMemory & { write32(va: number, v: number): void }, ptrSize: 4 | 8) {
+  constructor(private readonly m: PointerMemory & { write32(va: number, v: number): void }, ptrSize: 4 | 8, smp: WakeSource) {
     this.L = waitQueueHeadLayout(ptrSize);
+    this.sleeper = smpSleeper(smp);
   }
 
   /** init_waitqueue_head(wq) */

@@ -12,6 +12,8 @@
  *     +P   pools_num     u32    pools allocated so far
  *     +P+4 pool_offset   u32    bytes used in the newest pool
  *     +P+8 pools[DEPOT_MAX_POOLS]  pool addresses (direct map)
+ *     then pool_lock (int): stack_depot_save() runs under it, so that CPUs
+ *     on different host threads can save traces at once
  *
  *   a pool: 1 << DEPOT_POOL_ORDER pages from the page allocator, filled with
  *   records, each DEPOT_STACK_ALIGN (16-byte) aligned:
@@ -35,6 +37,7 @@
  * missing", as in the kernel.
  */
 import type { RamWords } from '../machine/ram_words.ts';
+import type { Spinlocks } from '../kernel/locking/spinlock.ts';
 
 export const DEPOT_POOL_ORDER = 2;
 const PAGE_SIZE = 4096;
@@ -57,24 +60,27 @@ export interface StackDepotDeps {
   pageOffset: number;
   /** Physical address of the depot's statics (StackDepot.staticBytes()). */
   staticsPa: number;
-  /** Pages from the page allocator (zeroed not required): their direct-map address, 0 on failure. */
+  /** Pages from the page allocator (zeroed not required, atomic): their direct-map address, 0 on failure. */
   allocPages(order: number): number;
+  locks: Spinlocks;
 }
 
 export class StackDepot {
   private readonly pPoolsNum: number;
   private readonly pPoolOffset: number;
   private readonly pPools: number;
+  private readonly pLock: number;
 
   constructor(private readonly d: StackDepotDeps) {
     this.pPoolsNum = d.staticsPa + d.ptrSize;
     this.pPoolOffset = this.pPoolsNum + 4;
     this.pPools = d.staticsPa + d.ptrSize + 8;
+    this.pLock = this.pPools + DEPOT_MAX_POOLS * d.ptrSize;
   }
 
-  /** Bytes of statics: the table pointer, two counters, the pool pointers. */
+  /** Bytes of statics: the table pointer, two counters, the pool pointers, pool_lock. */
   static staticBytes(ptrSize: 4 | 8): number {
-    return ptrSize + 8 + DEPOT_MAX_POOLS * ptrSize;
+    return ptrSize + 8 + DEPOT_MAX_POOLS * ptrSize + 8;
   }
 
   private get table(): number {
@@ -122,6 +128,15 @@ export class StackDepot {
   stack_depot_save(entries: readonly number[]): number {
     if (entries.length === 0) return 0;
     if (entries.length > STACKDEPOT_MAX_FRAMES) entries = entries.slice(0, STACKDEPOT_MAX_FRAMES);
+    const flags = this.d.locks.spin_lock_irqsave(this.pLock);
+    try {
+      return this.save_locked(entries);
+    } finally {
+      this.d.locks.spin_unlock_irqrestore(this.pLock, flags);
+    }
+  }
+
+  private save_locked(entries: readonly number[]): number {
     const w = this.d.words;
     const po = this.d.pageOffset;
     let table = this.table;

@@ -124,6 +124,14 @@ export interface MachineConfig {
    * ...: a build-time choice in Linux, a boot option here); absent: SLUB.
    */
   slab?: SlabImpl;
+  /**
+   * kmem/heap's profile: a compact kernel image loaded right after page 0
+   * (64 KiB text, 16 KiB log) instead of a distro-sized one at
+   * CONFIG_PHYSICAL_START (16 MiB), and no reservation of the first 1 MiB
+   * (the machine has no BIOS data there), so that a machine of a few MiB
+   * boots. Absent: the ordinary machine.
+   */
+  compact?: boolean;
 }
 
 /** The slab implementations kmem can boot with. */
@@ -145,6 +153,7 @@ export interface MachineConfigInput {
   seed?: number;
   cmdline?: string;
   slab?: string;
+  compact?: boolean;
 }
 
 export class ConfigError extends Error {
@@ -175,6 +184,8 @@ export const I386_MAX_MEM = 4 * GiB;
 export const I386_PAE_MAX_MEM = 64 * GiB;
 /** Smallest machine: the kernel image loads at 16 MiB (CONFIG_PHYSICAL_START) and needs room above. */
 export const MIN_MEM = 32 * MiB;
+/** Smallest compact machine (MachineConfig.compact): its image, memmap and per-CPU areas take about 1.5 MiB. */
+export const MIN_MEM_COMPACT = 2 * MiB;
 /** Architectural MAXPHYADDR ceiling: firmware ranges must lie below it. */
 const MAX_PHYADDR = 2 ** 52;
 
@@ -439,7 +450,7 @@ function memOf(o: Obj, where: string): number | undefined {
   return undefined;
 }
 
-const TOP_KEYS = ['arch', 'mem', 'memBytes', 'cpus', 'nodes', 'e820', 'mmio', 'pae', 'seed', 'cmdline', 'slab'] as const;
+const TOP_KEYS = ['arch', 'mem', 'memBytes', 'cpus', 'nodes', 'e820', 'mmio', 'pae', 'seed', 'cmdline', 'slab', 'compact'] as const;
 
 /**
  * Fill defaults into a partial description (the JSON shape or a partial
@@ -495,7 +506,12 @@ export function resolveConfig(input: MachineConfigInput | unknown = {}): Machine
       memBytes = Math.ceil(m / PAGE_SIZE) * PAGE_SIZE;
     } else memBytes = DEFAULTS.memBytes;
   }
-  checkMem(arch, pae, memBytes);
+  let compact = false;
+  if (input.compact !== undefined) {
+    if (typeof input.compact !== 'boolean') throw new ConfigError('compact', `expected true or false, got ${JSON.stringify(input.compact)}`);
+    compact = input.compact;
+  }
+  checkMem(arch, pae, memBytes, compact);
 
   const cpus = input.cpus === undefined ? DEFAULTS.cpus : int(input.cpus, 'cpus', 1, NR_CPUS[arch]);
 
@@ -579,6 +595,7 @@ export function resolveConfig(input: MachineConfigInput | unknown = {}): Machine
   };
   if (pae !== undefined) config.pae = pae;
   if (input.slab !== undefined) config.slab = slabImpl(input.slab);
+  if (compact) config.compact = true;
   validateConfig(config);
   return config;
 }
@@ -596,11 +613,12 @@ export function parseConfigJson(text: string): MachineConfig {
 
 /* ----------------------------------------------------------- validation */
 
-function checkMem(arch: Arch, pae: boolean | undefined, memBytes: number): void {
+function checkMem(arch: Arch, pae: boolean | undefined, memBytes: number, compact: boolean): void {
   if (memBytes % PAGE_SIZE !== 0) {
     throw new ConfigError('mem', `${memBytes} bytes is not a multiple of the page size (${PAGE_SIZE})`);
   }
-  if (memBytes < MIN_MEM) throw new ConfigError('mem', `${formatSize(memBytes)} is less than the minimum ${formatSize(MIN_MEM)}`);
+  const min = compact ? MIN_MEM_COMPACT : MIN_MEM;
+  if (memBytes < min) throw new ConfigError('mem', `${formatSize(memBytes)} is less than the minimum ${formatSize(min)}`);
   if (arch === 'x86_64' && memBytes > X86_64_MAX_MEM) {
     throw new ConfigError('mem', `${formatSize(memBytes)} is more than kmem simulates on x86_64 (${formatSize(X86_64_MAX_MEM)})`);
   }
@@ -642,7 +660,7 @@ export function validateConfig(c: MachineConfig): void {
   if (c.pae === true && c.arch !== 'i386') throw new ConfigError('pae', 'only for i386 (x86_64 always uses 4-level paging)');
   const pae = c.pae ?? false;
   if (!Number.isSafeInteger(c.memBytes) || c.memBytes < 0) throw new ConfigError('mem', `${c.memBytes} is not a size in bytes`);
-  checkMem(c.arch, pae, c.memBytes);
+  checkMem(c.arch, pae, c.memBytes, c.compact === true);
   int(c.cpus, 'cpus', 1, NR_CPUS[c.arch]);
   int(c.seed, 'seed', 0, 0xffffffff);
   if (typeof c.cmdline !== 'string') throw new ConfigError('cmdline', 'expected a string');

@@ -9,7 +9,8 @@
  *   host section       |    0     |    1     |  ...   | (absent) |   32    |
  *                      +----------+----------+--    --+----------+---------+
  *
- * A buffer's pages cost host memory only once touched, so a 16 GiB machine
+ * The last section is cut where the address space ends. A buffer's pages
+ * cost host memory only once touched, so a 16 GiB machine
  * whose kernel has touched 50 MiB costs about 50 MiB. Several threads can
  * share the same buffers (SMP); `buffers` is what a worker needs to attach.
  *
@@ -74,7 +75,8 @@ export class PhysMem {
     for (const [start, end] of ranges) {
       const first = Math.floor(start / HOST_SECTION_SIZE);
       const last = Math.floor((end - 1) / HOST_SECTION_SIZE);
-      for (let s = first; s <= last; s++) buffers[s] ??= new SharedArrayBuffer(HOST_SECTION_SIZE);
+      // the last section ends where the address space does (a small machine is one small buffer)
+      for (let s = first; s <= last; s++) buffers[s] ??= new SharedArrayBuffer(Math.min(HOST_SECTION_SIZE, size - s * HOST_SECTION_SIZE));
     }
     return new PhysMem({ size, buffers });
   }
@@ -84,7 +86,38 @@ export class PhysMem {
   }
 
   share(): PhysMemShared {
-    return { size: this.size, buffers: this.buffers };
+    return { size: this.size, buffers: this.buffers.slice() };
+  }
+
+  private readonly rebindHooks: (() => void)[] = [];
+
+  /**
+   * Code that keeps a section's typed array in a field (a hot path indexing
+   * it directly) registers here how to fetch it again: adopt() swaps the
+   * buffers underneath.
+   */
+  onRebind(hook: () => void): void {
+    this.rebindHooks.push(hook);
+  }
+
+  /**
+   * Take over another machine's RAM (a worker attaching to a running
+   * machine): the same sections, the same sizes; every view is replaced in
+   * place and the rebind hooks run.
+   */
+  adopt(shared: PhysMemShared): void {
+    if (shared.size !== this.size || shared.buffers.length !== this.buffers.length) {
+      throw new Error(`cannot adopt RAM of ${shared.size} bytes into a machine of ${this.size}`);
+    }
+    shared.buffers.forEach((b, s) => {
+      if ((b === null) !== (this.buffers[s] === null)) throw new Error(`host section ${s}: RAM layouts differ`);
+      if (b === null) return;
+      this.buffers[s] = b;
+      this.u8[s] = new Uint8Array(b);
+      this.i32[s] = new Int32Array(b);
+      this.u16[s] = new Uint16Array(b);
+    });
+    for (const hook of this.rebindHooks) hook();
   }
 
   /** True if [pa, pa+len) lies in backed memory. */

@@ -94,3 +94,45 @@ export class RamWords {
     }
   }
 }
+
+/**
+ * The same words by direct-map kernel virtual address (va = PAGE_OFFSET +
+ * pa), for allocators whose structures are named by their kernel address
+ * (struct kmem_cache, kmem_cache_node, array caches): a field is
+ * (struct address, offset) or an address.
+ */
+export class VaWords {
+  constructor(private readonly w: RamWords, private readonly pageOffset: number) {}
+
+  /** A 32-bit field of the struct at va. */
+  u32(va: number, off: number): number {
+    return this.w.r32(va - this.pageOffset + off);
+  }
+
+  set32(va: number, off: number, v: number): void {
+    this.w.w32(va - this.pageOffset + off, v);
+  }
+
+  /** The pointer at va. */
+  rp(va: number): number {
+    return this.w.rptr(va - this.pageOffset);
+  }
+
+  wp(va: number, v: number): void {
+    this.w.wptr(va - this.pageOffset, v);
+  }
+
+  /** The unsigned long at va. */
+  ul(va: number): number {
+    return this.w.rulong(va - this.pageOffset);
+  }
+
+  setUl(va: number, v: number): void {
+    this.w.wlong(va - this.pageOffset, v);
+  }
+
+  addUl(va: number, delta: number): void {
+    const pa = va - this.pageOffset;
+    this.w.wlong(pa, this.w.rulong(pa) + delta);
+  }
+}

@@ -23,7 +23,8 @@
  * of a fallback type, claiming the whole pageblock when enough of it is free
  * or alike; __rmqueue_steal takes the smallest one without claiming.
  *
- * Callers hold zone->lock (the SMP layer takes it).
+ * Callers hold zone->lock (taken in page_alloc.ts and pcp.ts). NR_FREE_PAGES
+ * changes through this CPU's counter diff (__mod_zone_freepage_state).
  */
 import {
   MAX_PAGE_ORDER, NR_PAGE_ORDERS, MIGRATE_PCPTYPES, MIGRATE_HIGHATOMIC, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE,
@@ -35,6 +36,9 @@ import type { Sparse } from './sparse.ts';
 import type { PageLists } from './page_list.ts';
 import type { PageAllocGlobals } from './page_alloc_globals.ts';
 import type { PageAllocHooks } from './page_alloc.ts';
+import type { VmCounters } from './vmstat_percpu.ts';
+import type { Spinlocks } from '../kernel/locking/spinlock.ts';
+import type { Sched } from '../kernel/sched.ts';
 
 /** fallbacks[] of 6.12: the migratetypes to steal from, in order. */
 const FALLBACKS: readonly (readonly number[])[] = [
@@ -55,6 +59,9 @@ export class FreeArea {
     private readonly lists: PageLists,
     private readonly globals: PageAllocGlobals,
     private readonly hooks: PageAllocHooks,
+    private readonly counters: VmCounters,
+    private readonly locks: Spinlocks,
+    private readonly sched: Sched,
     /** pcp_allowed_order(), for the mm_page_alloc_zone_locked trace's percpu_refill. */
     private readonly pcpAllowedOrder: (order: number) => boolean,
   ) {
@@ -62,10 +69,32 @@ export class FreeArea {
     this.pageblock_nr_pages = 1 << sparse.pageblockOrder;
   }
 
+  /**
+   * spin_lock_irqsave(&zone->lock, flags): local_irq_save(), then the lock.
+   * When taking it backs out (kmem's report of a deadlock or soft lockup),
+   * the interrupt state is restored before the report goes on up.
+   */
+  lock(zone: Zone): number {
+    const flags = this.sched.irqs_disabled() ? 1 : 0;
+    this.sched.local_irq_disable();
+    try {
+      this.locks.spin_lock(zone.lockPa);
+    } catch (e) {
+      if (flags === 0) this.sched.local_irq_enable();
+      throw e;
+    }
+    return flags;
+  }
+
+  /** spin_unlock_irqrestore(&zone->lock, flags) */
+  unlock(zone: Zone, flags: number): void {
+    this.locks.spin_unlock_irqrestore(zone.lockPa, flags);
+  }
+
   private add(pfn: number, zone: Zone, order: number, mt: number, tail: boolean): void {
     this.lists.add(pfn, zone.freeList(order, mt), tail);
     zone.setNrFree(order, zone.nrFree(order) + 1);
-    if (mt !== MIGRATE_ISOLATE) zone.add(zone.iVmStat + NR_FREE_PAGES * zone.lw, 1 << order);
+    if (mt !== MIGRATE_ISOLATE) this.counters.__mod_zone_page_state(zone, NR_FREE_PAGES, 1 << order);
   }
 
   private del(pfn: number, zone: Zone, order: number, mt: number): void {
@@ -73,7 +102,7 @@ export class FreeArea {
     this.p.clearType(pfn);
     this.p.setPrivate(pfn, 0);
     zone.setNrFree(order, zone.nrFree(order) - 1);
-    if (mt !== MIGRATE_ISOLATE) zone.add(zone.iVmStat + NR_FREE_PAGES * zone.lw, -(1 << order));
+    if (mt !== MIGRATE_ISOLATE) this.counters.__mod_zone_page_state(zone, NR_FREE_PAGES, -(1 << order));
   }
 
   private setBuddyOrder(pfn: number, order: number): void {

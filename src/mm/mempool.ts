@@ -34,7 +34,8 @@
  *
  *      with the pool's state and the stack, raises KernelBug (kind
  *      'deadlock') under errors: 'throw', and returns NULL. With the SMP
- *      layer's Sleeper (kernel/wait.ts) the task really sleeps.
+ *      layer's Sleeper (kernel/wait.ts: other host threads attached as
+ *      CPUs) the task really sleeps, and is woken by their mempool_free().
  *
  * mempool_free(element, pool): back into the reserve while curr_nr <
  * min_nr (and wake a waiter), else pool->free().

@@ -257,6 +257,7 @@ export function init_per_zone_wmark_min(ctx: MmInitCtx): void {
   const b = ctx.buddy;
   b.calculate_min_free_kbytes();
   setup_per_zone_wmarks(ctx);
+  b.refresh_zone_stat_thresholds();
   b.setup_per_zone_lowmem_reserve();
   // hugepage_init() (a later initcall) starts khugepaged, which raises
   // min_free_kbytes, only on machines with at least 512 MiB of RAM: below

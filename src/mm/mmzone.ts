@@ -15,7 +15,7 @@
  *   +--------------------------------------------------------------+
  *   | _watermark[min, low, high, promo]  watermark_boost            |
  *   | nr_reserved_highatomic  lowmem_reserve[MAX_NR_ZONES]          |
- *   | node  zone_pgdat  per_cpu_pageset (-> per_cpu_pages[nr_cpus]) |
+ *   | node  zone_pgdat  per_cpu_pageset  per_cpu_zonestats (__percpu)|
  *   | pageset_high_min/max, pageset_batch                            |
  *   | zone_start_pfn managed_pages spanned_pages present_pages       |
  *   | free_area[0..10]: { free_list[MIGRATE_TYPES]; nr_free }        |
@@ -30,11 +30,21 @@
  *  - the zone's NR_FREE_PAGES counts pages on the buddy lists only (pages on
  *    per-CPU lists are "allocated" as far as the counter goes).
  *
- * The per-CPU page lists would be a __percpu allocation; until kmem has the
- * per-CPU allocator they are an array of per_cpu_pages, one cache line
- * apart, allocated from memblock with the zone.
+ * Per CPU, as __percpu allocations (percpu.ts), each zone has a struct
+ * per_cpu_pages (the pcp lists, pcp.ts) and a struct per_cpu_zonestat (the
+ * counter diffs, vmstat_percpu.ts):
+ *
+ *   per_cpu_zonestat   s8 vm_stat_diff[NR_VM_ZONE_STAT_ITEMS]  s8 stat_threshold
+ *                      unsigned long vm_numa_event[NR_VM_NUMA_EVENT_ITEMS]
+ *
+ * Locks: zone->lock guards the free lists (free_area.ts), pcp->lock one
+ * CPU's pcp lists; both are spinlock_t words (src/kernel/locking).
+ *
+ * The handles below keep, besides addresses, the typed arrays the fields are
+ * in; rebind() fetches them again when a worker thread adopts the RAM.
  */
 import { defineStruct } from '../kernel/struct_layout.ts';
+import { HOST_SECTION_SIZE, PhysMem } from '../machine/memory.ts';
 import type { Arch } from '../arch/x86/layout.ts';
 import { zoneTypes, type ZoneTypes } from '../include/linux/gfp.ts';
 import { MIGRATE_PCPTYPES } from '../include/linux/gfp.ts';
@@ -119,6 +129,7 @@ export function mmzoneLayouts(ptrSize: 4 | 8, arch: Arch) {
     ['node', 'int'],
     ['zone_pgdat', 'ptr'],
     ['per_cpu_pageset', 'ptr'],
+    ['per_cpu_zonestats', 'ptr'],
     ['pageset_high_min', 'int'],
     ['pageset_high_max', 'int'],
     ['pageset_batch', 'int'],
@@ -166,7 +177,12 @@ export function mmzoneLayouts(ptrSize: 4 | 8, arch: Arch) {
     ['lists', 'list_head', pcpLists],
   ]);
   const pcp = { ...pcpRaw, size: Math.ceil(pcpRaw.size / 64) * 64 };
-  return { zs, freeArea, zone, zoneref, zonelistEntries, pgdat, pcp, pcpLists };
+  const zonestat = defineStruct(ptrSize, [
+    ['vm_stat_diff', 'u8', NR_VM_ZONE_STAT_ITEMS],
+    ['stat_threshold', 'u8'],
+    ['vm_numa_event', 'ulong', NR_VM_NUMA_EVENT_ITEMS],
+  ]);
+  return { zs, freeArea, zone, zoneref, zonelistEntries, pgdat, pcp, pcpLists, zonestat };
 }
 
 /* enum zone_flags */
@@ -190,8 +206,14 @@ export interface ListHeadPlace {
  * read and written whole (two words on x86_64).
  */
 export class Zone {
+  /** The typed array holding the struct (fetched again by rebind()). */
+  arr: Int32Array;
   /** Words per long/unsigned long: 2 on x86_64, 1 on i386. */
   readonly lw: number;
+  /** Word index of the struct's start in arr. */
+  readonly w: number;
+  /** Physical address of zone->lock. */
+  readonly lockPa: number;
   readonly iWatermark: number;
   readonly iBoost: number;
   readonly iReservedHighatomic: number;
@@ -210,8 +232,11 @@ export class Zone {
   readonly freeLists: ListHeadPlace[] = [];
   /** per_cpu_pageset: this zone's per_cpu_pages of each CPU (filled when the pagesets exist). */
   readonly pcps: Pcp[] = [];
+  /** per_cpu_zonestats: this zone's counter diffs of each CPU (filled with the pagesets). */
+  readonly stats: Zonestat[] = [];
   /** Derived at zonelist build time: ZONE_NORMAL with a populated ZONE_DMA32 below it (alloc_flags_nofragment). */
   nofragment = false;
+  private readonly freeListPa: number[] = [];
 
   constructor(
     readonly nid: number,
@@ -220,15 +245,16 @@ export class Zone {
     /** Physical and kernel virtual address of struct zone. */
     readonly pa: number,
     readonly va: number,
-    readonly arr: Int32Array,
-    /** Word index of the struct's start in arr. */
-    readonly w: number,
+    mem: PhysMem,
     L: MmzoneLayouts,
     ptrSize: number,
-    head: (pa: number) => ListHeadPlace,
+    private readonly head: (pa: number) => ListHeadPlace,
   ) {
+    this.arr = mem.i32At(pa);
+    const w = (this.w = PhysMem.wordIndex(pa));
     const at = (off: number) => w + (off >> 2);
     this.lw = ptrSize >> 2;
+    this.lockPa = pa + L.zone.lock;
     this.iWatermark = at(L.zone._watermark);
     this.iBoost = at(L.zone.watermark_boost);
     this.iReservedHighatomic = at(L.zone.nr_reserved_highatomic);
@@ -244,9 +270,19 @@ export class Zone {
     this.faWords = L.freeArea.size >> 2;
     for (let o = 0; o < NR_PAGE_ORDERS; o++) {
       for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
-        this.freeLists.push(head(pa + L.zone.free_area + o * L.freeArea.size + L.freeArea.free_list + mt * 2 * ptrSize));
+        const headPa = pa + L.zone.free_area + o * L.freeArea.size + L.freeArea.free_list + mt * 2 * ptrSize;
+        this.freeListPa.push(headPa);
+        this.freeLists.push(head(headPa));
       }
     }
+  }
+
+  /** The RAM was adopted from another thread: fetch every typed array again. */
+  rebind(mem: PhysMem): void {
+    this.arr = mem.i32At(this.pa);
+    this.freeListPa.forEach((pa, i) => (this.freeLists[i] = this.head(pa)));
+    for (const pcp of this.pcps) pcp.rebind(mem);
+    for (const st of this.stats) st.rebind(mem);
   }
 
   /** A long (or unsigned long) field at word index i, exact below 2^53. */
@@ -279,8 +315,10 @@ export class Zone {
     return this.get(this.iLowmemReserve + highestZoneidx * this.lw);
   }
 
+  /** zone_page_state(zone, NR_FREE_PAGES): the zone's counter, without the CPUs' pending diffs. */
   freePages(): number {
-    return this.get(this.iVmStat + NR_FREE_PAGES * this.lw);
+    const v = this.get(this.iVmStat + NR_FREE_PAGES * this.lw);
+    return v < 0 ? 0 : v;
   }
 
   managed(): number {
@@ -307,9 +345,10 @@ export class Zone {
     return (this.arr[this.iFlags] & (1 << bit)) !== 0;
   }
 
+  /** set_bit() / clear_bit(): atomic, as CPUs change zone->flags without zone->lock. */
   setFlag(bit: number, on: boolean): void {
-    if (on) this.arr[this.iFlags] |= 1 << bit;
-    else this.arr[this.iFlags] &= ~(1 << bit);
+    if (on) Atomics.or(this.arr, this.iFlags, 1 << bit);
+    else Atomics.and(this.arr, this.iFlags, ~(1 << bit));
   }
 
   /** zone_spans_pfn() */
@@ -324,6 +363,12 @@ export class Zone {
  * and its list heads are. The pagesets are a per-CPU allocation (percpu.ts).
  */
 export class Pcp {
+  arr: Int32Array;
+  u8: Uint8Array;
+  u16: Uint16Array;
+  /** Physical address of pcp->lock. */
+  readonly lockPa: number;
+  readonly iLock: number;
   readonly iCount: number;
   readonly iHigh: number;
   readonly iHighMin: number;
@@ -335,21 +380,25 @@ export class Pcp {
   readonly hFreeCount: number;
   /** lists[pindex] */
   readonly lists: ListHeadPlace[] = [];
+  private readonly listPa: number[] = [];
 
   constructor(
     readonly cpu: number,
     /** Physical address of this per_cpu_pages. */
     readonly pa: number,
-    readonly arr: Int32Array,
-    readonly u8: Uint8Array,
-    readonly u16: Uint16Array,
-    /** Byte offset of the struct inside its host section. */
-    off: number,
+    mem: PhysMem,
     L: MmzoneLayouts,
     ptrSize: number,
-    head: (pa: number) => ListHeadPlace,
+    private readonly head: (pa: number) => ListHeadPlace,
   ) {
+    const s = Math.floor(pa / HOST_SECTION_SIZE);
+    this.arr = mem.i32[s];
+    this.u8 = mem.u8[s];
+    this.u16 = mem.u16[s];
+    const off = pa - s * HOST_SECTION_SIZE;
     const w = off >> 2;
+    this.lockPa = pa + L.pcp.lock;
+    this.iLock = w + (L.pcp.lock >> 2);
     this.iCount = w + (L.pcp.count >> 2);
     this.iHigh = w + (L.pcp.high >> 2);
     this.iHighMin = w + (L.pcp.high_min >> 2);
@@ -358,6 +407,48 @@ export class Pcp {
     this.bFlags = off + L.pcp.flags;
     this.bAllocFactor = off + L.pcp.alloc_factor;
     this.hFreeCount = (off + L.pcp.free_count) >> 1;
-    for (let i = 0; i < L.pcpLists; i++) this.lists.push(head(pa + L.pcp.lists + i * 2 * ptrSize));
+    for (let i = 0; i < L.pcpLists; i++) {
+      this.listPa.push(pa + L.pcp.lists + i * 2 * ptrSize);
+      this.lists.push(head(this.listPa[i]));
+    }
+  }
+
+  rebind(mem: PhysMem): void {
+    const s = Math.floor(this.pa / HOST_SECTION_SIZE);
+    this.arr = mem.i32[s];
+    this.u8 = mem.u8[s];
+    this.u16 = mem.u16[s];
+    this.listPa.forEach((pa, i) => (this.lists[i] = this.head(pa)));
+  }
+}
+
+/**
+ * A handle on one CPU's struct per_cpu_zonestat of a zone: the s8 counter
+ * diffs and their threshold (bytes of u8), the NUMA event counters (longs
+ * of arr).
+ */
+export class Zonestat {
+  u8: Uint8Array;
+  arr: Int32Array;
+  /** Byte index of vm_stat_diff[0] and of stat_threshold in u8. */
+  readonly bDiff: number;
+  readonly bThreshold: number;
+  /** Word index of vm_numa_event[0] in arr. */
+  readonly iNumaEvent: number;
+
+  constructor(readonly cpu: number, readonly pa: number, mem: PhysMem, L: MmzoneLayouts) {
+    const s = Math.floor(pa / HOST_SECTION_SIZE);
+    this.u8 = mem.u8[s];
+    this.arr = mem.i32[s];
+    const off = pa - s * HOST_SECTION_SIZE;
+    this.bDiff = off + L.zonestat.vm_stat_diff;
+    this.bThreshold = off + L.zonestat.stat_threshold;
+    this.iNumaEvent = (off + L.zonestat.vm_numa_event) >> 2;
+  }
+
+  rebind(mem: PhysMem): void {
+    const s = Math.floor(this.pa / HOST_SECTION_SIZE);
+    this.u8 = mem.u8[s];
+    this.arr = mem.i32[s];
   }
 }

@@ -20,8 +20,15 @@
  *       nothing for __GFP_MEMALLOC); direct reclaim if the caller may
  *       sleep; OOM; __GFP_NOFAIL; else warn_alloc() and NULL
  *
- * Lock order (as in the kernel): pcp->lock, then zone->lock. kmem drives one
- * CPU per host thread; the locks are words in memory, taken by the SMP layer.
+ * Locks (as in the kernel): pcp->lock, then zone->lock. pcp_spin_trylock()
+ * guards a CPU's lists; when it fails, allocation takes rmqueue_buddy() and
+ * free takes free_one_page(), both under zone->lock. The locks are words in
+ * struct zone / per_cpu_pages (src/kernel/locking/spinlock.ts); one CPU's
+ * lists are drained by any CPU under that pcp's lock (drain_all_pages).
+ * Counters change through per-CPU diffs (vmstat_percpu.ts).
+ *
+ * The common case, a pcp-served order with the pcp list non-empty, runs
+ * through pcp_fast.ts first; everything else is the general code here.
  *
  * All state (free lists, counters, watermarks, pcp lists, globals) lives in
  * simulated memory; the JS objects here only know where.
@@ -36,13 +43,12 @@ import {
   __gfp_pfmemalloc_flags, gfp_migratetype, gfp_to_alloc_flags, gfp_zone, type GfpTaskContext,
 } from '../include/linux/gfp.ts';
 import { format_gfp_mode } from '../include/trace/events/mmflags.ts';
-import { HOST_SECTION_SIZE, PhysMem } from '../machine/memory.ts';
 import type { KmemAccess } from '../machine/kmem_access.ts';
 import { PAGE_SIZE, type ArchLayout } from '../arch/x86/layout.ts';
 import {
   MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_ALLOC_COSTLY_ORDER, MIGRATE_HIGHATOMIC, MIGRATE_ISOLATE, MIGRATE_MOVABLE,
   MIGRATE_PCPTYPES, MIGRATE_TYPES, NUMA_FOREIGN, NUMA_HIT, NUMA_LOCAL, NUMA_MISS, NUMA_OTHER, WMARK_HIGH, WMARK_LOW,
-  ZONE_BELOW_HIGH, ZONE_BOOSTED_WATERMARK, Pcp, Zone, type MmzoneLayouts,
+  ZONE_BELOW_HIGH, ZONE_BOOSTED_WATERMARK, Pcp, Zone, Zonestat, type MmzoneLayouts,
 } from './mmzone.ts';
 import {
   PG_active, PG_head, PG_locked, PG_lru, PG_mlocked, PG_private, PG_private_2, PG_reserved, PG_unevictable,
@@ -59,6 +65,11 @@ import { show_mem } from './show_mem.ts';
 import { Kswapd } from './vmscan.ts';
 import { KERN_ALERT, KERN_WARNING, TAINT_BAD_PAGE, TAINT_WARN, type Bug, type Log } from '../kernel/bug.ts';
 import { PF_MEMALLOC, type Sched } from '../kernel/sched.ts';
+import type { Smp } from '../kernel/smp.ts';
+import type { Spinlocks } from '../kernel/locking/spinlock.ts';
+import type { Percpu } from './percpu.ts';
+import { VmCounters } from './vmstat_percpu.ts';
+import { PcpFastPath } from './pcp_fast.ts';
 
 export { Zone };
 
@@ -83,6 +94,8 @@ export interface PageAllocDeps {
   log: Log;
   bug: Bug;
   sched: Sched;
+  smp: Smp;
+  locks: Spinlocks;
   nrCpus: number;
   cpuToNode: readonly number[];
   /** Physical address of each node's pglist_data. */
@@ -111,6 +124,8 @@ export class PageAllocator {
   readonly pcp: PcpLists;
   readonly wm: Watermarks;
   readonly kswapd: Kswapd;
+  readonly counters: VmCounters;
+  private readonly fast: PcpFastPath;
   private readonly zoneByVa = new Map<number, Zone>();
   private readonly maxNrZones: number;
   private readonly a: KmemAccess;
@@ -121,7 +136,6 @@ export class PageAllocator {
   private zonelists: Zone[][] = [];
   /** First zone of each zonelist at or below each highest_zoneidx: [list * MAX_NR_ZONES + idx]. */
   private preferred: (Zone | null)[] = [];
-  private badPageReports = 0;
 
   constructor(readonly d: PageAllocDeps) {
     this.a = d.access;
@@ -134,19 +148,28 @@ export class PageAllocator {
     for (let nid = 0; nid < d.pgdatPa.length; nid++) {
       for (let idx = 0; idx < this.maxNrZones; idx++) {
         const pa = d.pgdatPa[nid] + d.mz.pgdat.node_zones + idx * this.z.size;
-        const zone = new Zone(nid, idx, d.mz.zs.names[idx], pa, d.__va(pa), d.access.mem.i32At(pa), PhysMem.wordIndex(pa),
-          d.mz, this.ptr, head);
+        const zone = new Zone(nid, idx, d.mz.zs.names[idx], pa, d.__va(pa), d.access.mem, d.mz, this.ptr, head);
         this.zones.push(zone);
         this.zoneByVa.set(zone.va, zone);
       }
     }
     this.wm = new Watermarks(this.zones, d.mz.zs, d.lists, this.globals, d.log, d.access,
       d.pgdatPa.map((pa) => pa + d.mz.pgdat.totalreserve_pages), d.cpuToNode);
+    this.counters = new VmCounters(this.zones, d.sched, d.smp, d.nrCpus, d.access.mem,
+      d.pgdatPa.map((pa) => pa + d.mz.pgdat.vm_stat), this.ptr);
     let pcpRef: PcpLists | null = null;
-    this.freeArea = new FreeArea(d.pages, d.sparse, d.lists, this.globals, this.hooks, (order) => pcpRef!.allowedOrder(order));
-    this.pcp = pcpRef = new PcpLists(d.sparse, d.lists, this.freeArea, this.wm, this.hooks, d.mz.pcpLists, d.mz.zs.ZONE_MOVABLE);
+    this.freeArea = new FreeArea(d.pages, d.sparse, d.lists, this.globals, this.hooks, this.counters, d.locks, d.sched,
+      (order) => pcpRef!.allowedOrder(order));
+    this.pcp = pcpRef = new PcpLists(d.sparse, d.lists, this.freeArea, this.wm, this.hooks, d.mz.pcpLists, d.mz.zs.ZONE_MOVABLE,
+      d.locks);
     this.kswapd = new Kswapd(d.access, d.mz, d.pgdatPa, this.zones, this.wm, this.globals.kswapdPendingPa(d.globalsPa),
       () => this.hooks.reclaim);
+    this.fast = new PcpFastPath(this, d.access.mem, d.sparse, d.pages.pl, d.lists, d.sched, d.smp, this.globals, d.mz.zs,
+      d.cpuToNode, PAGE_FLAGS_CHECK_AT_FREE);
+    d.access.mem.onRebind(() => {
+      for (const z of this.zones) z.rebind(d.access.mem);
+      this.globals.rebind(d.access.mem);
+    });
   }
 
   /* ---------------------------------------------------------------- */
@@ -180,17 +203,22 @@ export class PageAllocator {
   }
 
   /**
-   * setup_zone_pageset(): the zone's per_cpu_pages, a per-CPU allocation at
-   * per-CPU pointer `ptr` whose CPU copies are at `cpuPa[cpu]`.
+   * setup_per_cpu_pageset() -> setup_zone_pageset() for every zone: its
+   * per_cpu_pages and per_cpu_zonestat, per-CPU allocations.
    */
-  setPagesets(zone: Zone, ptr: number, cpuPa: readonly number[]): void {
-    this.a.writePtr(zone.pa + this.z.per_cpu_pageset, ptr);
+  setup_per_cpu_pageset(percpu: Percpu): void {
+    const mz = this.d.mz;
     const mem = this.a.mem;
-    cpuPa.forEach((pa, cpu) => {
-      const s = Math.floor(pa / HOST_SECTION_SIZE);
-      zone.pcps.push(new Pcp(cpu, pa, mem.i32[s], mem.u8[s], mem.u16[s], pa - s * HOST_SECTION_SIZE, this.d.mz, this.ptr,
-        (headPa) => this.d.lists.head(headPa)));
-    });
+    for (const zone of this.zones) {
+      const pageset = percpu.__alloc_percpu(mz.pcp.size, 64);
+      const zonestats = percpu.__alloc_percpu(mz.zonestat.size, this.ptr);
+      this.a.writePtr(zone.pa + this.z.per_cpu_pageset, pageset);
+      this.a.writePtr(zone.pa + this.z.per_cpu_zonestats, zonestats);
+      for (let cpu = 0; cpu < this.d.nrCpus; cpu++) {
+        zone.pcps.push(new Pcp(cpu, percpu.per_cpu_ptr_pa(pageset, cpu), mem, mz, this.ptr, (headPa) => this.d.lists.head(headPa)));
+        zone.stats.push(new Zonestat(cpu, percpu.per_cpu_ptr_pa(zonestats, cpu), mem, mz));
+      }
+    }
   }
 
   /** The kernel's struct zone fields by name, for cold paths, views and tests. */
@@ -226,12 +254,29 @@ export class PageAllocator {
     return zone.lowmemReserve(idx);
   }
 
+  /** zone_page_state_snapshot(): the counter with every CPU's pending diff (views, /proc, tests). */
   zoneStat(zone: Zone, item: number): number {
-    return zone.get(zone.iVmStat + item * zone.lw);
+    return this.counters.zone_page_state_snapshot(zone, item);
   }
 
+  /** The NUMA event counter with every CPU's share (zoneinfo folds them before printing). */
   numaEvent(zone: Zone, item: number): number {
-    return zone.get(zone.iNumaEvent + item * zone.lw);
+    return this.counters.zone_numa_event_snapshot(zone, item);
+  }
+
+  /** pzstats->stat_threshold of one CPU. */
+  statThreshold(zone: Zone, cpu: number): number {
+    return this.counters.stat_threshold(zone, cpu);
+  }
+
+  /** refresh_zone_stat_thresholds(), once the zones' sizes are known. */
+  refresh_zone_stat_thresholds(): void {
+    this.counters.refresh_zone_stat_thresholds();
+  }
+
+  /** refresh_cpu_vm_stats() on this CPU (what vmstat_update runs every second). */
+  refresh_cpu_vm_stats(): void {
+    this.counters.refresh_cpu_vm_stats();
   }
 
   nr_free(zone: Zone, order: number): number {
@@ -294,10 +339,18 @@ export class PageAllocator {
     this.pcp.drain(zone, cpu);
   }
 
-  /** drain_all_pages(): every CPU's lists, every zone (or one zone). */
+  /**
+   * drain_all_pages() -> __drain_all_pages(): every CPU that has pages on
+   * its lists of the zone (or of any zone) has them drained, from this CPU,
+   * under that CPU's pcp->lock (drain_pages_zone()).
+   */
   drain_all_pages(zone: Zone | null = null): void {
     for (let cpu = 0; cpu < this.d.nrCpus; cpu++) {
-      for (const z of zone ? [zone] : this.zones) if (z.present() > 0) this.pcp.drain(z, cpu);
+      if (zone !== null) {
+        if (zone.pcps.length && zone.pcps[cpu].arr[zone.pcps[cpu].iCount]) this.pcp.drain(zone, cpu);
+        continue;
+      }
+      for (const z of this.zones) if (z.pcps.length && z.pcps[cpu].arr[z.pcps[cpu].iCount]) this.pcp.drain(z, cpu);
     }
   }
 
@@ -374,6 +427,7 @@ export class PageAllocator {
     for (const list of lists) {
       for (let idx = 0; idx < this.maxNrZones; idx++) this.preferred.push(list.find((z) => z.idx <= idx) ?? null);
     }
+    this.fast.setZonelists(lists);
     const zs = this.d.mz.zs;
     for (const z of this.zones) {
       z.nofragment = z.idx === zs.ZONE_NORMAL && zs.ZONE_DMA32 >= 0 && this.zone(z.nid, zs.ZONE_DMA32).present() > 0;
@@ -393,6 +447,10 @@ export class PageAllocator {
    * Checks its arguments before touching anything, as the kernel does.
    */
   __alloc_pages(gfp: number, order: number, preferredNid = -1): number {
+    if (preferredNid < 0) {
+      const pfn = this.fast.alloc(gfp, order);
+      if (pfn >= 0) return pfn;
+    }
     if (!this.globals.ready) return this.refuseEarly(gfp, order);
     if (order > MAX_PAGE_ORDER || order < 0 || order !== Math.floor(order)) {
       if (!(gfp & __GFP_NOWARN)) this.d.bug.warn('mm/page_alloc.c', 4832, '__alloc_pages_noprof', null, ALLOC_FRAMES, true);
@@ -466,35 +524,47 @@ export class PageAllocator {
     }
   }
 
-  private incNumaEvent(zone: Zone, item: number): void {
-    zone.add(zone.iNumaEvent + item * zone.lw, 1);
-  }
-
-  /** zone_statistics(): NUMA hit/miss/local/other accounting. */
+  /** zone_statistics(): NUMA hit/miss/local/other accounting, on this CPU's counters. */
   private zoneStatistics(preferred: Zone, z: Zone): void {
-    if (z.nid === preferred.nid) this.incNumaEvent(z, NUMA_HIT);
+    const c = this.counters;
+    if (z.nid === preferred.nid) c.__count_numa_event(z, NUMA_HIT);
     else {
-      this.incNumaEvent(z, NUMA_MISS);
-      this.incNumaEvent(preferred, NUMA_FOREIGN);
+      c.__count_numa_event(z, NUMA_MISS);
+      c.__count_numa_event(preferred, NUMA_FOREIGN);
     }
-    this.incNumaEvent(z, z.nid === this.nodeOfCpu() ? NUMA_LOCAL : NUMA_OTHER);
+    c.__count_numa_event(z, z.nid === this.nodeOfCpu() ? NUMA_LOCAL : NUMA_OTHER);
   }
 
-  /** rmqueue(): pcp lists for small orders, else the buddy lists under the zone lock. */
+  /** rmqueue(): pcp lists for small orders (if their lock is free), else rmqueue_buddy(). */
   private rmqueue(zone: Zone, order: number, allocFlags: number, mt: number): number {
     let pfn = -1;
     if (this.pcp.allowedOrder(order)) pfn = this.pcp.rmqueue(zone, this.d.sched.cpu, order, mt, allocFlags);
-    if (pfn < 0) {
-      const fa = this.freeArea;
+    if (pfn < 0) pfn = this.rmqueueBuddy(zone, order, allocFlags, mt);
+    this.boostedWakeup(zone, allocFlags);
+    return pfn;
+  }
+
+  /** rmqueue_buddy(): straight from the free lists, under zone->lock. */
+  private rmqueueBuddy(zone: Zone, order: number, allocFlags: number, mt: number): number {
+    const fa = this.freeArea;
+    const flags = fa.lock(zone);
+    try {
+      let pfn = -1;
       if (allocFlags & ALLOC_HIGHATOMIC) pfn = fa.rmqueueSmallest(zone, order, MIGRATE_HIGHATOMIC, false);
       if (pfn < 0) pfn = fa.rmqueue(zone, order, mt, allocFlags, false);
       if (pfn < 0 && (allocFlags & (ALLOC_OOM | ALLOC_NON_BLOCK))) pfn = fa.rmqueueSmallest(zone, order, MIGRATE_HIGHATOMIC, false);
+      return pfn;
+    } finally {
+      fa.unlock(zone, flags);
     }
+  }
+
+  /** The end of rmqueue(): a fragmenting fallback boosted the watermark; kswapd pays it off. */
+  boostedWakeup(zone: Zone, allocFlags: number): void {
     if ((allocFlags & ALLOC_KSWAPD) && zone.testFlag(ZONE_BOOSTED_WATERMARK)) {
       zone.setFlag(ZONE_BOOSTED_WATERMARK, false);
       this.wakeup_kswapd(zone, 0, zone.idx);
     }
-    return pfn;
   }
 
   /**
@@ -624,7 +694,7 @@ export class PageAllocator {
 
   /** __show_mem(): the Mem-Info summary. */
   show_mem(): string[] {
-    return show_mem(this.zones, this.d.mz.zs, this.d.lists, this.d.sched.cpu);
+    return show_mem(this.zones, this.d.mz.zs, this.d.lists, this.counters, this.d.sched.cpu);
   }
 
   /**
@@ -643,7 +713,7 @@ export class PageAllocator {
     if (order && (gfp & __GFP_COMP)) this.prepCompoundPage(pfn, order);
   }
 
-  private prepCompoundPage(pfn: number, order: number): void {
+  prepCompoundPage(pfn: number, order: number): void {
     const p = this.p;
     p.setFlag(pfn, PG_head);
     const head = p.pfn_to_page(pfn);
@@ -680,7 +750,6 @@ export class PageAllocator {
       ...this.dump_page(pfn, reason)];
     lines.push('Modules linked in:');
     for (const l of lines) this.d.log.printk(KERN_ALERT, l);
-    this.badPageReports++;
     lines.push(...this.d.bug.dump_stack(['bad_page', 'free_unref_page', '__free_pages']));
     // add_taint(TAINT_BAD_PAGE) after dump_stack(), as bad_page() does.
     this.d.bug.reported('Bad page state', lines, TAINT_BAD_PAGE);
@@ -768,18 +837,24 @@ export class PageAllocator {
     const zone = this.zones[p.page_to_nid(pfn) * this.maxNrZones + p.page_zonenum(pfn)];
     // free_unref_page(): pcp lists track unmovable, reclaimable and movable;
     // isolated pages go straight back, HIGHATOMIC ones ride the movable list.
-    let mt = this.d.sparse.get_pageblock_migratetype(pfn);
-    if (!pcpAllowed || !this.pcp.allowedOrder(order) || mt === MIGRATE_ISOLATE) {
-      this.freeArea.__free_one_page(pfn, zone, order, mt, toTail);
-    } else {
-      if (mt >= MIGRATE_PCPTYPES) mt = MIGRATE_MOVABLE;
-      this.pcp.free(zone, this.d.sched.cpu, pfn, mt, order, cold);
-    }
+    const mt = this.d.sparse.get_pageblock_migratetype(pfn);
+    if (pcpAllowed && this.pcp.allowedOrder(order) && mt !== MIGRATE_ISOLATE &&
+      this.pcp.free(zone, this.d.sched.cpu, pfn, mt >= MIGRATE_PCPTYPES ? MIGRATE_MOVABLE : mt, order, cold)) return;
+    this.__free_one_page(pfn, zone, order, mt, toTail);
   }
 
-  /** __free_one_page() for boot (memblock_free_all) and tests: straight onto the buddy lists. */
+  /**
+   * free_one_page(): straight onto the buddy lists under zone->lock (boot's
+   * memblock_free_all, frees past the pcp lists, and frees whose pcp lock
+   * was busy).
+   */
   __free_one_page(pfn: number, zone: Zone, order: number, mt: number, toTail = false): void {
-    this.freeArea.__free_one_page(pfn, zone, order, mt, toTail);
+    const flags = this.freeArea.lock(zone);
+    try {
+      this.freeArea.__free_one_page(pfn, zone, order, mt, toTail);
+    } finally {
+      this.freeArea.unlock(zone, flags);
+    }
   }
 
   /**
@@ -829,6 +904,7 @@ export class PageAllocator {
    * reported, state untouched.
    */
   __free_pages(pfn: number, order: number, cold = false): boolean {
+    if (this.fast.free(pfn, order, cold)) return true;
     const p = this.p;
     if (order > MAX_PAGE_ORDER || order < 0) {
       this.d.bug.warn('mm/page_alloc.c', 4924, '__free_pages', null, ['free_pages'], false);
@@ -848,9 +924,5 @@ export class PageAllocator {
       return true;
     }
     return this.freePagesChecked(pfn, order, cold);
-  }
-
-  get badPageCount(): number {
-    return this.badPageReports;
   }
 }

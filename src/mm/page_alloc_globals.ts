@@ -16,19 +16,25 @@ import { PhysMem } from '../machine/memory.ts';
 const G_MIN_FREE_KBYTES = 0;
 const G_USER_MIN_FREE_KBYTES = 1;
 const G_WATERMARK_SCALE_FACTOR = 2;
-const G_MOBILITY_DISABLED = 3;
-const G_READY = 4;
-const G_KSWAPD_PENDING = 5;
+export const G_MOBILITY_DISABLED = 3;
+export const G_READY = 4;
+export const G_KSWAPD_PENDING = 5;
 const G_TOTALRESERVE = 6;
 const G_LOWMEM_RESERVE_RATIO = 8;
 
 export class PageAllocGlobals {
-  private readonly a: Int32Array;
-  private readonly w: number;
+  /** The words, for the allocator's fast path (pcp_fast.ts), which reads them directly. */
+  a: Int32Array;
+  readonly w: number;
 
-  constructor(mem: PhysMem, pa: number, private readonly nrZones: number) {
+  constructor(mem: PhysMem, private readonly pa: number, private readonly nrZones: number) {
     this.a = mem.i32At(pa);
     this.w = PhysMem.wordIndex(pa);
+  }
+
+  /** The RAM was adopted from another thread: fetch the typed array again. */
+  rebind(mem: PhysMem): void {
+    this.a = mem.i32At(this.pa);
   }
 
   static bytes(maxNrZones: number): number {
@@ -56,6 +62,9 @@ export class PageAllocGlobals {
   get ready(): boolean { return this.a[this.w + G_READY] !== 0; }
   set ready(v: boolean) { this.a[this.w + G_READY] = v ? 1 : 0; }
 
+  /** Some kswapd is woken and has not run yet (the allocation that woke it runs it on return). */
+  get kswapd_pending(): boolean { return this.a[this.w + G_KSWAPD_PENDING] !== 0; }
+
   /** Physical address of kswapd_pending, for vmscan.ts. */
   kswapdPendingPa(globalsPa: number): number {
     return globalsPa + 4 * G_KSWAPD_PENDING;
@@ -70,6 +79,9 @@ export class PageAllocGlobals {
     this.a[this.w + G_TOTALRESERVE] = (v - hi * 4294967296) | 0;
     this.a[this.w + G_TOTALRESERVE + 1] = hi;
   }
+
+  /** Word index of init_on_alloc (init_on_free follows). */
+  get initOnAllocWord(): number { return this.w + G_LOWMEM_RESERVE_RATIO + this.nrZones; }
 
   /** want_init_on_alloc() without __GFP_ZERO: init_on_alloc=1. */
   get init_on_alloc(): boolean { return this.a[this.w + G_LOWMEM_RESERVE_RATIO + this.nrZones] !== 0; }

@@ -20,18 +20,24 @@
  * node's CPUs) and high_max as 6.12 tunes it. Pages here are free but not
  * counted in NR_FREE_PAGES.
  *
- * Only the owning CPU touches its lists (pcp->lock is then uncontended);
- * drain_all_pages() is the exception, as in the kernel.
+ * Locks, as 6.12 takes them: pcp->lock around a CPU's lists, taken with
+ * pcp_spin_trylock() by allocation and free (when it is busy, the caller
+ * goes to the buddy lists: rmqueue_buddy() / free_one_page()), and with
+ * spin_lock() by drain_pages_zone(), which any CPU may run on any CPU's
+ * lists (drain_all_pages()). zone->lock (FreeArea.lock) is taken inside it
+ * for each refill (rmqueue_bulk) and each return (free_pcppages_bulk).
+ * Only the owning CPU otherwise touches its lists.
  */
 import {
   MIGRATE_MOVABLE, MIGRATE_PCPTYPES, PAGE_ALLOC_COSTLY_ORDER, WMARK_HIGH, ZONE_BELOW_HIGH, ZONE_RECLAIM_ACTIVE,
-  type Pcp, type Zone,
+  type ListHeadPlace, type Pcp, type Zone,
 } from './mmzone.ts';
 import type { Sparse } from './sparse.ts';
 import type { PageLists } from './page_list.ts';
 import type { FreeArea } from './free_area.ts';
 import type { Watermarks } from './watermark.ts';
 import type { PageAllocHooks } from './page_alloc.ts';
+import type { Spinlocks } from '../kernel/locking/spinlock.ts';
 
 const PCPF_PREV_FREE_HIGH_ORDER = 1 << 0;
 const PCPF_FREE_HIGH_BATCH = 1 << 1;
@@ -49,6 +55,7 @@ export class PcpLists {
     /** NR_PCP_LISTS: 14 with THP lists (x86_64), 12 without. */
     private readonly nrLists: number,
     private readonly zoneMovable: number,
+    private readonly locks: Spinlocks,
   ) {}
 
   /** pcp_allowed_order() */
@@ -129,61 +136,105 @@ export class PcpLists {
     return Math.min(Math.max(pcp.u16[pcp.hFreeCount], batch), high - batch);
   }
 
-  /** free_pcppages_bulk(): give `count` pages back to the buddy lists, round-robin over lists, oldest first. */
+  /** free_pcppages_bulk(): give `count` pages back to the buddy lists under zone->lock, round-robin over lists, oldest first. */
   private freePcppagesBulk(zone: Zone, count: number, pcp: Pcp, pindex: number): void {
     const a = pcp.arr;
     count = Math.min(a[pcp.iCount], count);
-    pindex--;
-    while (count > 0) {
-      let list;
-      do {
-        if (++pindex > this.nrLists - 1) pindex = 0;
-        list = pcp.lists[pindex];
-      } while (this.lists.empty(list));
-      const order = this.pindexToOrder(pindex);
-      const nr = 1 << order;
-      do {
-        const pfn = this.lists.last(list);
-        const mt = this.sparse.get_pageblock_migratetype(pfn);
-        this.lists.del(pfn);
-        count -= nr;
-        a[pcp.iCount] -= nr;
-        this.freeArea.__free_one_page(pfn, zone, order, mt, false);
-        this.hooks.mm_page_pcpu_drain?.(pfn, order, mt);
-      } while (count > 0 && !this.lists.empty(list));
+    if (count <= 0) return;
+    const flags = this.freeArea.lock(zone);
+    try {
+      pindex--;
+      while (count > 0) {
+        let list;
+        do {
+          if (++pindex > this.nrLists - 1) pindex = 0;
+          list = pcp.lists[pindex];
+        } while (this.lists.empty(list));
+        const order = this.pindexToOrder(pindex);
+        const nr = 1 << order;
+        do {
+          const pfn = this.lists.last(list);
+          const mt = this.sparse.get_pageblock_migratetype(pfn);
+          this.lists.del(pfn);
+          count -= nr;
+          a[pcp.iCount] -= nr;
+          this.freeArea.__free_one_page(pfn, zone, order, mt, false);
+          this.hooks.mm_page_pcpu_drain?.(pfn, order, mt);
+        } while (count > 0 && !this.lists.empty(list));
+      }
+    } finally {
+      this.freeArea.unlock(zone, flags);
     }
   }
 
-  /** rmqueue_pcplist() + __rmqueue_pcplist(): pop this CPU's list, refilling it first if empty. */
-  rmqueue(zone: Zone, cpu: number, order: number, mt: number, allocFlags: number): number {
-    const pcp = zone.pcps[cpu];
-    pcp.u16[pcp.hFreeCount] >>= 1;
-    const list = pcp.lists[this.pindex(mt, order)];
-    let pfn = this.lists.first(list);
-    if (pfn < 0) {
-      const batch = this.nrPcpAlloc(pcp, zone, order);
-      let got = 0;
-      for (; got < batch; got++) {
+  /** rmqueue_bulk(): up to `count` blocks from the buddy lists onto a pcp list, under zone->lock. */
+  private rmqueueBulk(zone: Zone, pcp: Pcp, list: ListHeadPlace, order: number, count: number, mt: number, allocFlags: number): void {
+    const flags = this.freeArea.lock(zone);
+    let got = 0;
+    try {
+      for (; got < count; got++) {
         const b = this.freeArea.rmqueue(zone, order, mt, allocFlags, true);
         if (b < 0) break;
         this.lists.add(b, list, true);
       }
+    } finally {
       pcp.arr[pcp.iCount] += got << order;
-      pfn = this.lists.first(list);
-      if (pfn < 0) return -1;
+      this.freeArea.unlock(zone, flags);
     }
-    this.lists.del(pfn);
-    pcp.arr[pcp.iCount] -= 1 << order;
-    return pfn;
   }
 
-  /** free_unref_page_commit(): onto this CPU's list (the tail if cold); drain if over high. */
-  free(zone: Zone, cpu: number, pfn: number, mt: number, order: number, cold: boolean): void {
+  /**
+   * rmqueue_pcplist(): pcp_spin_trylock() this CPU's lists, pop the head of
+   * the list (refilled first if empty). -1 if the lock is busy or the buddy
+   * lists have nothing: the caller goes to rmqueue_buddy().
+   */
+  rmqueue(zone: Zone, cpu: number, order: number, mt: number, allocFlags: number): number {
     const pcp = zone.pcps[cpu];
+    if (!this.locks.spin_trylock(pcp.lockPa)) return -1;
+    try {
+      pcp.u16[pcp.hFreeCount] >>= 1;
+      const list = pcp.lists[this.pindex(mt, order)];
+      let pfn = this.lists.first(list);
+      if (pfn < 0) {
+        this.rmqueueBulk(zone, pcp, list, order, this.nrPcpAlloc(pcp, zone, order), mt, allocFlags);
+        pfn = this.lists.first(list);
+        if (pfn < 0) return -1;
+      }
+      this.lists.del(pfn);
+      pcp.arr[pcp.iCount] -= 1 << order;
+      return pfn;
+    } finally {
+      this.locks.spin_unlock(pcp.lockPa);
+    }
+  }
+
+  /**
+   * free_unref_page(): pcp_spin_trylock() this CPU's lists and commit the
+   * block to them. false if the lock is busy: the caller frees to the buddy
+   * lists (free_one_page()).
+   */
+  free(zone: Zone, cpu: number, pfn: number, mt: number, order: number, cold: boolean): boolean {
+    const pcp = zone.pcps[cpu];
+    if (!this.locks.spin_trylock(pcp.lockPa)) return false;
+    try {
+      this.commit(zone, pcp, pfn, mt, order, cold);
+    } finally {
+      this.locks.spin_unlock(pcp.lockPa);
+    }
+    return true;
+  }
+
+  /** free_unref_page_commit(), pcp->lock held: onto the list (the tail if cold); give back a batch if over high. */
+  commit(zone: Zone, pcp: Pcp, pfn: number, mt: number, order: number, cold: boolean): void {
+    this.lists.add(pfn, pcp.lists[this.pindex(mt, order)], cold);
+    this.afterAdd(zone, pcp, mt, order);
+  }
+
+  /** The rest of free_unref_page_commit(), once the block is on the list. */
+  afterAdd(zone: Zone, pcp: Pcp, mt: number, order: number): void {
     const a = pcp.arr;
     pcp.u8[pcp.bAllocFactor] >>= 1;
     const pindex = this.pindex(mt, order);
-    this.lists.add(pfn, pcp.lists[pindex], cold);
     a[pcp.iCount] += 1 << order;
     const batch = a[pcp.iBatch];
     let freeHigh = false;
@@ -206,11 +257,27 @@ export class PcpLists {
     }
   }
 
-  /** drain_pages_zone(): empty one CPU's lists of a zone. */
+  /**
+   * drain_pages_zone(): empty one CPU's lists of a zone, under that pcp's
+   * lock, a bounded batch (batch << CONFIG_PCP_BATCH_SCALE_MAX) per hold.
+   * Any CPU may drain any CPU's lists.
+   */
   drain(zone: Zone, cpu: number): void {
     const pcp = zone.pcps[cpu];
-    const count = pcp.arr[pcp.iCount];
-    if (count) this.freePcppagesBulk(zone, count, pcp, 0);
+    let count;
+    do {
+      this.locks.spin_lock(pcp.lockPa);
+      try {
+        count = pcp.arr[pcp.iCount];
+        if (count) {
+          const toDrain = Math.min(count, pcp.arr[pcp.iBatch] << CONFIG_PCP_BATCH_SCALE_MAX);
+          this.freePcppagesBulk(zone, toDrain, pcp, 0);
+          count -= toDrain;
+        }
+      } finally {
+        this.locks.spin_unlock(pcp.lockPa);
+      }
+    } while (count);
   }
 
   /** The pfns on one CPU's list for (migratetype, order), head first. */

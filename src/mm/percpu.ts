@@ -18,14 +18,27 @@
  *
  * Chunks beyond the first are in vmalloc space (percpu_vm.ts), reached
  * through the kernel API (k.__alloc_percpu) when the first chunk is full.
+ *
+ * Locking (mm/percpu.c): pcpu_lock, a spinlock taken with interrupts off,
+ * around every change of the maps, so that CPUs on different host threads
+ * can create caches (whose kmem_cache_cpu is per-CPU data) at once. It lives
+ * in .bss with the head of the vm chunk list:
+ *
+ *   pcpu globals   +0 pcpu_lock (int)   +8 first vm chunk (pointer, 0: none)
  */
 import { PAGE_SIZE } from '../arch/x86/layout.ts';
 import type { KmemAccess } from '../machine/kmem_access.ts';
 import { KERN_INFO, KERN_WARNING, type Log } from '../kernel/bug.ts';
+import type { Spinlocks } from '../kernel/locking/spinlock.ts';
 
 export const PCPU_MIN_ALLOC_SIZE = 4;
 export const PERCPU_MODULE_RESERVE = 8 << 10;
 export const PCPU_MIN_UNIT_SIZE = 32 << 10;
+/** Bytes of .bss for pcpu_lock and the vm chunk list head. */
+export const PCPU_GLOBALS_BYTES = 16;
+const G_LOCK = 0;
+/** The first chunk in vmalloc space (percpu_vm.ts), 0 for none. */
+export const PCPU_G_VM_CHUNKS = 8;
 
 /** kmem's own static per-CPU data (the .data..percpu section). */
 const STATIC_SIZE = 16 << 10;
@@ -52,9 +65,20 @@ const M_MAPS = 32;
 export class Percpu {
   private readonly mapBytes: number;
 
-  constructor(private readonly access: KmemAccess, private readonly metaPa: number, private readonly log: Log,
-    private readonly __va: (pa: number) => number) {
+  constructor(private readonly access: KmemAccess, private readonly metaPa: number,
+    /** Physical address of the pcpu globals in .bss. */
+    readonly globalsPa: number,
+    private readonly log: Log, readonly locks: Spinlocks, private readonly __va: (pa: number) => number) {
     this.mapBytes = UNIT_SIZE / PCPU_MIN_ALLOC_SIZE / 8 + 4;
+  }
+
+  /** pcpu_lock, taken with interrupts off (spin_lock_irqsave); returns the flags for unlock(). */
+  lock(): number {
+    return this.locks.spin_lock_irqsave(this.globalsPa + G_LOCK);
+  }
+
+  unlock(flags: number): void {
+    this.locks.spin_unlock_irqrestore(this.globalsPa + G_LOCK, flags);
   }
 
   static metaBytes(): number {
@@ -147,6 +171,21 @@ export class Percpu {
       this.log.printk(KERN_WARNING, `illegal size (${size}) or align (${align}) for percpu allocation`);
       return 0;
     }
+    const flags = this.lock();
+    let ptr = -1;
+    try {
+      ptr = this.pcpu_alloc_area(size, align);
+    } finally {
+      this.unlock(flags);
+    }
+    if (ptr >= 0) return ptr;
+    // quiet: the caller tries the chunks in vmalloc space next (percpu_vm.ts) and reports if those fail too.
+    if (!quiet) this.log.printk(KERN_WARNING, `percpu: allocation failed, size=${size} align=${align} atomic=0, alloc from reserved chunk failed`);
+    return 0;
+  }
+
+  /** pcpu_alloc_area() in the first chunk (pcpu_lock held): the pointer, or -1. */
+  private pcpu_alloc_area(size: number, align: number): number {
     const bits = Math.ceil(size / PCPU_MIN_ALLOC_SIZE);
     const alignBits = Math.max(1, align / PCPU_MIN_ALLOC_SIZE);
     const total = UNIT_SIZE / PCPU_MIN_ALLOC_SIZE;
@@ -168,14 +207,22 @@ export class Percpu {
       this.access.mem.write32(this.metaPa + M_ALLOCATED, this.allocated() + bits * PCPU_MIN_ALLOC_SIZE);
       return ptr;
     }
-    // quiet: the caller tries the chunks in vmalloc space next (percpu_vm.ts) and reports if those fail too.
-    if (!quiet) this.log.printk(KERN_WARNING, `percpu: allocation failed, size=${size} align=${align} atomic=0, alloc from reserved chunk failed`);
-    return 0;
+    return -1;
   }
 
   /** free_percpu(ptr): returns false (and changes nothing) if ptr is not an allocation's start. */
   free_percpu(ptr: number): boolean {
     if (ptr === 0) return true;
+    const flags = this.lock();
+    try {
+      return this.pcpu_free_area(ptr);
+    } finally {
+      this.unlock(flags);
+    }
+  }
+
+  /** pcpu_free_area() in the first chunk (pcpu_lock held). */
+  private pcpu_free_area(ptr: number): boolean {
     const first = (STATIC_SIZE + PERCPU_MODULE_RESERVE) / PCPU_MIN_ALLOC_SIZE;
     const start = ptr / PCPU_MIN_ALLOC_SIZE;
     if (ptr % PCPU_MIN_ALLOC_SIZE !== 0 || start < first || start >= UNIT_SIZE / PCPU_MIN_ALLOC_SIZE ||

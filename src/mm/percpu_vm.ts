@@ -12,26 +12,40 @@
  * kmem populates the whole chunk at creation), and metadata from kzalloc
  * laid out like the first chunk's (percpu.ts):
  *   +0 base (unit 0's address)  +8 bytes allocated  +12 allocations
- *   +16 alloc_map (a bit per 4 bytes of a unit)  +16 + map  bound_map
- * A chunk that becomes empty is destroyed at once (the kernel leaves that
- * to pcpu_balance_workfn, which keeps one empty chunk around).
+ *   +16 next chunk  +24 alloc_map (a bit per 4 bytes of a unit)  +24 + map  bound_map
+ * The chunks form a list whose head is in the pcpu globals (.bss, percpu.ts),
+ * changed, like the maps, under pcpu_lock; a chunk is created and destroyed
+ * outside the lock (the kernel holds pcpu_alloc_mutex there), so two CPUs
+ * may each create one at once. A chunk that becomes empty is destroyed at
+ * once (the kernel leaves that to pcpu_balance_workfn, which keeps one empty
+ * chunk around).
  * Only the module-facing API (k.__alloc_percpu and friends) reaches these
  * chunks; kmem's own per-CPU users are satisfied from the first chunk at boot.
  */
 import { PAGE_SIZE } from '../arch/x86/layout.ts';
-import { PCPU_MIN_ALLOC_SIZE } from './percpu.ts';
+import { PCPU_G_VM_CHUNKS, PCPU_MIN_ALLOC_SIZE } from './percpu.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 
 const C_BASE = 0;
 const C_ALLOCATED = 8;
 const C_COUNT = 12;
-const C_MAPS = 16;
+const C_NEXT = 16;
+const C_MAPS = 24;
 
 export class PercpuVmChunks {
-  /** The chunks' metadata addresses, in creation order (pcpu_chunk_lists). */
-  private readonly chunks: number[] = [];
-
   constructor(private readonly k: Kernel) {}
+
+  /** Physical address of the list head (pcpu_chunk_lists, in kmem a singly linked list). */
+  private get headPa(): number {
+    return this.k.percpu.globalsPa + PCPU_G_VM_CHUNKS;
+  }
+
+  /** The chunks' metadata addresses, newest first. */
+  private chunks(): number[] {
+    const out: number[] = [];
+    for (let c = this.k.access.readPtr(this.headPa); c !== 0; c = this.k.kaddr.readPtr(c + C_NEXT)) out.push(c);
+    return out;
+  }
 
   private get unit(): number {
     return this.k.percpu.unitSize;
@@ -65,11 +79,11 @@ export class PercpuVmChunks {
 
   /** Pages of all vm chunks (for Percpu in /proc/meminfo). */
   nr_pages(): number {
-    return this.chunks.length * (this.unit / PAGE_SIZE) * this.k.config.cpus;
+    return this.nr_chunks * (this.unit / PAGE_SIZE) * this.k.config.cpus;
   }
 
   get nr_chunks(): number {
-    return this.chunks.length;
+    return this.chunks().length;
   }
 
   private create(): number {
@@ -82,7 +96,10 @@ export class PercpuVmChunks {
       return 0;
     }
     k.kaddr.writePtr(meta + C_BASE, base);
-    this.chunks.push(meta);
+    const flags = k.percpu.lock();
+    k.kaddr.writePtr(meta + C_NEXT, k.access.readPtr(this.headPa));
+    k.access.writePtr(this.headPa, meta);
+    k.percpu.unlock(flags);
     return meta;
   }
 
@@ -107,21 +124,24 @@ export class PercpuVmChunks {
   /** pcpu_alloc() past the first chunk: a per-CPU pointer, or 0. */
   alloc(size: number, align: number): number {
     if (size <= 0 || size > this.unit) return 0;
-    let c = 0;
-    let start = -1;
-    for (const ch of this.chunks) {
-      start = this.fit(ch, size, align);
-      if (start >= 0) {
-        c = ch;
-        break;
+    const k = this.k;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const flags = k.percpu.lock();
+      try {
+        for (const c of this.chunks()) {
+          const start = this.fit(c, size, align);
+          if (start >= 0) return this.allocArea(c, start, size);
+        }
+      } finally {
+        k.percpu.unlock(flags);
       }
+      if (attempt === 0 && this.create() === 0) return 0;
     }
-    if (c === 0) {
-      c = this.create();
-      if (c === 0) return 0;
-      start = this.fit(c, size, align);
-      if (start < 0) return 0;
-    }
+    return 0;
+  }
+
+  /** Take [start, start + size) of chunk c (pcpu_lock held); the per-CPU pointer. */
+  private allocArea(c: number, start: number, size: number): number {
     const nbits = Math.ceil(size / PCPU_MIN_ALLOC_SIZE);
     const alloc = c + C_MAPS;
     const bound = alloc + this.mapBytes;
@@ -139,7 +159,7 @@ export class PercpuVmChunks {
   /** The chunk holding ptr and its first bit, or null. */
   private find(ptr: number): { c: number; start: number } | null {
     const addr = ptr + this.firstBase;
-    for (const c of this.chunks) {
+    for (const c of this.chunks()) {
       const b = this.base(c);
       if (addr >= b && addr < b + this.unit) return { c, start: (addr - b) / PCPU_MIN_ALLOC_SIZE };
     }
@@ -156,12 +176,32 @@ export class PercpuVmChunks {
 
   /** free_percpu() of a vm-chunk pointer: false (nothing changed) when it is not an allocation's start. */
   free(ptr: number): boolean {
+    const k = this.k;
+    const flags = k.percpu.lock();
+    let empty = 0;
+    try {
+      const c = this.freeArea(ptr);
+      if (c < 0) return false;
+      empty = c;
+    } finally {
+      k.percpu.unlock(flags);
+    }
+    if (empty !== 0) {
+      // pcpu_destroy_chunk(), unlinked under the lock, freed outside it
+      k.vfree(this.base(empty));
+      k.kfree(empty);
+    }
+    return true;
+  }
+
+  /** Free ptr's area (pcpu_lock held): -1 if ptr is no allocation's start; the chunk if it became empty (now unlinked); else 0. */
+  private freeArea(ptr: number): number {
     const f = this.find(ptr);
-    if (!f || !Number.isInteger(f.start)) return false;
+    if (!f || !Number.isInteger(f.start)) return -1;
     const { c, start } = f;
     const alloc = c + C_MAPS;
     const bound = alloc + this.mapBytes;
-    if (!this.bit(bound, start) || !this.bit(alloc, start)) return false;
+    if (!this.bit(bound, start) || !this.bit(alloc, start)) return -1;
     let end = start + 1;
     while (!this.bit(bound, end)) end++;
     for (let i = start; i < end; i++) this.setBit(alloc, i, false);
@@ -171,12 +211,17 @@ export class PercpuVmChunks {
     kk.write32(c + C_ALLOCATED, kk.read32(c + C_ALLOCATED) - (end - start) * PCPU_MIN_ALLOC_SIZE);
     const left = kk.read32(c + C_COUNT) - 1;
     kk.write32(c + C_COUNT, left);
-    if (left === 0) {
-      // pcpu_destroy_chunk()
-      this.k.vfree(this.base(c));
-      this.k.kfree(c);
-      this.chunks.splice(this.chunks.indexOf(c), 1);
-    }
-    return true;
+    if (left !== 0) return 0;
+    this.unlink(c);
+    return c;
+  }
+
+  private unlink(c: number): void {
+    const kk = this.k.kaddr;
+    const next = kk.readPtr(c + C_NEXT);
+    let prev = 0;
+    for (let x = this.k.access.readPtr(this.headPa); x !== c; x = kk.readPtr(x + C_NEXT)) prev = x;
+    if (prev === 0) this.k.access.writePtr(this.headPa, next);
+    else kk.writePtr(prev + C_NEXT, next);
   }
 }

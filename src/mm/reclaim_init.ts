@@ -59,7 +59,7 @@ export function reclaim_init(k: Kernel): MemPressure {
     dataPa: k.img.reclaim + up64(Shrinkers.staticBytes(ptrSize, nrCpus)), __va: (pa) => k.kaddr.__va(pa), kswapdTasks,
   });
   k.buddy.hooks.reclaim = (gfp, order) => vmscan.__perform_reclaim(gfp, order);
-  const wait = new WaitQueues(k.kaddr, ptrSize);
+  const wait = new WaitQueues(k.kaddr, ptrSize, k.smp);
   const mempools = new Mempools({
     layout: k.layout, mem: k.mem, kaddr: k.kaddr, pages: k.pages, buddy: k.buddy, slab: k.slab, kallsyms: k.kallsyms,
     wait, log: k.log, bug: k.bug, sched: k.sched, poison: slubDebugOn(k.config.cmdline),

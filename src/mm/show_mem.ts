@@ -6,8 +6,9 @@
  * movable, E reclaimable, H highatomic, I isolate).
  */
 import { PAGE_SIZE } from '../arch/x86/layout.ts';
-import { MIGRATE_TYPES, NR_PAGE_ORDERS, WMARK_HIGH, WMARK_LOW, WMARK_MIN, type Zone, type ZoneSet } from './mmzone.ts';
+import { MIGRATE_TYPES, NR_FREE_PAGES, NR_PAGE_ORDERS, WMARK_HIGH, WMARK_LOW, WMARK_MIN, type Zone, type ZoneSet } from './mmzone.ts';
 import type { PageLists } from './page_list.ts';
+import type { VmCounters } from './vmstat_percpu.ts';
 
 const kB = (pages: number) => `${pages * (PAGE_SIZE / 1024)}kB`;
 const TYPE_LETTERS = ['U', 'M', 'E', 'H', 'I'];
@@ -18,11 +19,13 @@ function pcpPages(zone: Zone): number {
   return n;
 }
 
-export function show_mem(zones: readonly Zone[], zs: ZoneSet, lists: PageLists, cpu: number): string[] {
+export function show_mem(zones: readonly Zone[], zs: ZoneSet, lists: PageLists, counters: VmCounters, cpu: number): string[] {
+  // zone_page_state(): printed as the vmstat worker would have left them, every CPU's diff folded in.
+  const freePages = (z: Zone) => counters.zone_page_state_snapshot(z, NR_FREE_PAGES);
   let free = 0;
   let freePcp = 0;
   for (const z of zones) {
-    free += z.freePages();
+    free += freePages(z);
     freePcp += pcpPages(z);
   }
   const out = [
@@ -39,7 +42,7 @@ export function show_mem(zones: readonly Zone[], zs: ZoneSet, lists: PageLists, 
   const populated = zones.filter((z) => z.present() > 0);
   for (const z of populated) {
     const local = z.pcps[cpu];
-    out.push(`Node ${z.nid} ${z.name} free:${kB(z.freePages())} boost:${kB(z.get(z.iBoost))} ` +
+    out.push(`Node ${z.nid} ${z.name} free:${kB(freePages(z))} boost:${kB(z.get(z.iBoost))} ` +
       `min:${kB(z.get(z.iWatermark + WMARK_MIN * z.lw))} low:${kB(z.get(z.iWatermark + WMARK_LOW * z.lw))} ` +
       `high:${kB(z.get(z.iWatermark + WMARK_HIGH * z.lw))} reserved_highatomic:${z.get(z.iReservedHighatomic) * (PAGE_SIZE / 1024)}KB ` +
       'free_highatomic:0KB active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB unevictable:0kB writepending:0kB ' +

@@ -34,6 +34,11 @@
  *     size == 0                     -> ZERO_SIZE_PTR
  *     else kmalloc_caches[kmalloc_type(gfp)][index(size)] -> the implementation
  *
+ * kmalloc(), kfree(), kmem_cache_alloc() and kmem_cache_free() first try
+ * the implementation's fast paths (SLUB's slub_fastpath.ts: the common
+ * case on typed arrays), unless the matching tracepoint is on; whatever
+ * they decline takes the general path below, which does every check.
+ *
  * A caller's mistake is reported as the kernel reports it and the
  * allocator's state is left as it was; where the kernel (without KASAN or
  * slub_debug) would not notice and corrupt memory, kmem reports what the
@@ -43,12 +48,13 @@
 import type { ArchLayout } from '../arch/x86/layout.ts';
 import { PAGE_SIZE, formatPtr } from '../arch/x86/layout.ts';
 import type { KernelAddr } from '../arch/x86/kaddr.ts';
-import type { PhysMem } from '../machine/memory.ts';
+import { PhysMem } from '../machine/memory.ts';
 import type { RamWords } from '../machine/ram_words.ts';
 import { defineStruct } from '../kernel/struct_layout.ts';
 import { KERN_ERR, KERN_WARNING, TAINT_BAD_PAGE, type Bug, type Log } from '../kernel/bug.ts';
 import type { Sched } from '../kernel/sched.ts';
 import { callerSymbol, type Kallsyms } from '../kernel/kallsyms.ts';
+import type { Mutexes } from '../kernel/locking/mutex.ts';
 import type { Rcu } from '../kernel/rcu.ts';
 import { INIT_LIST_HEAD, list_add, list_del } from '../lib/list.ts';
 import { ptr_to_id } from '../lib/vsprintf.ts';
@@ -59,7 +65,7 @@ import {
 import { format_gfp_mode } from '../include/trace/events/mmflags.ts';
 import {
   ARCH_KMALLOC_MINALIGN, ARCH_SLAB_MINALIGN, KMALLOC_CGROUP, KMALLOC_DMA, KMALLOC_MAX_CACHE_SIZE, KMALLOC_MAX_SIZE,
-  KMALLOC_NORMAL, KMALLOC_NO_OBJ_EXT, KMALLOC_RECLAIM, KMALLOC_SHIFT_HIGH, KMALLOC_SHIFT_LOW, NR_KMALLOC_TYPES,
+  KMALLOC_NORMAL, KMALLOC_NOT_NORMAL_BITS, KMALLOC_NO_OBJ_EXT, KMALLOC_RECLAIM, KMALLOC_SHIFT_HIGH, KMALLOC_SHIFT_LOW, NR_KMALLOC_TYPES,
   SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_DEBUG_OBJECTS, SLAB_FAILSLAB,
   SLAB_HWCACHE_ALIGN, SLAB_KMALLOC, SLAB_NOLEAKTRACE, SLAB_NO_MERGE, SLAB_NO_USER_FLAGS, SLAB_PANIC,
   SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TEMPORARY, SLAB_TRACE, SLAB_TYPESAFE_BY_RCU,
@@ -70,7 +76,8 @@ import type { Pages } from './page.ts';
 import type { Sparse } from './sparse.ts';
 import type { PageAllocator } from './page_alloc.ts';
 import { getOrder } from './slub.ts';
-import { FULL, UP, type KmemCacheArgs, type SlabAllocator, type SlabInfo } from './slab_types.ts';
+import { __kmem_cache_alloc_bulk, __kmem_cache_free_bulk } from './slab_bulk.ts';
+import { FULL, UP, type KmemCacheArgs, type SlabAllocator, type SlabFastpath, type SlabInfo } from './slab_types.ts';
 
 /* Flags that prevent merging, and flags merged caches must agree on */
 const SLAB_NEVER_MERGE = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE | SLAB_TYPESAFE_BY_RCU |
@@ -91,6 +98,7 @@ const GFP_SLAB_BUG_MASK = __GFP_DMA32 | __GFP_HIGHMEM | ~__GFP_BITS_MASK;
 const EINVAL = 22;
 const ENOMEM = 12;
 const KMALLOC_INDEXES = KMALLOC_SHIFT_HIGH + 1;
+const TWO32 = 4294967296;
 
 /** kmalloc_info[]: the size and name suffix of each kmalloc index (up to KMALLOC_SHIFT_HIGH). */
 export const KMALLOC_INFO: readonly { size: number; name: string }[] = [
@@ -119,6 +127,8 @@ function slabCommonLayout(ptrSize: 4 | 8) {
     ['kmalloc_size_index', 'u8', 24],
     /* free_large_kmalloc()'s WARN_ON_ONCE and pr_warn_once */
     ['large_kmalloc_warned', 'u8'],
+    /* slab_mutex: cache creation and destruction, and the slab_caches list (a struct mutex, kernel/locking/mutex.ts) */
+    ['slab_mutex', 'int'],
   ]);
 }
 
@@ -163,6 +173,8 @@ export interface SlabCommonDeps {
   log: Log;
   bug: Bug;
   sched: Sched;
+  /** slab_mutex is a struct mutex. */
+  mutexes: Mutexes;
   kallsyms: Kallsyms;
   rcu: Rcu;
   pgdatPa: readonly number[];
@@ -178,6 +190,8 @@ export interface SlabCommonDeps {
 
 export class SlabCommon {
   readonly impl: SlabAllocator;
+  /** The implementation's fast paths (SLUB), tried first while the tracepoints are off; null if none. */
+  private readonly fast: SlabFastpath | null;
   /** The tracepoints (set by the tracer). */
   readonly hooks: SlabHooks = {};
   private readonly L: ReturnType<typeof slabCommonLayout>;
@@ -185,6 +199,14 @@ export class SlabCommon {
   private readonly po: number;
   private readonly ptr: 4 | 8;
   private readonly lowmemBytes: number;
+  /**
+   * kmalloc()'s fast lookup: the RAM section holding the statics (refetched
+   * on rebind), the byte index in it of kmalloc_size_index[] and the word
+   * index of kmalloc_caches[KMALLOC_NORMAL][0].
+   */
+  private statics: Int32Array;
+  private readonly bSizeIndex: number;
+  private readonly wKmallocNormal: number;
   /** Derived: where each .rodata string is (a pure function of the string table). */
   private readonly rodata = new Map<string, number>();
 
@@ -195,8 +217,13 @@ export class SlabCommon {
     this.ptr = d.layout.ptrSize;
     this.lowmemBytes = d.kaddr.directMapEnd - this.po;
     this.L = slabCommonLayout(this.ptr);
+    this.statics = d.mem.i32At(d.dataPa);
+    d.mem.onRebind(() => (this.statics = d.mem.i32At(d.dataPa)));
+    this.bSizeIndex = PhysMem.wordIndex(d.dataPa) * 4 + this.L.kmalloc_size_index;
+    this.wKmallocNormal = PhysMem.wordIndex(d.dataPa) + ((this.L.kmalloc_caches + KMALLOC_NORMAL * KMALLOC_INDEXES * this.ptr) >> 2);
     const implPa = d.dataPa + Math.ceil(this.L.size / 64) * 64;
     this.impl = makeImpl(implPa, this);
+    this.fast = this.impl.fastpath ?? null;
     let off = 0;
     for (const s of rodataStrings()) {
       this.rodata.set(s, this.po + d.rodataPa + off);
@@ -312,10 +339,9 @@ export class SlabCommon {
     list_add(this.d.kaddr, s + this.impl.cache.list, this.slab_caches);
   }
 
-  /** mod_node_page_state(NODE_DATA(nid), item, delta) */
+  /** mod_node_page_state(NODE_DATA(nid), item, delta): lossless when several CPUs update it (vmstat_percpu.ts). */
   mod_node_page_state(nid: number, item: number, delta: number): void {
-    const pa = this.d.pgdatPa[nid] + this.d.mz.pgdat.vm_stat + item * this.ptr;
-    this.w.wlong(pa, this.w.rlong(pa) + delta);
+    this.d.buddy.counters.mod_node_page_state(nid, item, delta);
   }
 
   /* ------------------------------------------------------------------ */
@@ -424,7 +450,7 @@ export class SlabCommon {
   /** find_mergeable(): the oldest cache that can take objects of this size and these flags. */
   private find_mergeable(size: number, flags: number, name: string, args: KmemCacheArgs): number {
     if (this.impl.mergeable === false || this.slab_nomerge || args.ctor !== 0 || args.usersize !== 0) return 0;
-    flags = this.impl.kmem_cache_flags(flags, name);
+    flags = this.impl.kmem_cache_flags?.(flags, name) ?? flags;
     if (flags & SLAB_NEVER_MERGE) return 0;
     size = ALIGN(size, this.ptr);
     const align = this.calculate_alignment(flags, args.align, size);
@@ -464,6 +490,25 @@ export class SlabCommon {
    * kernel's report. `name` null stands for a NULL pointer.
    */
   kmem_cache_create(name: string | null, objectSize: number, args: KmemCacheArgs, flags: number): number {
+    this.mutex_lock_slab();
+    try {
+      return this.kmem_cache_create_locked(name, objectSize, args, flags);
+    } finally {
+      this.mutex_unlock_slab();
+    }
+  }
+
+  /** mutex_lock(&slab_mutex): several host threads may create and destroy caches at once. */
+  private mutex_lock_slab(): void {
+    this.d.mutexes.mutex_lock(this.d.dataPa + this.L.slab_mutex);
+  }
+
+  private mutex_unlock_slab(): void {
+    this.d.mutexes.mutex_unlock(this.d.dataPa + this.L.slab_mutex);
+  }
+
+  /** __kmem_cache_create_args() with slab_mutex held. */
+  private kmem_cache_create_locked(name: string | null, objectSize: number, args: KmemCacheArgs, flags: number): number {
     const fn = '__kmem_cache_create_args';
     const log = this.d.log;
     let err = 0;
@@ -553,10 +598,27 @@ export class SlabCommon {
     if (s === 0) return;
     if (!this.kasan_check_cache(s)) return;
     this.d.rcu.rcu_barrier(); // kvfree_rcu_barrier(): in-flight kfree_rcu()s may be ours
+    this.mutex_lock_slab();
+    let release = false;
+    try {
+      release = this.kmem_cache_destroy_locked(s);
+    } finally {
+      this.mutex_unlock_slab();
+    }
+    if (!release) return;
+    const c = this.impl.cache;
+    if (this.field32(s, c.flags) & SLAB_TYPESAFE_BY_RCU) this.d.rcu.rcu_barrier();
+    this.impl.__kmem_cache_release(s);
+    this.kfree_const(this.w.rptr(s - this.po + c.name));
+    this.kmem_cache_free(this.kmem_cache, s);
+  }
+
+  /** The part of kmem_cache_destroy() under slab_mutex: true when the cache is off the list and may be freed. */
+  private kmem_cache_destroy_locked(s: number): boolean {
     const c = this.impl.cache;
     const refcount = (this.field32(s, c.refcount) | 0) - 1;
     this.setField32(s, c.refcount, refcount);
-    if (refcount !== 0) return;
+    if (refcount !== 0) return false;
     const err = this.impl.__kmem_cache_shutdown(s);
     const name = this.cacheName(s);
     // The kernel warns, then unlinks; unlinking first keeps the state right when the warning throws.
@@ -564,12 +626,9 @@ export class SlabCommon {
     if (err) {
       this.d.bug.warn('mm/slab_common.c', 548, 'kmem_cache_destroy',
         `kmem_cache_destroy ${name}: Slab cache still has objects when called from ${callerSymbol()}`, []);
-      return;
+      return false;
     }
-    if (this.field32(s, c.flags) & SLAB_TYPESAFE_BY_RCU) this.d.rcu.rcu_barrier();
-    this.impl.__kmem_cache_release(s);
-    this.kfree_const(this.w.rptr(s - this.po + c.name));
-    this.kmem_cache_free(this.kmem_cache, s);
+    return true;
   }
 
   /**
@@ -665,7 +724,7 @@ export class SlabCommon {
     const obj = this.impl.slab_alloc_node(s, gfp, node, origSize);
     if (obj === 0) return 0;
     const g = this.d.buddy.globals;
-    if (g.init_on_free) this.impl.maybe_wipe_obj_freeptr(s, obj);
+    if (g.init_on_free) this.impl.maybe_wipe_obj_freeptr?.(s, obj);
     // slab_post_alloc_hook(): __GFP_ZERO, or init_on_alloc (slab_want_init_on_alloc()) clears
     if ((gfp & __GFP_ZERO) || (g.init_on_alloc && this.want_init_on_alloc(s))) this.d.mem.fill(obj - this.po, this.zero_size(s, origSize), 0);
     return obj;
@@ -700,10 +759,14 @@ export class SlabCommon {
   /** validate_slab_cache(s): check every slab and object of the cache (slab_debug's validate); the slabs checked. */
   validate_slab_cache(s: number): number {
     if (this.null_cache(s, 0, 'validate_slab_cache')) return 0;
-    return this.impl.validate_slab_cache(s);
+    return this.impl.validate_slab_cache?.(s) ?? 0;
   }
 
   kmem_cache_alloc(s: number, gfp: number): number {
+    if (this.fast !== null && this.hooks.kmem_cache_alloc === undefined) {
+      const object = this.fast.alloc(s, gfp, 0);
+      if (object >= 0) return object;
+    }
     const obj = this.slab_alloc_node(s, gfp, -1, 0);
     if (this.hooks.kmem_cache_alloc !== undefined && s !== 0) this.trace_kmem_cache_alloc(obj, s, gfp, -1);
     return obj;
@@ -763,6 +826,7 @@ export class SlabCommon {
 
   /** kmem_cache_free(s, x) */
   kmem_cache_free(s: number, x: number): void {
+    if (this.fast !== null && this.hooks.kmem_cache_free === undefined && this.fast.cache_free(s, x)) return;
     if (this.null_cache(s, this.impl.cache.name, 'kmem_cache_free')) return;
     if (this.hooks.kmem_cache_free !== undefined) this.hooks.kmem_cache_free(x, s);
     if (!this.directMapped(x, 'kmem_cache_free')) return;
@@ -773,9 +837,10 @@ export class SlabCommon {
   kmem_cache_alloc_bulk(s: number, gfp: number, size: number, p: number): number {
     if (size === 0 || this.null_cache(s, 0, 'kmem_cache_alloc_bulk_noprof')) return 0;
     if (gfp & __GFP_DIRECT_RECLAIM) this.d.bug.might_sleep('include/linux/sched/mm.h', 321, FRAMES_ALLOC);
-    const n = this.impl.alloc_bulk(s, gfp, size, p);
+    const n = this.impl.alloc_bulk !== undefined ? this.impl.alloc_bulk(s, gfp, size, p)
+      : __kmem_cache_alloc_bulk(this.impl, this.w, this.po, s, gfp, size, p);
     if (n !== 0 && this.d.buddy.globals.init_on_free) {
-      for (let i = 0; i < n; i++) this.impl.maybe_wipe_obj_freeptr(s, this.w.rptr(p - this.po + i * this.ptr));
+      for (let i = 0; i < n; i++) this.impl.maybe_wipe_obj_freeptr?.(s, this.w.rptr(p - this.po + i * this.ptr));
     }
     if (n !== 0 && ((gfp & __GFP_ZERO) || (this.d.buddy.globals.init_on_alloc && this.want_init_on_alloc(s)))) {
       const objectSize = this.field32(s, this.impl.cache.object_size);
@@ -787,7 +852,8 @@ export class SlabCommon {
   /** kmem_cache_free_bulk(s, size, p); kfree_bulk() is s == 0. */
   kmem_cache_free_bulk(s: number, size: number, p: number): void {
     if (size === 0) return;
-    this.impl.free_bulk(s, size, p);
+    if (this.impl.free_bulk !== undefined) this.impl.free_bulk(s, size, p);
+    else __kmem_cache_free_bulk(this.impl, this, this.w, this.po, s, size, p);
   }
 
   /* ------------------------------------------------------------------ */
@@ -796,10 +862,22 @@ export class SlabCommon {
 
   /** kmalloc_slab(): the cache for a size (1 .. KMALLOC_MAX_CACHE_SIZE) and gfp. */
   kmalloc_slab(size: number, gfp: number): number {
-    const index = size <= 192 ? this.w.r8(this.d.dataPa + this.L.kmalloc_size_index + ((size - 1) >> 3))
-      : 32 - Math.clz32(size - 1);
     const type = gfp & __GFP_NO_OBJ_EXT ? KMALLOC_NO_OBJ_EXT : kmalloc_type(gfp);
-    return this.w.rptr(this.d.dataPa + this.L.kmalloc_caches + (type * KMALLOC_INDEXES + index) * this.ptr);
+    return this.kmalloc_cache(type, this.kmalloc_size_index(size));
+  }
+
+  /** The kmalloc_caches[] index of a size: kmalloc_size_index[] up to 192 bytes, fls(size - 1) above. */
+  private kmalloc_size_index(size: number): number {
+    if (size > 192) return 32 - Math.clz32(size - 1);
+    const b = this.bSizeIndex + ((size - 1) >> 3);
+    return (this.statics[b >> 2] >>> ((b & 3) << 3)) & 0xff;
+  }
+
+  /** kmalloc_caches[KMALLOC_NORMAL][kmalloc_size_index(size)], read from the statics' words. */
+  private kmalloc_normal_cache(size: number): number {
+    const a = this.statics;
+    const w = this.wKmallocNormal + this.kmalloc_size_index(size) * (this.ptr >> 2);
+    return this.ptr === 8 ? (a[w] >>> 0) + (a[w + 1] & 0xffff) * TWO32 : a[w] >>> 0;
   }
 
   /** __do_kmalloc_node() */
@@ -824,6 +902,11 @@ export class SlabCommon {
   }
 
   kmalloc(size: number, gfp: number): number {
+    if (this.fast !== null && this.hooks.kmalloc === undefined && size > 0 && size <= KMALLOC_MAX_CACHE_SIZE &&
+      (size | 0) === size && (gfp & (KMALLOC_NOT_NORMAL_BITS | __GFP_NO_OBJ_EXT)) === 0) {
+      const object = this.fast.alloc(this.kmalloc_normal_cache(size), gfp, size);
+      if (object >= 0) return object;
+    }
     return this.__kmalloc_node(size, gfp, -1);
   }
 
@@ -867,6 +950,7 @@ export class SlabCommon {
 
   /** kfree(x): NULL and ZERO_SIZE_PTR are fine. */
   kfree(x: number): void {
+    if (this.fast !== null && this.hooks.kfree === undefined && this.fast.kfree(x)) return;
     if (this.hooks.kfree !== undefined) this.hooks.kfree(x);
     if (ZERO_OR_NULL_PTR(x)) return;
     if (!this.directMapped(x, 'kfree')) return;
@@ -892,7 +976,7 @@ export class SlabCommon {
       return size;
     }
     const s = this.impl.slab_cache(pfn);
-    this.impl.skip_orig_size_check(s, x);
+    this.impl.skip_orig_size_check?.(s, x);
     return this.impl.slab_ksize(s);
   }
 

@@ -208,6 +208,19 @@ export interface SlabInfo {
 }
 
 /**
+ * An implementation's fast paths for the common case (SLUB's: slub_fastpath.ts),
+ * tried by the common code before its general path. alloc(): the object, 0
+ * on failure, -1 for "take the general path"; the frees: false for that.
+ * The common code calls them only while the matching tracepoint is off.
+ */
+export interface SlabFastpath {
+  /** kmem_cache_alloc(s, gfp) (origSize 0), or kmalloc's allocation from kmalloc_slab() (origSize: the size asked for). */
+  alloc(s: number, gfp: number, origSize: number): number;
+  kfree(x: number): boolean;
+  cache_free(s: number, x: number): boolean;
+}
+
+/**
  * What a slab implementation (SLUB, SLAB, SLOB, SLQB; chosen
  * at boot with the `slab` option) gives the common code. Caches are named by the kernel virtual
  * address of their struct kmem_cache; objects by their address. Nothing
@@ -234,10 +247,10 @@ export interface SlabAllocator {
    * start of an object is reported and not freed.
    */
   slab_free_object(s: number, x: number): boolean;
-  /** kmem_cache_alloc_bulk(): fill p[0..size) (a void ** in memory); the number allocated or 0. */
-  alloc_bulk(s: number, gfp: number, size: number, p: number): number;
-  /** kmem_cache_free_bulk() with s possibly 0 (kfree_bulk). */
-  free_bulk(s: number, size: number, p: number): void;
+  /** kmem_cache_alloc_bulk(): fill p[0..size) (a void ** in memory); the number allocated or 0. Absent: one at a time (slab_bulk.ts). */
+  alloc_bulk?(s: number, gfp: number, size: number, p: number): number;
+  /** kmem_cache_free_bulk() with s possibly 0 (kfree_bulk). Absent: one at a time (slab_bulk.ts). */
+  free_bulk?(s: number, size: number, p: number): void;
   /** Give back empty slabs; 0 when the cache holds no slab afterwards. */
   __kmem_cache_shrink(s: number): number;
   /** Free everything; 0 on success, 1 when objects remain (already reported). */
@@ -254,14 +267,27 @@ export interface SlabAllocator {
   isSlab(pfn: number): boolean;
   /** struct slab's slab_cache. */
   slab_cache(pfn: number): number;
+  /*
+   * Slab debugging hooks; an implementation without slab debugging leaves
+   * them out and the common code does without (flags unchanged, nothing to
+   * skip or wipe, 0 slabs validated).
+   */
   /** kmem_cache_flags(): flags with the debug flags the boot options give a cache of this name. */
-  kmem_cache_flags(flags: number, name: string): number;
+  kmem_cache_flags?(flags: number, name: string): number;
   /** __ksize()'s skip_orig_size_check(): the caller may now use the whole object (slab debugging's kmalloc red zone goes). */
-  skip_orig_size_check(s: number, obj: number): void;
+  skip_orig_size_check?(s: number, obj: number): void;
   /** maybe_wipe_obj_freeptr(): with init_on_free, clear a free pointer left inside a newly allocated object. */
-  maybe_wipe_obj_freeptr(s: number, obj: number): void;
+  maybe_wipe_obj_freeptr?(s: number, obj: number): void;
   /** validate_slab_cache(): check (and repair, reporting) every slab and object of s; the number of slabs checked. */
-  validate_slab_cache(s: number): number;
+  validate_slab_cache?(s: number): number;
+  /** The fast paths of the common case, if the implementation has them (SLUB). */
+  readonly fastpath?: SlabFastpath;
+  /**
+   * The implementation's periodic work on the simulated timer (SLAB's
+   * cache_reap(), SLQB's cache_trim_worker()): time advances by ms and each
+   * CPU's due work runs as that CPU. Absent: no periodic work (SLUB, SLOB).
+   */
+  reap_tick?(ms: number): void;
   /** false: __kmem_cache_alias() never merges (SLOB). Default true. */
   readonly mergeable?: boolean;
   /** KMALLOC_MIN_SIZE, the smallest kmalloc cache (SLAB: 32); default 8. */

@@ -49,6 +49,20 @@
  *    no inuse: the common code's inuse is size (only cache merging uses it,
  *    and SLOB never merges: __kmem_cache_alias() is NULL under SLOB).
  *
+ * SMP: one global spinlock, slob_lock, taken with spin_lock_irqsave()
+ * around every walk or change of the free lists and of a page's blocks
+ * (slob_alloc() drops it to get a new page from the page allocator and
+ * takes it again to put the page on its list; slob_free() drops it before
+ * giving an emptied page back). Its word follows kmem_cache_boot in SLOB's
+ * statics:
+ *
+ *   +0        free_slob_small, free_slob_medium, free_slob_large (list_heads)
+ *   +6P       kmem_cache_boot (struct kmem_cache)
+ *   +6P+size  slob_lock
+ *
+ * kmem_rcu_free's code address is registered at boot, the same in every
+ * host thread's boot, so it stays a JS field.
+ *
  * What SLOB does not have, and so kmem under SLOB does not either: no
  * /proc/slabinfo (6.1 builds it only with CONFIG_SLAB or CONFIG_SLUB_DEBUG,
  * and SLUB_DEBUG depends on SLUB: reading it fails with ENOENT), no
@@ -61,14 +75,11 @@
  * freelist and units where SLUB has freelist and counters; PGTY_slab in
  * page_type marks the page (6.1 set PG_slab; kmem keeps 6.12's struct page).
  */
-import { PAGE_SIZE, ptr64FromWords, ptr64HiWord, ptr64LoWord, type ArchLayout } from '../arch/x86/layout.ts';
-import type { KernelAddr } from '../arch/x86/kaddr.ts';
-import type { PhysMem } from '../machine/memory.ts';
-import type { RamWords } from '../machine/ram_words.ts';
+import { PAGE_SIZE, ptr64FromWords, ptr64HiWord, ptr64LoWord } from '../arch/x86/layout.ts';
 import { defineStruct } from '../kernel/struct_layout.ts';
 import type { Bug } from '../kernel/bug.ts';
-import type { Sched } from '../kernel/sched.ts';
 import type { Kallsyms } from '../kernel/kallsyms.ts';
+import type { Spinlocks } from '../kernel/locking/spinlock.ts';
 import type { Rcu } from '../kernel/rcu.ts';
 import {
   INIT_LIST_HEAD, list_add, list_del, list_is_first, list_rotate_to_front,
@@ -79,9 +90,9 @@ import {
   ZERO_SIZE_PTR,
 } from '../include/linux/slab.ts';
 import { NR_SLAB_UNRECLAIMABLE_B } from './mmzone.ts';
-import { PG_private, PGTY_slab, type Pages } from './page.ts';
-import type { PageAllocator } from './page_alloc.ts';
+import { PG_private, PGTY_slab } from './page.ts';
 import type { SlabCommon } from './slab_common.ts';
+import type { SlabPagesDeps } from './slab_pages.ts';
 import { slabLayout, UP, type KmemCacheArgs, type KmemCacheCommon, type SlabAllocator, type SlabInfo } from './slab_types.ts';
 
 export const SLOB_UNIT = 2;
@@ -114,15 +125,9 @@ function slobCacheLayout(ptrSize: 4 | 8) {
   ]);
 }
 
-export interface SlobDeps {
-  layout: ArchLayout;
-  mem: PhysMem;
-  words: RamWords;
-  kaddr: KernelAddr;
-  pages: Pages;
-  buddy: PageAllocator;
+export interface SlobDeps extends SlabPagesDeps {
   bug: Bug;
-  sched: Sched;
+  locks: Spinlocks;
   kallsyms: Kallsyms;
   rcu: Rcu;
   /** Physical address of SLOB's statics (staticBytes()). */
@@ -158,9 +163,14 @@ export class Slob implements SlabAllocator {
     this.slobRcuBytes = 3 * this.ptr;
   }
 
-  /** The three list heads, then kmem_cache_boot. */
+  /** The three list heads, kmem_cache_boot, slob_lock. */
   static staticBytes(ptrSize: 4 | 8): number {
-    return 6 * ptrSize + slobCacheLayout(ptrSize).size;
+    return 6 * ptrSize + slobCacheLayout(ptrSize).size + 4;
+  }
+
+  /** slob_lock's physical address. */
+  private get slobLock(): number {
+    return this.d.staticsPa + 6 * this.ptr + this.C.size;
   }
 
   private listVa(i: number): number {
@@ -333,6 +343,7 @@ export class Slob implements SlabAllocator {
     const list = this.listFor(size);
     const k = this.d.kaddr;
     let b = 0;
+    let flags = this.d.locks.spin_lock_irqsave(this.slobLock);
     for (let pos = k.readPtr(list); pos !== list; pos = k.readPtr(pos)) {
       const pfn = this.d.pages.pfnOfLru(pos);
       if (node !== -1 && this.d.pages.page_to_nid(pfn) !== node) continue;
@@ -343,17 +354,20 @@ export class Slob implements SlabAllocator {
       if (!removed && !list_is_first(k, pos, list)) list_rotate_to_front(k, pos, list);
       break;
     }
+    this.d.locks.spin_unlock_irqrestore(this.slobLock, flags);
     if (b === 0) {
       b = this.slob_new_pages(gfp & ~__GFP_ZERO, 0, node);
       if (b === 0) return 0;
       const pfn = (b - this.po) / PAGE_SIZE;
       this.d.pages.setType(pfn, PGTY_slab);
+      flags = this.d.locks.spin_lock_irqsave(this.slobLock);
       this.setUnits(pfn, SLOB_PAGE_UNITS);
       this.setFreelist(pfn, b);
       INIT_LIST_HEAD(k, this.slabList(pfn));
       this.set_slob(b, SLOB_PAGE_UNITS, b + PAGE_SIZE);
       this.set_slob_page_free(pfn, list);
       b = this.slob_page_alloc(pfn, size, align, alignOffset)[0];
+      this.d.locks.spin_unlock_irqrestore(this.slobLock, flags);
       if (b === 0) throw new Error('slob_alloc: BUG_ON(!b)');
     }
     if (gfp & __GFP_ZERO) this.d.mem.fill(b - this.po, size, 0);
@@ -364,10 +378,12 @@ export class Slob implements SlabAllocator {
   private slob_free(block: number, size: number): void {
     if (block === 0 || block === ZERO_SIZE_PTR) return;
     const pfn = Math.floor((block - this.po) / PAGE_SIZE);
-    let units = SLOB_UNITS(size);
+    const units = SLOB_UNITS(size);
     const b = block;
+    const flags = this.d.locks.spin_lock_irqsave(this.slobLock);
     if (this.getUnits(pfn) + units === SLOB_PAGE_UNITS) {
       if (this.slob_page_free(pfn)) this.clear_slob_page_free(pfn);
+      this.d.locks.spin_unlock_irqrestore(this.slobLock, flags);
       this.d.pages.clearType(pfn);
       this.setFreelist(pfn, 0);
       this.setUnits(pfn, 0);
@@ -379,8 +395,15 @@ export class Slob implements SlabAllocator {
       this.setFreelist(pfn, b);
       this.set_slob(b, units, this.base(b) + PAGE_SIZE);
       this.set_slob_page_free(pfn, this.listFor(size));
+      this.d.locks.spin_unlock_irqrestore(this.slobLock, flags);
       return;
     }
+    this.free_block_in_page(pfn, b, units);
+    this.d.locks.spin_unlock_irqrestore(this.slobLock, flags);
+  }
+
+  /** slob_free()'s last case: the block into the page's address-ordered free list, coalescing. */
+  private free_block_in_page(pfn: number, b: number, units: number): void {
     this.setUnits(pfn, this.getUnits(pfn) + units);
     const freelist = this.getFreelist(pfn);
     if (b < freelist) {
@@ -471,6 +494,7 @@ export class Slob implements SlabAllocator {
   kmem_cache_init(): void {
     const k = this.d.kaddr;
     for (let i = 0; i < 3; i++) INIT_LIST_HEAD(k, this.listVa(i));
+    this.d.locks.spin_lock_init(this.slobLock);
     const s = this.kmemCacheBoot;
     const pa = s - this.po;
     this.d.mem.fill(pa, this.C.size, 0);
@@ -547,28 +571,6 @@ export class Slob implements SlabAllocator {
     return true;
   }
 
-  /** __kmem_cache_alloc_bulk(): one at a time, all or nothing. */
-  alloc_bulk(s: number, gfp: number, size: number, p: number): number {
-    for (let i = 0; i < size; i++) {
-      const x = this.slab_alloc_node(s, gfp, -1);
-      if (x === 0) {
-        for (let j = 0; j < i; j++) this.slab_free_object(s, this.d.words.rptr(p - this.po + j * this.ptr));
-        return 0;
-      }
-      this.d.words.wptr(p - this.po + i * this.ptr, x);
-    }
-    return size;
-  }
-
-  /** __kmem_cache_free_bulk(): kmem_cache_free() or kfree() of each. */
-  free_bulk(s: number, size: number, p: number): void {
-    for (let i = 0; i < size; i++) {
-      const x = this.d.words.rptr(p - this.po + i * this.ptr);
-      if (s === 0 && (x === 0 || x === ZERO_SIZE_PTR)) continue;
-      this.slab_free_object(s, x);
-    }
-  }
-
   __kmem_cache_shrink(): number {
     return 0;
   }
@@ -609,23 +611,12 @@ export class Slob implements SlabAllocator {
     return 0;
   }
 
-  kmem_cache_flags(flags: number): number {
-    return flags;
-  }
-
-  skip_orig_size_check(): void {
-    /* no slab debugging */
-  }
-
-  maybe_wipe_obj_freeptr(): void {
-    /* no free pointer inside SLOB objects */
-  }
-
-  validate_slab_cache(): number {
-    return 0;
-  }
-
   /* For tests and reports ------------------------------------------------ */
+
+  /** SLOB's one lock word (a physical address), for tests. */
+  lockWords(): number[] {
+    return [this.slobLock];
+  }
 
   /** The pages on each free list (small, medium, large) with their free units. */
   freeLists(): { pfn: number; units: number }[][] {

@@ -19,7 +19,8 @@
  *    the partial slabs (nr_partial, a list in NO particular order: a slab
  *    that becomes partial is put at the head; no sorting by fullness, no
  *    full list), nr_slabs, and remote_free { lock, head, tail, nr }: objects
- *    other CPUs freed that belong to this list's slabs.
+ *    other CPUs freed that belong to this list's slabs; then stat[]
+ *    (below).
  *  - struct kmem_cache_cpu { list, colour_next, rlist { head, tail, nr },
  *    remote_cache_list }: each CPU's own list, and its queue of frees for
  *    one other list. struct kmem_cache_node { list, list_lock }: a list per
@@ -58,7 +59,9 @@
  *    pagesperslab : tunables hiwater freebatch 0 : slabdata num_slabs
  *    num_slabs 0" (active_slabs printed as num_slabs: SLQB did not know
  *    which slabs were full). active_objs excludes the objects on every
- *    freelist and queue. Not writable.
+ *    freelist and queue. Not writable (-EIO, as SLUB's): the patches'
+ *    tunables were, as remembered, the sysfs attributes
+ *    /sys/kernel/slab/<cache>/hiwater and freebatch, and kmem has no sysfs.
  *
  * struct slqb_page is the head page's struct page seen as struct slab
  * (slab_types.ts): slab_cache where the others have it (SLQB's own page
@@ -71,29 +74,66 @@
  * pointer, which does not fit beside everything else in a 32-byte i386
  * struct page. The objects per slab are the cache's.
  *
- * Not modelled: slab colouring (objects start at the page), the periodic
- * cache_trim_worker (per-CPU freelists are flushed on free and on shrink,
- * not by a timer), CPU hotplug, SLQB's debugging (it had SLUB's), its
- * statistics beyond what the tests read, the spinlocks (the lock words are
- * there, never contended in kmem), per-CPU structures allocated per node
- * (kmem uses the percpu allocator for kmem_cache_cpu).
+ * SMP, as the patches locked it: a CPU's kmem_cache_cpu (its list, its
+ * rlist) is touched only by that CPU, with interrupts off
+ * (local_irq_save() in slab_alloc()/slab_free(), re-enabled around the
+ * page allocator when the gfp allows blocking); another CPU reaches a
+ * list only through its remote_free queue, under remote_free.lock (taken
+ * by flush_remote_free_cache() to append, by claim_remote_free_list() to
+ * take the whole queue); a node's list is used under its kmem_cache_node
+ * list_lock (then remote_free.lock inside it). kmem_cache_shrink() runs
+ * the per-CPU trim as each CPU (on_each_cpu(), the CPUs this host thread
+ * drives), then the node lists under their locks.
+ *
+ * Statistics: CONFIG_SLQB_STATS's per-list stat[] counters, three of
+ * them (names as remembered from the patches): FLUSH_FREE_LIST_REMOTE
+ * (objects this list's CPU queued for other lists), FLUSH_RFREE_LIST
+ * (rlist flushes onto an owner's queue), CLAIM_REMOTE_LIST_OBJECTS
+ * (objects this list claimed back). Each is bumped only by the list's
+ * owner, so no atomics.
+ *
+ * SLQB's statics (the kernel's .bss): the boot kmem_cache_node pieces' cut
+ * point (slab_pages.ts), then SLQB's jiffies (ms, advanced by reap_tick)
+ * and each CPU's next cache_trim_worker time (ulong next_trim[nr_cpus]). The slqb_rcu_free callback's code address is
+ * registered at boot, the same in every thread's boot, so it stays a JS
+ * field.
+ *
+ * The periodic cache_trim_worker() (every 3 s per CPU, as remembered)
+ * runs on the simulated timer (reap_tick(ms), which kmem replay drives with
+ * the trace's time): on each CPU, for each cache, its node's list (remote
+ * queue claimed, one freebatch flushed, under list_lock) and its own list
+ * (kmem_cache_trim_percpu(): remote queue claimed, one freebatch flushed,
+ * rlist flushed).
+ *
+ * Not modelled: slab colouring (objects start at the page), CPU hotplug, SLQB's debugging (it had SLUB's), the
+ * rest of its statistics, per-CPU structures allocated per node (kmem
+ * uses the percpu allocator for kmem_cache_cpu), cross-CPU calls to CPUs
+ * another host thread drives.
  */
-import { PAGE_SIZE, ptr64FromWords, ptr64HiWord, ptr64LoWord } from '../arch/x86/layout.ts';
-import type { RamWords } from '../machine/ram_words.ts';
+import { PAGE_SIZE } from '../arch/x86/layout.ts';
+import { VaWords, type RamWords } from '../machine/ram_words.ts';
 import { defineStruct } from '../kernel/struct_layout.ts';
+import { local_irq_restore, local_irq_save, on_each_cpu } from '../kernel/irqflags.ts';
+import { PerCpuTimer } from '../kernel/percpu_timer.ts';
 import { INIT_LIST_HEAD, list_add, list_del } from '../lib/list.ts';
-import { GFP_KERNEL, GFP_NOWAIT, __GFP_COMP, __GFP_DMA, __GFP_RECLAIMABLE, __GFP_ZERO } from '../include/linux/gfp_types.ts';
-import { SLAB_CACHE_DMA, SLAB_HWCACHE_ALIGN, SLAB_RECLAIM_ACCOUNT, SLAB_TYPESAFE_BY_RCU, ZERO_SIZE_PTR } from '../include/linux/slab.ts';
-import { NR_SLAB_RECLAIMABLE_B, NR_SLAB_UNRECLAIMABLE_B } from './mmzone.ts';
-import { PGTY_slab } from './page.ts';
+import { GFP_KERNEL, GFP_NOWAIT, __GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_RECLAIMABLE, __GFP_ZERO } from '../include/linux/gfp_types.ts';
+import { SLAB_CACHE_DMA, SLAB_HWCACHE_ALIGN, SLAB_RECLAIM_ACCOUNT, SLAB_TYPESAFE_BY_RCU } from '../include/linux/slab.ts';
 import type { SlabCommon } from './slab_common.ts';
 import type { SlabDeps } from './slab.ts';
-import { FULL, slabLayout, type KmemCacheArgs, type KmemCacheCommon, type SlabAllocator, type SlabInfo } from './slab_types.ts';
+import { SlabPages } from './slab_pages.ts';
+import { FULL, type KmemCacheArgs, type KmemCacheCommon, type SlabAllocator, type SlabInfo } from './slab_types.ts';
 
 const SLQB_MAX_ORDER = 3; // PAGE_ALLOC_COSTLY_ORDER
 const MAX_OBJS = 0xffff; // inuse is 16 bits
 const ENOMEM = 12;
 const E2BIG = 7;
+/* stat[] items kmem counts (CONFIG_SLQB_STATS) */
+const FLUSH_FREE_LIST_REMOTE = 0;
+const FLUSH_RFREE_LIST = 1;
+const CLAIM_REMOTE_LIST_OBJECTS = 2;
+const NR_SLQB_STAT_ITEMS = 3;
+/** cache_trim_worker's period, ms */
+const TRIM_INTERVAL = 3000;
 
 function cacheLayout(ptrSize: 4 | 8) {
   return defineStruct(ptrSize, [
@@ -121,6 +161,15 @@ function cacheLayout(ptrSize: 4 | 8) {
   ]);
 }
 
+/** SLQB's statics (see the header). */
+function staticsLayout(ptrSize: 4 | 8, nrCpus: number) {
+  return defineStruct(ptrSize, [
+    ['early', { size: SlabPages.earlyBytes(ptrSize), align: ptrSize }],
+    ['jiffies', 'ulong'],
+    ['next_trim', 'ulong', nrCpus],
+  ]);
+}
+
 /** struct kmem_cache_list */
 function listLayout(ptrSize: 4 | 8) {
   return defineStruct(ptrSize, [
@@ -136,6 +185,7 @@ function listLayout(ptrSize: 4 | 8) {
     ['rf_head', 'ptr'],
     ['rf_tail', 'ptr'],
     ['rf_nr', 'ulong'],
+    ['stat', 'ulong', NR_SLQB_STAT_ITEMS],
   ]);
 }
 
@@ -176,69 +226,57 @@ export class Slqb implements SlabAllocator {
   private readonly L: ReturnType<typeof listLayout>;
   private readonly CPU: ReturnType<typeof cpuLayout>;
   private readonly N: ReturnType<typeof nodeLayout>;
+  private readonly S: ReturnType<typeof staticsLayout>;
+  /** cache_trim_worker's timer, and the work itself. */
+  private readonly timer: PerCpuTimer;
+  private readonly trimWork = () => this.cache_trim_worker();
   private readonly po: number;
   private readonly ptr: 4 | 8;
   private readonly w: RamWords;
-  private readonly wSlabCache: number;
-  private readonly wFreelist: number;
-  private readonly wCounters: number;
-  private readonly slabListOff: number;
-  private earlyNodes = 0;
-  private earlyLeft = 0;
+  /** Fields by kernel virtual address. */
+  private readonly v: VaWords;
+  private readonly sp: SlabPages;
+  /** slqb_rcu_free's code address (registered at boot, the same in every thread). */
   private rcuFree = 0;
-  /** Counts for the tests: objects queued to another list, and claimed back. */
-  readonly stats = { remote_queued: 0, remote_flushes: 0, remote_claimed: 0 };
 
   constructor(private readonly d: SlabDeps, private readonly common: SlabCommon) {
     this.ptr = d.layout.ptrSize;
     this.po = d.layout.PAGE_OFFSET;
     this.w = d.words;
+    this.v = new VaWords(d.words, this.po);
     this.C = cacheLayout(this.ptr);
     this.L = listLayout(this.ptr);
     this.CPU = cpuLayout(this.ptr, this.L.size);
     this.N = nodeLayout(this.ptr, this.L.size);
     this.cache = this.C;
     this.kmemCacheBytes = this.C.node_slab + d.nrNodes * this.ptr;
-    const sl = slabLayout(this.ptr);
-    this.wSlabCache = sl.slab_cache >> 2;
-    this.wFreelist = sl.freelist >> 2;
-    this.wCounters = sl.counters >> 2;
-    this.slabListOff = sl.slab_list;
+    this.S = staticsLayout(this.ptr, d.nrCpus);
+    this.sp = new SlabPages(d, common, d.staticsPa + this.S.early);
+    this.timer = new PerCpuTimer(d.words, d.sched, d.smp, d.nrCpus, d.staticsPa + this.S.jiffies, d.staticsPa + this.S.next_trim,
+      TRIM_INTERVAL);
   }
 
-  static staticBytes(): number {
-    return 0;
+  static staticBytes(ptrSize: 4 | 8, nrCpus: number): number {
+    return staticsLayout(ptrSize, nrCpus).size;
   }
 
   /* fields -------------------------------------------------------------- */
 
-  private u32(s: number, off: number): number {
-    return this.w.r32(s - this.po + off);
+
+
+
+
+
+
+
+  /** slqb_stat_inc(l, item) by n */
+  private stat(l: number, item: number, n: number): void {
+    this.v.addUl(l + this.L.stat + item * this.ptr, n);
   }
 
-  private set32(s: number, off: number, v: number): void {
-    this.w.w32(s - this.po + off, v);
-  }
-
-  private rp(va: number): number {
-    return this.d.kaddr.readPtr(va);
-  }
-
-  private wp(va: number, v: number): void {
-    this.d.kaddr.writePtr(va, v);
-  }
-
-  private ul(va: number): number {
-    return this.ptr === 8 ? this.w.r32(va - this.po) + (this.w.r32(va - this.po + 4) | 0) * 2 ** 32 : this.w.r32(va - this.po);
-  }
-
-  private setUl(va: number, v: number): void {
-    this.w.w32(va - this.po, v % 2 ** 32);
-    if (this.ptr === 8) this.w.w32(va - this.po + 4, Math.floor(v / 2 ** 32));
-  }
-
-  private addUl(va: number, d: number): void {
-    this.setUl(va, this.ul(va) + d);
+  /** n->list_lock's physical address. */
+  private nodeLock(n: number): number {
+    return n - this.po + this.N.list_lock;
   }
 
   private numaNode(cpu = this.d.sched.cpu): number {
@@ -247,11 +285,11 @@ export class Slqb implements SlabAllocator {
 
   /** get_cpu_slab(s, cpu) */
   private cpuSlab(s: number, cpu: number): number {
-    return this.po + this.d.percpu.per_cpu_ptr_pa(this.rp(s + this.C.cpu_slab), cpu);
+    return this.po + this.d.percpu.per_cpu_ptr_pa(this.v.rp(s + this.C.cpu_slab), cpu);
   }
 
   private nodeSlab(s: number, node: number): number {
-    return this.rp(s + this.C.node_slab + node * this.ptr);
+    return this.v.rp(s + this.C.node_slab + node * this.ptr);
   }
 
   /** The kmem_cache_list of an owner id (1 + cpu, or 1 + nr_cpus + node). */
@@ -260,59 +298,29 @@ export class Slqb implements SlabAllocator {
   }
 
   private get_freepointer(s: number, obj: number): number {
-    return this.rp(obj + this.u32(s, this.C.offset));
+    return this.v.rp(obj + this.v.u32(s, this.C.offset));
   }
 
   private set_freepointer(s: number, obj: number, v: number): void {
-    this.wp(obj + this.u32(s, this.C.offset), v);
+    this.v.wp(obj + this.v.u32(s, this.C.offset), v);
   }
 
   /* struct slqb_page ------------------------------------------------------ */
 
-  private pw(pfn: number): [Int32Array, number] {
-    return [this.d.pages.loc.arr(pfn), this.d.pages.loc.word(pfn)];
-  }
-
-  private getPtrW(pfn: number, word: number): number {
-    const [a, i] = this.pw(pfn);
-    return this.ptr === 8 ? ptr64FromWords(a[i + word], a[i + word + 1]) : a[i + word] >>> 0;
-  }
-
-  private setPtrW(pfn: number, word: number, v: number): void {
-    const [a, i] = this.pw(pfn);
-    if (this.ptr === 8) {
-      a[i + word] = ptr64LoWord(v);
-      a[i + word + 1] = ptr64HiWord(v);
-    } else {
-      a[i + word] = v | 0;
-    }
-  }
-
   private inuse(pfn: number): number {
-    const [a, i] = this.pw(pfn);
-    return a[i + this.wCounters] & 0xffff;
+    return this.sp.inuse(pfn);
   }
 
   private setInuse(pfn: number, v: number): void {
-    const [a, i] = this.pw(pfn);
-    a[i + this.wCounters] = (a[i + this.wCounters] & ~0xffff) | v;
+    this.sp.setInuse(pfn, v);
   }
 
   private owner(pfn: number): number {
-    const [a, i] = this.pw(pfn);
-    return (a[i + this.wCounters] >>> 16) & 0x7fff;
+    return (this.sp.counters(pfn) >>> 16) & 0x7fff;
   }
 
   private pageList(s: number, pfn: number): number {
     return this.listOf(s, this.owner(pfn));
-  }
-
-  private slabList(pfn: number): number {
-    return this.d.pages.pfn_to_page(pfn) + this.slabListOff;
-  }
-
-  private pfnOfList(pos: number): number {
-    return this.d.pages.page_to_pfn(pos - this.slabListOff);
   }
 
   private base(pfn: number): number {
@@ -320,17 +328,15 @@ export class Slqb implements SlabAllocator {
   }
 
   slab_cache(pfn: number): number {
-    return this.getPtrW(pfn, this.wSlabCache);
+    return this.sp.slab_cache(pfn);
   }
 
   folioPfn(va: number): number {
-    const pfn = Math.floor((va - this.po) / PAGE_SIZE);
-    if (!this.d.pages.PageTail(pfn)) return pfn;
-    return this.d.pages.page_to_pfn(this.d.kaddr.readPtr(this.d.pages.lru(pfn)) - 1);
+    return this.sp.folioPfn(va);
   }
 
   isSlab(pfn: number): boolean {
-    return this.d.pages.page_type(pfn) >>> 24 === PGTY_slab;
+    return this.sp.isSlab(pfn);
   }
 
   /* sizing --------------------------------------------------------------- */
@@ -366,6 +372,8 @@ export class Slqb implements SlabAllocator {
   kmem_cache_init(): void {
     const common = this.common;
     this.rcuFree = this.d.kallsyms.register('slqb_rcu_free', (head) => this.rcu_free_slab(head));
+    this.d.mem.fill(this.d.staticsPa, this.S.size, 0);
+    this.timer.init();
     // kmem_cache_cache: in an early page for good
     const boot = this.po + this.d.buddy.__alloc_pages(GFP_NOWAIT, 0, -1) * PAGE_SIZE;
     this.d.mem.fill(boot - this.po, PAGE_SIZE, 0);
@@ -378,43 +386,43 @@ export class Slqb implements SlabAllocator {
   do_kmem_cache_create(s: number, name: number, objectSize: number, args: KmemCacheArgs, flags: number): number {
     const pa = s - this.po;
     this.w.wptr(pa + this.C.name, name);
-    this.set32(s, this.C.object_size, objectSize);
-    this.set32(s, this.C.useroffset, args.useroffset);
-    this.set32(s, this.C.usersize, args.usersize);
+    this.v.set32(s, this.C.object_size, objectSize);
+    this.v.set32(s, this.C.useroffset, args.useroffset);
+    this.v.set32(s, this.C.usersize, args.usersize);
     this.w.wptr(pa + this.C.ctor, args.ctor);
-    this.set32(s, this.C.flags, flags >>> 0);
+    this.v.set32(s, this.C.flags, flags >>> 0);
     // calculate_sizes(), SLUB's without debugging
     let size = Math.ceil(objectSize / this.ptr) * this.ptr;
-    this.set32(s, this.C.inuse, size);
+    this.v.set32(s, this.C.inuse, size);
     let offset = 0;
     if ((flags & SLAB_TYPESAFE_BY_RCU) || args.ctor !== 0) {
       offset = size;
       size += this.ptr;
     }
     const align = Math.max(this.ptr, args.align);
-    this.set32(s, this.C.align, align);
+    this.v.set32(s, this.C.align, align);
     size = Math.ceil(size / align) * align;
-    this.set32(s, this.C.offset, offset);
-    this.set32(s, this.C.size_, size);
+    this.v.set32(s, this.C.offset, offset);
+    this.v.set32(s, this.C.size_, size);
     const order = this.calculate_order(size);
     if (order < 0) return -E2BIG;
     const objects = Math.min(MAX_OBJS, Math.floor((PAGE_SIZE << order) / size));
     if (objects === 0) return -E2BIG;
-    this.set32(s, this.C.order, order);
-    this.set32(s, this.C.objects, objects);
+    this.v.set32(s, this.C.order, order);
+    this.v.set32(s, this.C.objects, objects);
     const freebatch = Math.max(1, Math.max(Math.floor(4 * PAGE_SIZE / size), Math.min(256, Math.floor(64 * PAGE_SIZE / size))));
-    this.set32(s, this.C.freebatch, freebatch);
-    this.set32(s, this.C.hiwater, freebatch << 2);
-    this.set32(s, this.C.colour_off, Math.max(this.d.layout.cacheLine, align));
-    this.set32(s, this.C.colour_range, ((PAGE_SIZE << order) % size));
+    this.v.set32(s, this.C.freebatch, freebatch);
+    this.v.set32(s, this.C.hiwater, freebatch << 2);
+    this.v.set32(s, this.C.colour_off, Math.max(this.d.layout.cacheLine, align));
+    this.v.set32(s, this.C.colour_range, ((PAGE_SIZE << order) % size));
     let allocflags = __GFP_COMP;
     if (flags & SLAB_CACHE_DMA) allocflags |= __GFP_DMA;
     if (flags & SLAB_RECLAIM_ACCOUNT) allocflags |= __GFP_RECLAIMABLE;
-    this.set32(s, this.C.allocflags, allocflags);
+    this.v.set32(s, this.C.allocflags, allocflags);
     // alloc_kmem_cache_cpus(), alloc_kmem_cache_nodes()
     const pcp = this.d.percpu.__alloc_percpu(this.CPU.size, this.ptr, true);
     if (pcp === 0) return -ENOMEM;
-    this.wp(s + this.C.cpu_slab, pcp);
+    this.v.wp(s + this.C.cpu_slab, pcp);
     for (let cpu = 0; cpu < this.d.nrCpus; cpu++) {
       const c = this.cpuSlab(s, cpu);
       this.d.mem.fill(c - this.po, this.CPU.size, 0);
@@ -424,118 +432,134 @@ export class Slqb implements SlabAllocator {
       const n = this.alloc_node_struct(node);
       if (n === 0) return -ENOMEM;
       this.init_list(s, n + this.N.list);
-      this.wp(s + this.C.node_slab + node * this.ptr, n);
+      this.d.locks.spin_lock_init(this.nodeLock(n));
+      this.v.wp(s + this.C.node_slab + node * this.ptr, n);
     }
     return 0;
   }
 
   private init_list(s: number, l: number): void {
     this.d.mem.fill(l - this.po, this.L.size, 0);
-    this.wp(l + this.L.cache, s);
+    this.v.wp(l + this.L.cache, s);
+    this.d.locks.spin_lock_init(l - this.po + this.L.rf_lock);
     INIT_LIST_HEAD(this.d.kaddr, l + this.L.partial);
   }
 
-  /** A kmem_cache_node: kmalloc'd once kmalloc can, else from an early page. */
+  /** A kmem_cache_node: kmalloc'd once kmalloc can, else an early piece. */
   private alloc_node_struct(node: number): number {
-    let n = 0;
     if (this.common.slab_state >= FULL - 1 && this.common.kmalloc_slab(this.N.size, GFP_KERNEL) !== 0) {
-      n = this.common.__kmalloc_node(this.N.size, GFP_KERNEL, node);
-    } else {
-      const sz = Math.ceil(this.N.size / 64) * 64;
-      if (this.earlyLeft < sz) {
-        const pfn = this.d.buddy.__alloc_pages(GFP_NOWAIT, 0, -1);
-        if (pfn < 0) return 0;
-        this.earlyNodes = this.po + pfn * PAGE_SIZE;
-        this.earlyLeft = PAGE_SIZE;
-      }
-      n = this.earlyNodes;
-      this.earlyNodes += sz;
-      this.earlyLeft -= sz;
+      const n = this.common.__kmalloc_node(this.N.size, GFP_KERNEL, node);
+      if (n !== 0) this.d.mem.fill(n - this.po, this.N.size, 0);
+      return n;
     }
-    if (n !== 0) this.d.mem.fill(n - this.po, this.N.size, 0);
-    return n;
+    return this.sp.earlyNode(this.N.size);
   }
 
   /* allocation ------------------------------------------------------------ */
 
   /** __cache_list_get_object(): the LIFO freelist, claiming the remote-free queue when flagged. */
   private get_object(s: number, l: number): number {
-    const obj = this.rp(l + this.L.fl_head);
+    const obj = this.v.rp(l + this.L.fl_head);
     if (obj !== 0) {
-      this.wp(l + this.L.fl_head, this.get_freepointer(s, obj));
-      this.addUl(l + this.L.fl_nr, -1);
-      if (this.ul(l + this.L.fl_nr) === 0) this.wp(l + this.L.fl_tail, 0);
+      this.v.wp(l + this.L.fl_head, this.get_freepointer(s, obj));
+      this.v.addUl(l + this.L.fl_nr, -1);
+      if (this.v.ul(l + this.L.fl_nr) === 0) this.v.wp(l + this.L.fl_tail, 0);
       return obj;
     }
-    if (this.u32(l, this.L.remote_free_check)) {
+    if (this.v.u32(l, this.L.remote_free_check)) {
       this.claim_remote_free_list(s, l);
-      if (this.ul(l + this.L.fl_nr) !== 0) return this.get_object(s, l);
+      if (this.v.ul(l + this.L.fl_nr) !== 0) return this.get_object(s, l);
     }
     return 0;
   }
 
   /** __cache_list_get_page(): an object from the first partial slab. */
   private get_page_object(s: number, l: number): number {
-    if (this.ul(l + this.L.nr_partial) === 0) return 0;
-    const pfn = this.pfnOfList(this.rp(l + this.L.partial));
-    const objects = this.u32(s, this.C.objects);
+    if (this.v.ul(l + this.L.nr_partial) === 0) return 0;
+    const pfn = this.sp.pfnOfList(this.v.rp(l + this.L.partial));
+    const objects = this.v.u32(s, this.C.objects);
     const inuse = this.inuse(pfn);
     if (inuse + 1 === objects) {
-      this.addUl(l + this.L.nr_partial, -1);
-      list_del(this.d.kaddr, this.slabList(pfn));
+      this.v.addUl(l + this.L.nr_partial, -1);
+      list_del(this.d.kaddr, this.sp.slabList(pfn));
     }
     this.setInuse(pfn, inuse + 1);
-    const obj = this.getPtrW(pfn, this.wFreelist);
-    this.setPtrW(pfn, this.wFreelist, this.get_freepointer(s, obj));
+    const obj = this.sp.getPtr(pfn, this.sp.wFreelist);
+    this.sp.setPtr(pfn, this.sp.wFreelist, this.get_freepointer(s, obj));
     return obj;
   }
 
-  /** allocate_slab() + __slab_alloc_page(): a new slab on list l (owner id), its first object; 0 on failure. */
-  private alloc_page_object(s: number, gfp: number, node: number, l: number, owner: number, c: number): number {
-    const order = this.u32(s, this.C.order);
-    const flags = this.u32(s, this.C.flags) >>> 0;
-    const pfn = this.d.buddy.__alloc_pages((gfp & ~__GFP_ZERO) | this.u32(s, this.C.allocflags), order, node);
-    if (pfn < 0) return 0;
-    this.d.pages.setType(pfn, PGTY_slab);
-    const item = flags & SLAB_RECLAIM_ACCOUNT ? NR_SLAB_RECLAIMABLE_B : NR_SLAB_UNRECLAIMABLE_B;
-    this.common.mod_node_page_state(this.d.pages.page_to_nid(pfn), item, PAGE_SIZE << order);
-    if (c !== 0) {
-      // colour_next advances as SLQB's did; objects are not offset (no colouring in kmem)
-      const next = this.u32(c, this.CPU.colour_next) + this.u32(s, this.C.colour_off);
-      this.set32(c, this.CPU.colour_next, next >= this.u32(s, this.C.colour_range) ? 0 : next);
+  /**
+   * allocate_slab(): a new slab owned by `owner` (1 + cpu, or 1 + nr_cpus +
+   * node), its objects constructed and chained; the pfn or -1. Interrupts
+   * are on around the page allocator and the constructors when the gfp
+   * allows blocking.
+   */
+  private allocate_slab(s: number, gfp: number, node: number, owner: number): number {
+    const sched = this.d.sched;
+    const blocking = (gfp & __GFP_DIRECT_RECLAIM) !== 0 && sched.irqs_disabled();
+    if (blocking) sched.local_irq_enable();
+    const order = this.v.u32(s, this.C.order);
+    const flags = this.v.u32(s, this.C.flags) >>> 0;
+    const pfn = this.sp.alloc((gfp & ~__GFP_ZERO) | this.v.u32(s, this.C.allocflags), order, node, (flags & SLAB_RECLAIM_ACCOUNT) !== 0);
+    if (pfn >= 0) {
+      this.sp.setPtr(pfn, this.sp.wSlabCache, s);
+      this.sp.setCounters(pfn, owner << 16);
+      // setup_object() each, chained in address order
+      const size = this.v.u32(s, this.C.size_);
+      const objects = this.v.u32(s, this.C.objects);
+      const ctor = this.v.rp(s + this.C.ctor);
+      const start = this.base(pfn);
+      for (let j = 0; j < objects; j++) {
+        const obj = start + j * size;
+        if (ctor !== 0) this.d.kallsyms.call(ctor, obj);
+        this.set_freepointer(s, obj, j + 1 < objects ? obj + size : 0);
+      }
+      this.sp.setPtr(pfn, this.sp.wFreelist, start);
     }
-    this.setPtrW(pfn, this.wSlabCache, s);
-    const [a, i] = this.pw(pfn);
-    a[i + this.wCounters] = owner << 16;
-    // setup_object() each, chained in address order
-    const size = this.u32(s, this.C.size_);
-    const objects = this.u32(s, this.C.objects);
-    const ctor = this.w.rptr(s - this.po + this.C.ctor);
-    const start = this.base(pfn);
-    for (let j = 0; j < objects; j++) {
-      const obj = start + j * size;
-      if (ctor !== 0) this.d.kallsyms.call(ctor, obj);
-      this.set_freepointer(s, obj, j + 1 < objects ? obj + size : 0);
-    }
-    INIT_LIST_HEAD(this.d.kaddr, this.slabList(pfn));
-    this.addUl(l + this.L.nr_slabs, 1);
+    if (blocking) sched.local_irq_disable();
+    return pfn;
+  }
+
+  /** __slab_alloc_page()'s second half (l's owner or lock held): the new slab onto l, its first object. */
+  private install_slab(s: number, l: number, pfn: number): number {
+    INIT_LIST_HEAD(this.d.kaddr, this.sp.slabList(pfn));
+    this.v.addUl(l + this.L.nr_slabs, 1);
+    const start = this.sp.getPtr(pfn, this.sp.wFreelist);
     this.setInuse(pfn, 1);
-    this.setPtrW(pfn, this.wFreelist, this.get_freepointer(s, start));
-    if (objects > 1) {
-      list_add(this.d.kaddr, this.slabList(pfn), l + this.L.partial);
-      this.addUl(l + this.L.nr_partial, 1);
+    this.sp.setPtr(pfn, this.sp.wFreelist, this.get_freepointer(s, start));
+    if (this.v.u32(s, this.C.objects) > 1) {
+      list_add(this.d.kaddr, this.sp.slabList(pfn), l + this.L.partial);
+      this.v.addUl(l + this.L.nr_partial, 1);
     }
     return start;
   }
 
+  /** slab_alloc(): __slab_alloc() with interrupts off. */
   slab_alloc_node(s: number, gfp: number, node: number): number {
+    const sched = this.d.sched;
+    const flags = local_irq_save(sched);
+    const obj = this.__slab_alloc(s, gfp, node);
+    local_irq_restore(sched, flags);
+    return obj;
+  }
+
+  private __slab_alloc(s: number, gfp: number, node: number): number {
     const cpu = this.d.sched.cpu;
     if (node >= 0 && node !== this.numaNode()) return this.remote_slab_alloc(s, gfp, node);
     const c = this.cpuSlab(s, cpu);
     const l = c + this.CPU.list;
     let obj = this.get_object(s, l);
     if (obj === 0) obj = this.get_page_object(s, l);
-    if (obj === 0) obj = this.alloc_page_object(s, gfp, -1, l, 1 + cpu, c);
+    if (obj === 0) {
+      const pfn = this.allocate_slab(s, gfp, -1, 1 + cpu);
+      if (pfn >= 0) {
+        // colour_next advances as SLQB's did; objects are not offset (no colouring in kmem)
+        const next = this.v.u32(c, this.CPU.colour_next) + this.v.u32(s, this.C.colour_off);
+        this.v.set32(c, this.CPU.colour_next, next >= this.v.u32(s, this.C.colour_range) ? 0 : next);
+        obj = this.install_slab(s, l, pfn);
+      }
+    }
     if (obj === 0 && this.d.nrNodes > 1) {
       // __slab_alloc(): try_remote on the local node's list failed too; any node
       for (let nd = 0; nd < this.d.nrNodes && obj === 0; nd++) if (nd !== this.numaNode()) obj = this.remote_slab_alloc(s, gfp, nd);
@@ -543,12 +567,21 @@ export class Slqb implements SlabAllocator {
     return obj;
   }
 
-  /** __remote_slab_alloc(): from a node's list (under its list_lock). */
+  /** __remote_slab_alloc_node(): from a node's list, under its list_lock (dropped for a new slab). */
   private remote_slab_alloc(s: number, gfp: number, node: number): number {
-    const l = this.nodeSlab(s, node) + this.N.list;
+    const n = this.nodeSlab(s, node);
+    const l = n + this.N.list;
+    const lock = this.nodeLock(n);
+    this.d.locks.spin_lock(lock);
     let obj = this.get_object(s, l);
     if (obj === 0) obj = this.get_page_object(s, l);
-    if (obj === 0) obj = this.alloc_page_object(s, gfp, node, l, 1 + this.d.nrCpus + node, 0);
+    this.d.locks.spin_unlock(lock);
+    if (obj !== 0) return obj;
+    const pfn = this.allocate_slab(s, gfp, node, 1 + this.d.nrCpus + node);
+    if (pfn < 0) return 0;
+    this.d.locks.spin_lock(lock);
+    obj = this.install_slab(s, l, pfn);
+    this.d.locks.spin_unlock(lock);
     return obj;
   }
 
@@ -556,142 +589,137 @@ export class Slqb implements SlabAllocator {
 
   /** free_object_to_page(): true if the slab was freed. */
   private free_object_to_page(s: number, l: number, pfn: number, obj: number): boolean {
-    this.set_freepointer(s, obj, this.getPtrW(pfn, this.wFreelist));
-    this.setPtrW(pfn, this.wFreelist, obj);
+    this.set_freepointer(s, obj, this.sp.getPtr(pfn, this.sp.wFreelist));
+    this.sp.setPtr(pfn, this.sp.wFreelist, obj);
     const inuse = this.inuse(pfn) - 1;
     this.setInuse(pfn, inuse);
-    const objects = this.u32(s, this.C.objects);
+    const objects = this.v.u32(s, this.C.objects);
     if (inuse === 0) {
       if (objects > 1) {
-        this.addUl(l + this.L.nr_partial, -1);
-        list_del(this.d.kaddr, this.slabList(pfn));
+        this.v.addUl(l + this.L.nr_partial, -1);
+        list_del(this.d.kaddr, this.sp.slabList(pfn));
       }
-      this.addUl(l + this.L.nr_slabs, -1);
+      this.v.addUl(l + this.L.nr_slabs, -1);
       this.free_slab(s, pfn);
       return true;
     }
     if (inuse + 1 === objects) {
       // no ordering: a slab that becomes partial goes to the head
-      this.addUl(l + this.L.nr_partial, 1);
-      list_add(this.d.kaddr, this.slabList(pfn), l + this.L.partial);
+      this.v.addUl(l + this.L.nr_partial, 1);
+      list_add(this.d.kaddr, this.sp.slabList(pfn), l + this.L.partial);
     }
     return false;
   }
 
   private free_slab(s: number, pfn: number): void {
-    if (this.u32(s, this.C.flags) & SLAB_TYPESAFE_BY_RCU) {
-      this.d.rcu.call_rcu(this.slabList(pfn), this.rcuFree);
+    if (this.v.u32(s, this.C.flags) & SLAB_TYPESAFE_BY_RCU) {
+      this.d.rcu.call_rcu(this.sp.slabList(pfn), this.rcuFree);
     } else {
       this.__free_slab(s, pfn);
     }
   }
 
   private rcu_free_slab(head: number): number {
-    const pfn = this.pfnOfList(head);
+    const pfn = this.sp.pfnOfList(head);
     this.__free_slab(this.slab_cache(pfn), pfn);
     return 0;
   }
 
   private __free_slab(s: number, pfn: number): void {
-    const order = this.u32(s, this.C.order);
-    const item = (this.u32(s, this.C.flags) & SLAB_RECLAIM_ACCOUNT) ? NR_SLAB_RECLAIMABLE_B : NR_SLAB_UNRECLAIMABLE_B;
-    const [a, i] = this.pw(pfn);
-    a[i + this.wCounters] = 0;
-    this.setPtrW(pfn, this.wFreelist, 0);
-    const m = i + (this.d.pages.pl.mapping >> 2);
-    a[m] = 0;
-    if (this.ptr === 8) a[m + 1] = 0;
-    this.d.pages.clearType(pfn);
-    this.d.sched.mm_account_reclaimed_pages(1 << order);
-    this.common.mod_node_page_state(this.d.pages.page_to_nid(pfn), item, -(PAGE_SIZE << order));
-    this.d.buddy.__free_pages(pfn, order);
+    this.sp.free(pfn, this.v.u32(s, this.C.order), (this.v.u32(s, this.C.flags) & SLAB_RECLAIM_ACCOUNT) !== 0);
   }
 
-  /** flush_free_list(): up to max objects (freebatch) off the head of l's freelist, on CPU cpu. */
-  private flush_free_list(s: number, l: number, cpu: number, max = this.u32(s, this.C.freebatch)): void {
-    let nr = Math.min(max, this.ul(l + this.L.fl_nr));
+  /** flush_free_list(): up to max objects (freebatch) off the head of l's freelist (l's owner, or its lock held). */
+  private flush_free_list(s: number, l: number, max = this.v.u32(s, this.C.freebatch)): void {
+    let nr = Math.min(max, this.v.ul(l + this.L.fl_nr));
     if (nr === 0) return;
-    this.addUl(l + this.L.fl_nr, -nr);
-    let head = this.rp(l + this.L.fl_head);
+    this.v.addUl(l + this.L.fl_nr, -nr);
+    let head = this.v.rp(l + this.L.fl_head);
     while (nr-- > 0) {
       const obj = head;
       head = this.get_freepointer(s, obj);
       const pfn = this.folioPfn(obj);
       const pl = this.pageList(s, pfn);
-      if (pl !== l) this.slab_free_to_remote(s, pfn, obj, cpu);
+      if (pl !== l) this.slab_free_to_remote(s, pfn, obj);
       else this.free_object_to_page(s, l, pfn, obj);
     }
-    this.wp(l + this.L.fl_head, head);
-    if (this.ul(l + this.L.fl_nr) === 0) this.wp(l + this.L.fl_tail, 0);
+    this.v.wp(l + this.L.fl_head, head);
+    if (this.v.ul(l + this.L.fl_nr) === 0) this.v.wp(l + this.L.fl_tail, 0);
   }
 
-  /** slab_free_to_remote(): queue obj on cpu's rlist for the list that owns its slab. */
-  private slab_free_to_remote(s: number, pfn: number, obj: number, cpu: number): void {
-    const c = this.cpuSlab(s, cpu);
+  /** slab_free_to_remote(): queue obj on this CPU's rlist for the list that owns its slab. */
+  private slab_free_to_remote(s: number, pfn: number, obj: number): void {
+    const c = this.cpuSlab(s, this.d.sched.cpu);
     const dst = this.pageList(s, pfn);
-    if (dst !== this.rp(c + this.CPU.remote_cache_list)) {
+    if (dst !== this.v.rp(c + this.CPU.remote_cache_list)) {
       this.flush_remote_free_cache(s, c);
-      this.wp(c + this.CPU.remote_cache_list, dst);
+      this.v.wp(c + this.CPU.remote_cache_list, dst);
     }
-    if (this.rp(c + this.CPU.rl_head) === 0) this.wp(c + this.CPU.rl_head, obj);
-    else this.set_freepointer(s, this.rp(c + this.CPU.rl_tail), obj);
+    if (this.v.rp(c + this.CPU.rl_head) === 0) this.v.wp(c + this.CPU.rl_head, obj);
+    else this.set_freepointer(s, this.v.rp(c + this.CPU.rl_tail), obj);
     this.set_freepointer(s, obj, 0);
-    this.wp(c + this.CPU.rl_tail, obj);
-    this.addUl(c + this.CPU.rl_nr, 1);
-    this.stats.remote_queued++;
-    if (this.ul(c + this.CPU.rl_nr) >= this.u32(s, this.C.freebatch)) this.flush_remote_free_cache(s, c);
+    this.v.wp(c + this.CPU.rl_tail, obj);
+    this.v.addUl(c + this.CPU.rl_nr, 1);
+    this.stat(c + this.CPU.list, FLUSH_FREE_LIST_REMOTE, 1);
+    if (this.v.ul(c + this.CPU.rl_nr) >= this.v.u32(s, this.C.freebatch)) this.flush_remote_free_cache(s, c);
   }
 
-  /** flush_remote_free_cache(): the rlist onto its list's remote_free queue. */
+  /** flush_remote_free_cache(): this CPU's rlist onto its list's remote_free queue, under remote_free.lock. */
   private flush_remote_free_cache(s: number, c: number): void {
-    const nr = this.ul(c + this.CPU.rl_nr);
+    const nr = this.v.ul(c + this.CPU.rl_nr);
     if (nr === 0) return;
-    const dst = this.rp(c + this.CPU.remote_cache_list);
-    const head = this.rp(c + this.CPU.rl_head);
-    if (this.rp(dst + this.L.rf_head) === 0) this.wp(dst + this.L.rf_head, head);
-    else this.set_freepointer(s, this.rp(dst + this.L.rf_tail), head);
-    this.wp(dst + this.L.rf_tail, this.rp(c + this.CPU.rl_tail));
-    this.wp(c + this.CPU.rl_head, 0);
-    this.wp(c + this.CPU.rl_tail, 0);
-    this.setUl(c + this.CPU.rl_nr, 0);
-    const batch = this.u32(s, this.C.freebatch);
-    const was = this.ul(dst + this.L.rf_nr);
-    this.setUl(dst + this.L.rf_nr, was + nr);
-    if (was < batch && was + nr >= batch) this.set32(dst, this.L.remote_free_check, 1);
-    this.stats.remote_flushes++;
+    const dst = this.v.rp(c + this.CPU.remote_cache_list);
+    const head = this.v.rp(c + this.CPU.rl_head);
+    const lock = dst - this.po + this.L.rf_lock;
+    this.d.locks.spin_lock(lock);
+    if (this.v.rp(dst + this.L.rf_head) === 0) this.v.wp(dst + this.L.rf_head, head);
+    else this.set_freepointer(s, this.v.rp(dst + this.L.rf_tail), head);
+    this.v.wp(dst + this.L.rf_tail, this.v.rp(c + this.CPU.rl_tail));
+    const batch = this.v.u32(s, this.C.freebatch);
+    const was = this.v.ul(dst + this.L.rf_nr);
+    this.v.setUl(dst + this.L.rf_nr, was + nr);
+    if (was < batch && was + nr >= batch) this.v.set32(dst, this.L.remote_free_check, 1);
+    this.d.locks.spin_unlock(lock);
+    this.v.wp(c + this.CPU.rl_head, 0);
+    this.v.wp(c + this.CPU.rl_tail, 0);
+    this.v.setUl(c + this.CPU.rl_nr, 0);
+    this.stat(c + this.CPU.list, FLUSH_RFREE_LIST, 1);
   }
 
-  /** claim_remote_free_list(): the remote-free queue onto the tail of the freelist. */
+  /** claim_remote_free_list(): the remote-free queue (taken under its lock) onto the tail of the freelist. */
   private claim_remote_free_list(s: number, l: number): void {
-    const nr = this.ul(l + this.L.rf_nr);
-    this.set32(l, this.L.remote_free_check, 0);
-    if (nr === 0) return;
-    const head = this.rp(l + this.L.rf_head);
-    const tail = this.rp(l + this.L.rf_tail);
-    this.wp(l + this.L.rf_head, 0);
-    this.wp(l + this.L.rf_tail, 0);
-    this.setUl(l + this.L.rf_nr, 0);
-    if (this.ul(l + this.L.fl_nr) === 0) this.wp(l + this.L.fl_head, head);
-    else this.set_freepointer(s, this.rp(l + this.L.fl_tail), head);
-    this.wp(l + this.L.fl_tail, tail);
-    this.addUl(l + this.L.fl_nr, nr);
-    this.stats.remote_claimed += nr;
+    if (this.v.ul(l + this.L.rf_nr) === 0) return;
+    const lock = l - this.po + this.L.rf_lock;
+    this.d.locks.spin_lock(lock);
+    this.v.set32(l, this.L.remote_free_check, 0);
+    const head = this.v.rp(l + this.L.rf_head);
+    const tail = this.v.rp(l + this.L.rf_tail);
+    const nr = this.v.ul(l + this.L.rf_nr);
+    this.v.wp(l + this.L.rf_head, 0);
+    this.v.wp(l + this.L.rf_tail, 0);
+    this.v.setUl(l + this.L.rf_nr, 0);
+    this.d.locks.spin_unlock(lock);
+    if (this.v.ul(l + this.L.fl_nr) === 0) this.v.wp(l + this.L.fl_head, head);
+    else this.set_freepointer(s, this.v.rp(l + this.L.fl_tail), head);
+    this.v.wp(l + this.L.fl_tail, tail);
+    this.v.addUl(l + this.L.fl_nr, nr);
+    this.stat(l, CLAIM_REMOTE_LIST_OBJECTS, nr);
   }
 
-  /** __slab_free() */
+  /** __slab_free() (interrupts off) */
   private cache_free(s: number, obj: number): void {
     const cpu = this.d.sched.cpu;
     const pfn = this.folioPfn(obj);
     if (this.d.pages.page_to_nid(pfn) !== this.numaNode(cpu)) {
-      this.slab_free_to_remote(s, pfn, obj, cpu);
+      this.slab_free_to_remote(s, pfn, obj);
       return;
     }
     const l = this.cpuSlab(s, cpu) + this.CPU.list;
-    this.set_freepointer(s, obj, this.rp(l + this.L.fl_head));
-    this.wp(l + this.L.fl_head, obj);
-    if (this.ul(l + this.L.fl_nr) === 0) this.wp(l + this.L.fl_tail, obj);
-    this.addUl(l + this.L.fl_nr, 1);
-    if (this.ul(l + this.L.fl_nr) > this.u32(s, this.C.hiwater)) this.flush_free_list(s, l, cpu);
+    this.set_freepointer(s, obj, this.v.rp(l + this.L.fl_head));
+    this.v.wp(l + this.L.fl_head, obj);
+    if (this.v.ul(l + this.L.fl_nr) === 0) this.v.wp(l + this.L.fl_tail, obj);
+    this.v.addUl(l + this.L.fl_nr, 1);
+    if (this.v.ul(l + this.L.fl_nr) > this.v.u32(s, this.C.hiwater)) this.flush_free_list(s, l);
   }
 
   slab_free_object(s: number, x: number): boolean {
@@ -699,31 +727,13 @@ export class Slqb implements SlabAllocator {
     if (!this.isSlab(pfn)) return false;
     const cachep = this.slab_cache(pfn);
     if (s !== 0 && cachep !== s) this.common.wrong_cache(s, cachep);
-    const size = this.u32(cachep, this.C.size_);
+    const size = this.v.u32(cachep, this.C.size_);
     const off = x - this.base(pfn);
-    if (off < 0 || off % size !== 0 || off / size >= this.u32(cachep, this.C.objects)) return true;
+    if (off < 0 || off % size !== 0 || off / size >= this.v.u32(cachep, this.C.objects)) return true;
+    const flags = local_irq_save(this.d.sched);
     this.cache_free(cachep, x);
+    local_irq_restore(this.d.sched, flags);
     return true;
-  }
-
-  alloc_bulk(s: number, gfp: number, size: number, p: number): number {
-    for (let i = 0; i < size; i++) {
-      const x = this.slab_alloc_node(s, gfp, -1);
-      if (x === 0) {
-        for (let j = 0; j < i; j++) this.cache_free(s, this.w.rptr(p - this.po + j * this.ptr));
-        return 0;
-      }
-      this.w.wptr(p - this.po + i * this.ptr, x);
-    }
-    return size;
-  }
-
-  free_bulk(s: number, size: number, p: number): void {
-    for (let i = 0; i < size; i++) {
-      const x = this.w.rptr(p - this.po + i * this.ptr);
-      if (x === 0 || x === ZERO_SIZE_PTR) continue;
-      if (!this.slab_free_object(s, x) && s === 0) this.common.free_large_kmalloc(this.folioPfn(x), x);
-    }
   }
 
   /* shrinking ----------------------------------------------------------------- */
@@ -740,30 +750,64 @@ export class Slqb implements SlabAllocator {
   }
 
   /**
-   * kmem_cache_shrink() (SLQB's flush_free_list_all(), flush_remote_free_cache()
-   * and claim_remote_free_list() on every CPU and node list): every queued
-   * object back in its slab, empty slabs freed on the way.
+   * kmem_cache_shrink(): on each CPU, kmem_cache_trim_percpu() (its remote
+   * queue claimed, its freelist flushed, its rlist flushed), then each
+   * node's list under its list_lock; three rounds, so that objects queued
+   * for a list in one round are home by the last.
    */
   private drain_all(s: number): void {
-    for (let cpu = 0; cpu < this.d.nrCpus; cpu++) {
-      const c = this.cpuSlab(s, cpu);
-      this.flush_free_list(s, c + this.CPU.list, cpu, Infinity);
-      this.flush_remote_free_cache(s, c);
-    }
-    // node lists' freelists hold only their own slabs' objects; a CPU id is needed only for strays
-    const any = this.d.sched.cpu;
-    for (let pass = 0; pass < 3; pass++) {
-      for (const l of this.lists(s)) {
-        this.claim_remote_free_list(s, l);
-        this.flush_free_list(s, l, any, Infinity);
+    for (let round = 0; round < 3; round++) {
+      on_each_cpu(this.d.sched, this.d.smp, this.d.nrCpus, (cpu) => {
+        const c = this.cpuSlab(s, cpu);
+        this.claim_remote_free_list(s, c + this.CPU.list);
+        this.flush_free_list(s, c + this.CPU.list, Infinity);
+        this.flush_remote_free_cache(s, c);
+      });
+      for (let node = 0; node < this.d.nrNodes; node++) {
+        const n = this.nodeSlab(s, node);
+        if (n === 0) continue;
+        this.d.locks.spin_lock_irq(this.nodeLock(n));
+        this.claim_remote_free_list(s, n + this.N.list);
+        this.flush_free_list(s, n + this.N.list, Infinity);
+        this.d.locks.spin_unlock_irq(this.nodeLock(n));
       }
-      for (let cpu = 0; cpu < this.d.nrCpus; cpu++) this.flush_remote_free_cache(s, this.cpuSlab(s, cpu));
     }
+  }
+
+  /** kmem_cache_trim_percpu() (this CPU, interrupts off): its remote queue claimed, one batch flushed, its rlist flushed. */
+  private trim_percpu(s: number): void {
+    const c = this.cpuSlab(s, this.d.sched.cpu);
+    this.claim_remote_free_list(s, c + this.CPU.list);
+    this.flush_free_list(s, c + this.CPU.list);
+    this.flush_remote_free_cache(s, c);
+  }
+
+  /** cache_trim_worker(), run as the CPU it belongs to: its node's list under list_lock, then its own. */
+  private cache_trim_worker(): void {
+    const sched = this.d.sched;
+    const node = this.numaNode();
+    for (const s of this.common.caches()) {
+      const n = this.nodeSlab(s, node);
+      if (n !== 0) {
+        this.d.locks.spin_lock_irq(this.nodeLock(n));
+        this.claim_remote_free_list(s, n + this.N.list);
+        this.flush_free_list(s, n + this.N.list);
+        this.d.locks.spin_unlock_irq(this.nodeLock(n));
+      }
+      sched.local_irq_disable();
+      this.trim_percpu(s);
+      sched.local_irq_enable();
+    }
+  }
+
+  /** The simulated timer: SLQB's jiffies advance by ms; each CPU this thread drives runs its due cache_trim_worker(). */
+  reap_tick(ms: number): void {
+    this.timer.tick(ms, this.trimWork);
   }
 
   __kmem_cache_shrink(s: number): number {
     this.drain_all(s);
-    return this.lists(s).some((l) => this.ul(l + this.L.nr_slabs) !== 0) ? 1 : 0;
+    return this.lists(s).some((l) => this.v.ul(l + this.L.nr_slabs) !== 0) ? 1 : 0;
   }
 
   __kmem_cache_shutdown(s: number): number {
@@ -771,13 +815,13 @@ export class Slqb implements SlabAllocator {
   }
 
   __kmem_cache_release(s: number): void {
-    const pcp = this.rp(s + this.C.cpu_slab);
+    const pcp = this.v.rp(s + this.C.cpu_slab);
     if (pcp !== 0) this.d.percpu.free_percpu(pcp);
-    this.wp(s + this.C.cpu_slab, 0);
+    this.v.wp(s + this.C.cpu_slab, 0);
     for (let nid = 0; nid < this.d.nrNodes; nid++) {
       const n = this.nodeSlab(s, nid);
       if (n !== 0 && this.isSlab(this.folioPfn(n))) this.common.kfree(n);
-      this.wp(s + this.C.node_slab + nid * this.ptr, 0);
+      this.v.wp(s + this.C.node_slab + nid * this.ptr, 0);
     }
   }
 
@@ -791,36 +835,40 @@ export class Slqb implements SlabAllocator {
   }
 
   get_slabinfo(s: number, out: SlabInfo): void {
-    const objects = this.u32(s, this.C.objects);
+    const objects = this.v.u32(s, this.C.objects);
     let slabs = 0;
     let free = 0;
     const k = this.d.kaddr;
     for (const l of this.lists(s)) {
-      slabs += this.ul(l + this.L.nr_slabs);
-      free += this.ul(l + this.L.fl_nr) + this.ul(l + this.L.rf_nr);
-      for (let pos = k.readPtr(l + this.L.partial); pos !== l + this.L.partial; pos = k.readPtr(pos)) {
-        free += objects - this.inuse(this.pfnOfList(pos));
+      slabs += this.v.ul(l + this.L.nr_slabs);
+      free += this.v.ul(l + this.L.fl_nr) + this.v.ul(l + this.L.rf_nr);
+      // gather_stats() ran on each list's CPU; read from here, a list another host thread is changing is
+      // walked no further than its nr_partial (a snapshot that may be a little stale, never a loop)
+      const head = l + this.L.partial;
+      let n = this.v.ul(l + this.L.nr_partial);
+      for (let pos = k.readPtr(head); pos !== head && n-- > 0; pos = k.readPtr(pos)) {
+        free += objects - this.inuse(this.sp.pfnOfList(pos));
       }
     }
-    for (let cpu = 0; cpu < this.d.nrCpus; cpu++) free += this.ul(this.cpuSlab(s, cpu) + this.CPU.rl_nr);
+    for (let cpu = 0; cpu < this.d.nrCpus; cpu++) free += this.v.ul(this.cpuSlab(s, cpu) + this.CPU.rl_nr);
     out.num_objs = slabs * objects;
     out.active_objs = out.num_objs - free;
     out.active_slabs = slabs;
     out.num_slabs = slabs;
     out.shared_avail = 0;
-    out.limit = this.u32(s, this.C.hiwater);
-    out.batchcount = this.u32(s, this.C.freebatch);
+    out.limit = this.v.u32(s, this.C.hiwater);
+    out.batchcount = this.v.u32(s, this.C.freebatch);
     out.shared = 0;
     out.objects_per_slab = objects;
-    out.cache_order = this.u32(s, this.C.order);
+    out.cache_order = this.v.u32(s, this.C.order);
   }
 
   /* the rest of the interface ---------------------------------------------------- */
 
   slab_ksize(s: number): number {
-    const flags = this.u32(s, this.C.flags);
-    if ((flags & SLAB_TYPESAFE_BY_RCU) || this.w.rptr(s - this.po + this.C.ctor) !== 0) return this.u32(s, this.C.inuse);
-    return this.u32(s, this.C.size_);
+    const flags = this.v.u32(s, this.C.flags);
+    if ((flags & SLAB_TYPESAFE_BY_RCU) || this.w.rptr(s - this.po + this.C.ctor) !== 0) return this.v.u32(s, this.C.inuse);
+    return this.v.u32(s, this.C.size_);
   }
 
   object_is_free(s: number, slabPfn: number, obj: number): boolean {
@@ -828,33 +876,21 @@ export class Slqb implements SlabAllocator {
       for (let o = head; o !== 0; o = this.get_freepointer(s, o)) if (o === obj) return true;
       return false;
     };
-    if (this.inuse(slabPfn) < this.u32(s, this.C.objects) && onChain(this.getPtrW(slabPfn, this.wFreelist))) return true;
-    for (const l of this.lists(s)) if (onChain(this.rp(l + this.L.fl_head)) || onChain(this.rp(l + this.L.rf_head))) return true;
-    for (let cpu = 0; cpu < this.d.nrCpus; cpu++) if (onChain(this.rp(this.cpuSlab(s, cpu) + this.CPU.rl_head))) return true;
+    if (this.inuse(slabPfn) < this.v.u32(s, this.C.objects) && onChain(this.sp.getPtr(slabPfn, this.sp.wFreelist))) return true;
+    for (const l of this.lists(s)) if (onChain(this.v.rp(l + this.L.fl_head)) || onChain(this.v.rp(l + this.L.rf_head))) return true;
+    for (let cpu = 0; cpu < this.d.nrCpus; cpu++) if (onChain(this.v.rp(this.cpuSlab(s, cpu) + this.CPU.rl_head))) return true;
     return false;
   }
 
-  kmem_cache_flags(flags: number): number {
-    return flags;
-  }
-
-  skip_orig_size_check(): void {
-    /* no slab debugging */
-  }
-
   maybe_wipe_obj_freeptr(s: number, obj: number): void {
-    if (obj !== 0) this.wp(obj + this.u32(s, this.C.offset), 0);
-  }
-
-  validate_slab_cache(): number {
-    return 0;
+    if (obj !== 0) this.v.wp(obj + this.v.u32(s, this.C.offset), 0);
   }
 
   /* for tests ------------------------------------------------------------------------ */
 
   /** The slab at pfn as the tests' census reads it (SLUB's slabState() shape). */
   slabState(pfn: number): { inuse: number; objects: number; frozen: boolean } {
-    return { inuse: this.inuse(pfn), objects: this.u32(this.slab_cache(pfn), this.C.objects), frozen: false };
+    return { inuse: this.inuse(pfn), objects: this.v.u32(this.slab_cache(pfn), this.C.objects), frozen: false };
   }
 
   /** The owner of the slab at pfn: { cpu } or { node }. */
@@ -867,30 +903,43 @@ export class Slqb implements SlabAllocator {
   listState(s: number, where: { cpu: number } | { node: number }): SlqbListState {
     const l = 'cpu' in where ? this.cpuSlab(s, where.cpu) + this.CPU.list : this.nodeSlab(s, where.node) + this.N.list;
     return {
-      freelist: this.ul(l + this.L.fl_nr), remote_free: this.ul(l + this.L.rf_nr),
-      remote_free_check: this.u32(l, this.L.remote_free_check) !== 0,
-      nr_partial: this.ul(l + this.L.nr_partial), nr_slabs: this.ul(l + this.L.nr_slabs),
+      freelist: this.v.ul(l + this.L.fl_nr), remote_free: this.v.ul(l + this.L.rf_nr),
+      remote_free_check: this.v.u32(l, this.L.remote_free_check) !== 0,
+      nr_partial: this.v.ul(l + this.L.nr_partial), nr_slabs: this.v.ul(l + this.L.nr_slabs),
     };
   }
 
   /** A CPU's rlist: objects queued, and for which CPU's list (-1 none or a node list). */
   rlist(s: number, cpu: number): { nr: number; owner_cpu: number } {
     const c = this.cpuSlab(s, cpu);
-    const dst = this.rp(c + this.CPU.remote_cache_list);
+    const dst = this.v.rp(c + this.CPU.remote_cache_list);
     let owner = -1;
     for (let o = 0; o < this.d.nrCpus; o++) if (dst !== 0 && this.cpuSlab(s, o) + this.CPU.list === dst) owner = o;
-    return { nr: this.ul(c + this.CPU.rl_nr), owner_cpu: owner };
+    return { nr: this.v.ul(c + this.CPU.rl_nr), owner_cpu: owner };
   }
 
   tunables(s: number): { hiwater: number; freebatch: number; objects: number; order: number } {
     return {
-      hiwater: this.u32(s, this.C.hiwater), freebatch: this.u32(s, this.C.freebatch),
-      objects: this.u32(s, this.C.objects), order: this.u32(s, this.C.order),
+      hiwater: this.v.u32(s, this.C.hiwater), freebatch: this.v.u32(s, this.C.freebatch),
+      objects: this.v.u32(s, this.C.objects), order: this.v.u32(s, this.C.order),
     };
+  }
+
+  /** The stat[] counters of every list of s, summed: objects queued for other lists, rlist flushes, objects claimed back. */
+  stats(s: number): { remote_queued: number; remote_flushes: number; remote_claimed: number } {
+    const sum = (item: number) => this.lists(s).reduce((n, l) => n + this.v.ul(l + this.L.stat + item * this.ptr), 0);
+    return { remote_queued: sum(FLUSH_FREE_LIST_REMOTE), remote_flushes: sum(FLUSH_RFREE_LIST), remote_claimed: sum(CLAIM_REMOTE_LIST_OBJECTS) };
+  }
+
+  /** The lock words of s (physical addresses): each list's remote_free.lock, each node's list_lock. */
+  lockWords(s: number): number[] {
+    const out = this.lists(s).map((l) => l - this.po + this.L.rf_lock);
+    for (let node = 0; node < this.d.nrNodes; node++) out.push(this.nodeLock(this.nodeSlab(s, node)));
+    return out;
   }
 
   /** Objects on the freelist chain of l (for tests: the counters agree with the chain). */
   chain(s: number, where: { cpu: number }): number {
-    return this.chainLength(s, this.rp(this.cpuSlab(s, where.cpu) + this.CPU.list + this.L.fl_head));
+    return this.chainLength(s, this.v.rp(this.cpuSlab(s, where.cpu) + this.CPU.list + this.L.fl_head));
   }
 }

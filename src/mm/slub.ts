@@ -36,7 +36,9 @@
  *   virt_to_slab() and puts it on the freeing CPU's partial list.
  *
  * Allocation (slab_alloc_node): the fast path pops c->freelist of this CPU
- * and bumps c->tid, touching nothing else; no lock, no page allocator call.
+ * and bumps c->tid, touching nothing else; no lock, no page allocator call
+ * (it and the free's push are slub_fastpath.ts, which SlabCommon also
+ * calls directly for kmalloc/kfree/kmem_cache_alloc/kmem_cache_free).
  * When that list is empty, ___slab_alloc() takes, in turn: the frees other
  * CPUs left on the CPU slab's own freelist; a slab from c->partial; a slab
  * from the node's partial list (moving up to cpu_partial_slabs / 2 more
@@ -48,10 +50,43 @@
  * discarded once the node has min_partial partial slabs.
  *
  * Lock order (as in the kernel): slab_mutex, then node->list_lock, then
- * the per-CPU local lock. kmem runs one CPU per host thread and changes
- * CPU only between calls (set_cpu), so the cmpxchg loops of the kernel
- * always succeed the first time and the locks are never contended; the lock
- * words keep their places in the structures for the SMP layer.
+ * the per-CPU local lock, then slab_lock.
+ *
+ * SMP (src/kernel/smp.ts: one host thread drives every CPU, switching with
+ * set_cpu(), or worker threads drive CPUs in parallel over the same RAM):
+ *  - kmem_cache_cpu (freelist, tid, slab, partial) is touched only by its
+ *    own CPU, with plain loads and stores (the kernel's this_cpu_cmpxchg
+ *    has no LOCK prefix either): the fast paths (slub_fastpath.ts) and the
+ *    slow paths below. Another CPU's is only ever read (has_cpu_slab(),
+ *    reports).
+ *  - n->list_lock (spin_lock_irqsave, src/kernel/locking/spinlock.ts)
+ *    around every change to a node's partial and full lists and nr_partial.
+ *  - slab->freelist and slab->counters, which any CPU may change (a remote
+ *    free pushes onto a slab another CPU holds): every change goes through
+ *    slab_update_freelist() in the kernel's retry loops (__slab_free,
+ *    get_freelist, freeze_slab, deactivate_slab). kmem takes the kernel's
+ *    own fallback for an architecture without cmpxchg_double:
+ *    __update_freelist_slow(), i.e. slab_lock = bit_spin_lock(PG_locked,
+ *    &slab->__page_flags), here Atomics.or/Atomics.and on that word, then
+ *    compare both fields and store. A real 128-bit compare-exchange is not
+ *    possible on an Int32Array, and packing freelist and counters into one
+ *    64-bit word would need BigInt (an allocation per operation) or a
+ *    layout that is not the kernel's. As PG_locked shares its word with
+ *    PG_workingset (the node-partial mark), those bits are set and cleared
+ *    with Atomics too.
+ *  - nr_slabs and total_objects (atomic_long_t) change by Atomics.add on
+ *    their low word (they stay far below 2^31).
+ *  While only one host thread is attached nothing can run between a read
+ *  and the store that depends on it, so all of this is plain loads and
+ *  stores (the lock words keep their meaning; a worker may attach at any
+ *  time between two calls).
+ *  - Flushing other CPUs' slabs (shrink, destroy, validate): flush_all()
+ *    below, with per-CPU flush requests that the owning CPU serves.
+ *  - Backing out: in the deterministic mode a list_lock held by another CPU
+ *    can never be released, and the spinlock code reports the soft lockup
+ *    and throws. Every path takes the lock before it changes anything that
+ *    would be lost by leaving there (where 6.12 takes it later, the place
+ *    is noted), so the caches stay consistent after the report.
  *
  * Slab debugging (CONFIG_SLUB_DEBUG, off unless slab_debug= or a cache's
  * flags ask for it; the option's parsing and the object layout are in
@@ -76,10 +111,13 @@
  */
 import { PAGE_SIZE, formatPtr, ptr64FromWords, ptr64HiWord, ptr64LoWord, type ArchLayout } from '../arch/x86/layout.ts';
 import type { RamWords } from '../machine/ram_words.ts';
+import type { KernelAddr } from '../arch/x86/kaddr.ts';
 import { HOST_SECTION_SIZE, type PhysMem } from '../machine/memory.ts';
 import { defineStruct } from '../kernel/struct_layout.ts';
 import { KERN_ERR, KERN_INFO, KERN_WARNING, TAINT_BAD_PAGE, type Bug, type Log } from '../kernel/bug.ts';
 import type { Sched } from '../kernel/sched.ts';
+import type { Smp } from '../kernel/smp.ts';
+import type { Spinlocks } from '../kernel/locking/spinlock.ts';
 import type { Kallsyms } from '../kernel/kallsyms.ts';
 import type { Rcu } from '../kernel/rcu.ts';
 import { NO_HASH_POINTERS_BANNER, format_page_flags, ptr_to_id } from '../lib/vsprintf.ts';
@@ -103,7 +141,7 @@ import {
   SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TRACE, SLAB_TYPESAFE_BY_RCU,
 } from '../include/linux/slab.ts';
 import { MAX_PAGE_ORDER, NR_SLAB_RECLAIMABLE_B, NR_SLAB_UNRECLAIMABLE_B, PAGE_ALLOC_COSTLY_ORDER, type MmzoneLayouts } from './mmzone.ts';
-import { PG_workingset, PGTY_slab, type Pages } from './page.ts';
+import { PG_locked, PG_workingset, PGTY_slab, type Pages } from './page.ts';
 import type { Sparse } from './sparse.ts';
 import type { PageAllocator } from './page_alloc.ts';
 import { PageLists, type ListHead } from './page_list.ts';
@@ -114,6 +152,7 @@ import {
   type SlabInfo, type SlabLayout,
 } from './slab_types.ts';
 import type { SlabCommon } from './slab_common.ts';
+import { DOUBLE_FREE, MISS, PUSHED, SlubFastpath, type SlubSlowPaths } from './slub_fastpath.ts';
 
 /* struct kmem_cache_cpu: local_lock_t is empty without lockdep and PREEMPT_RT */
 function kmemCacheCpuLayout(ptrSize: 4 | 8) {
@@ -128,10 +167,22 @@ function kmemCacheNodeLayout(ptrSize: 4 | 8) {
   ]);
 }
 
+/**
+ * struct slub_flush_work, one per CPU (DEFINE_PER_CPU(slub_flush)): the
+ * flush_cpu_slab() work flush_all() queues on a CPU. kmem's work word:
+ * 0 idle, WORK_PENDING queued (s set), WORK_RUNNING being served.
+ */
+function slubFlushWorkLayout(ptrSize: 4 | 8) {
+  return defineStruct(ptrSize, [['work', 'int'], ['skip', 'int'], ['s', 'ptr']]);
+}
+
 /* mm/slub.c's static data: kmem_cache_node, the tunables, slab_nodes, the two boot caches */
 function slubStaticsLayout(ptrSize: 4 | 8, bootCacheBytes: number) {
   return defineStruct(ptrSize, [
     ['kmem_cache_node', 'ptr'],
+    /* flush_all()'s flush_lock (a mutex: 0, or the holder's CPU + 1) and the per-CPU slub_flush works */
+    ['flush_lock', 'int'],
+    ['slub_flush', 'ptr'],
     ['slub_min_order', 'u32'],
     ['slub_max_order', 'u32'],
     ['slub_min_objects', 'u32'],
@@ -156,6 +207,10 @@ const MAX_PARTIAL = 10;
 const OO_SHIFT = 16;
 const OO_MASK = (1 << OO_SHIFT) - 1;
 const SHRINK_PROMOTE_MAX = 32;
+/* struct slub_flush_work's work word (kmem's stand-in for WORK_STRUCT_PENDING) and how long flush_all() waits for a CPU */
+const WORK_PENDING = 1;
+const WORK_RUNNING = 2;
+const FLUSH_WAIT_MS = 200;
 const MAX_PARTIAL_TO_SCAN = 10000;
 /* Internal SLUB flags (__OBJECT_POISON: slub_debug.ts) */
 const __CMPXCHG_DOUBLE = 1 << 18;
@@ -207,6 +262,11 @@ export interface SlubDeps {
   params: { minOrder: number; maxOrder: number; minObjects: number; debug: SlubDebugParams; noHashPointers: boolean };
   /** The machine's clock (ns since boot), for jiffies (owner tracking's age=); INITIAL_JIFFIES when absent. */
   uptimeNs?: () => number;
+  /** Which host thread drives which CPU, and spinlock_t (n->list_lock). */
+  smp: Smp;
+  locks: Spinlocks;
+  /** __va()/__pa() and where the direct map ends. */
+  kaddr: KernelAddr;
 }
 
 /** get_order() for any size, however large. */
@@ -222,7 +282,7 @@ function fls(x: number): number {
   return x === 0 ? 0 : 32 - Math.clz32(x);
 }
 
-export class Slub implements SlabAllocator {
+export class Slub implements SlabAllocator, SlubSlowPaths {
   readonly name = 'SLUB';
   readonly cache: KmemCacheLayout;
   readonly kmemCacheBytes: number;
@@ -235,6 +295,7 @@ export class Slub implements SlabAllocator {
   private readonly ptr8: boolean;
   private readonly vmemmap: number;
   private readonly structPage: number;
+  private readonly invStructPage: number;
   private readonly S: SlabLayout;
   private readonly C: ReturnType<typeof kmemCacheCpuLayout>;
   private readonly N: ReturnType<typeof kmemCacheNodeLayout>;
@@ -246,13 +307,13 @@ export class Slub implements SlabAllocator {
   private readonly wFreelist: number;
   private readonly wCounters: number;
   private readonly wType: number;
-  /* struct kmem_cache and struct kmem_cache_cpu fields the fast paths read, as word indexes */
-  private readonly kwCpuSlab: number;
-  private readonly kwOffset: number;
-  private readonly kwSize: number;
-  private readonly cwSlab: number;
-  private readonly cwTid: number;
-  private readonly sched: Sched;
+  /** __page_flags' low word (PG_locked, PG_workingset), as a word index into a struct page. */
+  private readonly wFlags: number;
+  /** The fast paths (slub_fastpath.ts), which SlabCommon tries first. */
+  readonly fastpath: SlubFastpath;
+  private readonly fast: SlubFastpath;
+  /** struct slub_flush_work */
+  private readonly F: ReturnType<typeof slubFlushWorkLayout>;
   /* derived: the per-CPU first chunk (fixed at boot) */
   private readonly pcpuBase: number;
   private readonly pcpuUnit: number;
@@ -267,8 +328,6 @@ export class Slub implements SlabAllocator {
   private readonly lists: PageLists;
   private readonly head: { va: number; arr: Int32Array; w: number } = { va: 0, arr: new Int32Array(0), w: 0 };
   private readonly wSlabList: number;
-  /** s->flags as a word index, for the free fast path's test for a debug cache. */
-  private readonly kwFlags: number;
   /** lib/stackdepot.c (its state is in SLUB's statics). */
   private readonly depot: StackDepot;
   /** struct track. */
@@ -288,6 +347,7 @@ export class Slub implements SlabAllocator {
     this.po = d.layout.PAGE_OFFSET;
     this.vmemmap = d.layout.VMEMMAP_START;
     this.structPage = d.pages.pl.size;
+    this.invStructPage = 1 / this.structPage;
     this.cache = kmemCacheLayout(this.ptr);
     this.nrNodeIds = d.pgdatPa.length;
     this.kmemCacheBytes = this.cache.bytes(this.nrNodeIds);
@@ -302,28 +362,31 @@ export class Slub implements SlabAllocator {
     this.wFreelist = this.S.freelist >> 2;
     this.wCounters = this.S.counters >> 2;
     this.wType = this.S.__page_type >> 2;
-    this.kwCpuSlab = this.cache.cpu_slab >> 2;
-    this.kwOffset = this.cache.offset >> 2;
-    this.kwSize = this.cache.size_ >> 2;
-    this.cwSlab = this.C.slab >> 2;
-    this.cwTid = this.C.tid >> 2;
-    this.sched = d.sched;
+    this.wFlags = d.pages.pl.flags >> 2;
+    this.F = slubFlushWorkLayout(this.ptr);
     this.tidStep = this.ptr8 ? 8192 : 32;
     this.pcpuBase = d.percpu.per_cpu_ptr_pa(0, 0);
     this.pcpuUnit = d.percpu.unitSize;
     this.rcuFreeSlab = d.kallsyms.register('rcu_free_slab', (head) => this.rcu_free_slab(head));
     this.lists = new PageLists(d.mem, d.sparse, { ...d.pages.pl, lru: this.S.slab_list }, d.layout);
     this.wSlabList = this.S.slab_list >> 2;
-    this.kwFlags = this.cache.flags >> 2;
     this.track = trackLayout(this.ptr);
     this.metadataSizes = { ptrSize: this.ptr, track: this.track.size, origSize: this.ptr };
     this.depot = new StackDepot({
-      words: d.words, ptrSize: this.ptr, pageOffset: this.po, staticsPa: d.staticsPa + this.G.stackdepot,
+      words: d.words, ptrSize: this.ptr, pageOffset: this.po, staticsPa: d.staticsPa + this.G.stackdepot, locks: d.locks,
       allocPages: (order) => {
         const pfn = d.buddy.__alloc_pages(GFP_NOWAIT | __GFP_NOWARN, order, -1);
         return pfn < 0 ? 0 : this.po + pfn * PAGE_SIZE;
       },
     });
+    this.fast = new SlubFastpath({
+      ptrSize: this.ptr, pageOffset: this.po, vmemmap: this.vmemmap, structPage: this.structPage, lowmemBytes: d.kaddr.directMapEnd - this.po,
+      pcpuBase: this.pcpuBase, pcpuUnit: this.pcpuUnit, tidStep: this.tidStep, cpu_slab: this.cache.cpu_slab,
+      flags: this.cache.flags, size: this.cache.size_, offset: this.cache.offset, c_freelist: this.C.freelist,
+      c_tid: this.C.tid, c_slab: this.C.slab, slab_cache: this.S.slab_cache, counters: this.S.counters,
+      page_type: this.S.__page_type,
+    }, d.mem, d.nrCpus, d.sparse, d.sched, d.buddy.globals, this);
+    this.fastpath = this.fast;
   }
 
   /** Bytes of mm/slub.c static data for a machine with this pointer size and MAX_NUMNODES. */
@@ -378,7 +441,8 @@ export class Slub implements SlabAllocator {
 
   /** Physical address of the current CPU's. */
   private thisCpuSlab(s: number): number {
-    return this.pcpuBase + this.sched.cpu * this.pcpuUnit + this.w.rptr(s - this.po + this.cache.cpu_slab);
+    const pa = s - this.po + this.cache.cpu_slab;
+    return this.pcpuBase + this.d.sched.cpu * this.pcpuUnit + this.pget(this.i32[(pa * INV_SECTION) | 0], (pa & SECTION_MASK) >> 2);
   }
 
   /** next_tid(): c->tid += TID_STEP (an unsigned long). */
@@ -405,7 +469,22 @@ export class Slub implements SlabAllocator {
 
   /** pfn of the head page of a struct slab *. */
   private slabPfn(slab: number): number {
-    return this.vmemmap !== 0 ? (slab - this.vmemmap) / this.structPage : this.d.sparse.virt_to_pfn_of_page(slab);
+    return this.vmemmap !== 0 ? ((slab - this.vmemmap) * this.invStructPage) | 0 : this.d.sparse.virt_to_pfn_of_page(slab);
+  }
+
+  /**
+   * A kernel pointer (or NULL) in a[i] (and a[i + 1] on x86_64): slab
+   * freelists, free pointers, kmem_cache_cpu fields. Never a LIST_POISON
+   * value (those are list_heads': slabGetPtr()).
+   */
+  private pget(a: Int32Array, i: number): number {
+    return this.ptr8 ? (a[i] >>> 0) + (a[i + 1] & 0xffff) * TWO32 : a[i] >>> 0;
+  }
+
+  /** Store a kernel pointer (or NULL) as pget() reads it: x86_64's high word is 0xffff0000 | bits 32..47. */
+  private pset(a: Int32Array, i: number, v: number): void {
+    a[i] = v | 0;
+    if (this.ptr8) a[i + 1] = v === 0 ? 0 : ((v * (1 / TWO32)) | 0) | 0xffff0000;
   }
 
   private slabGetPtr(pfn: number, word: number): number {
@@ -426,11 +505,11 @@ export class Slub implements SlabAllocator {
   }
 
   slab_cache(pfn: number): number {
-    return this.slabGetPtr(pfn, this.wSlabCache);
+    return this.pget(this.d.sparse.arr(pfn), this.d.sparse.word(pfn) + this.wSlabCache);
   }
 
   private slabFreelist(pfn: number): number {
-    return this.slabGetPtr(pfn, this.wFreelist);
+    return this.pget(this.d.sparse.arr(pfn), this.d.sparse.word(pfn) + this.wFreelist);
   }
 
   /** The low 32 bits of slab->counters: inuse | objects << 16 | frozen << 31. */
@@ -456,6 +535,10 @@ export class Slub implements SlabAllocator {
 
   private slabSlabs(pfn: number): number {
     return this.d.sparse.arr(pfn)[this.d.sparse.word(pfn) + this.wSlabs];
+  }
+
+  private setSlabSlabs(pfn: number, slabs: number): void {
+    this.d.sparse.arr(pfn)[this.d.sparse.word(pfn) + this.wSlabs] = slabs;
   }
 
   private slab_nid(pfn: number): number {
@@ -493,105 +576,134 @@ export class Slub implements SlabAllocator {
   /* ------------------------------------------------------------------ */
 
   private get_freepointer(s: number, object: number): number {
-    return this.w.rptr(object - this.po + this.u32(s, this.cache.offset));
+    const pa = object - this.po + this.u32(s, this.cache.offset);
+    return this.pget(this.i32[(pa * INV_SECTION) | 0], (pa & SECTION_MASK) >> 2);
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* SMP: the node lists' lock, the slab's freelist and counters         */
+  /* ------------------------------------------------------------------ */
+
+  /** More than one host thread attached: words other CPUs also change need Atomics (the kernel's LOCK prefix). */
+  private parallel(): boolean {
+    return this.d.smp.threads() > 1;
   }
 
   /**
-   * set_freepointer(), with SLAB_FREELIST_HARDENED's naive double-free check
-   * (BUG_ON(object == fp)): false, after the report, if object is fp.
+   * spin_lock_irqsave(&n->list_lock): the flags for unlock_node(). A soft
+   * lockup throws before anything changed, with interrupts as they were.
    */
-  private set_freepointer(s: number, object: number, fp: number): boolean {
-    if (object === fp) {
-      this.double_free();
-      return false;
+  private lock_node(n: number): number {
+    const irqsWereOn = !this.d.sched.irqs_disabled();
+    try {
+      return this.d.locks.spin_lock_irqsave(n - this.po + this.N.list_lock);
+    } catch (e) {
+      if (irqsWereOn) this.d.sched.local_irq_enable();
+      throw e;
     }
-    this.w.wptr(object - this.po + this.u32(s, this.cache.offset), fp);
-    return true;
+  }
+
+  private unlock_node(n: number, flags: number): void {
+    this.d.locks.spin_unlock_irqrestore(n - this.po + this.N.list_lock, flags);
+  }
+
+  /**
+   * slab_update_freelist(), as __update_freelist_slow() does it: under
+   * slab_lock, slab->freelist and slab->counters become newFreelist and
+   * newCounters if they still are oldFreelist and oldCounters; false if
+   * another CPU changed them since the caller read them (it reads again and
+   * retries). With one host thread nothing runs between the caller's read
+   * and this store, and the bit lock is not taken.
+   */
+  private slab_update_freelist(pfn: number, oldFreelist: number, oldCounters: number, newFreelist: number,
+    newCounters: number): boolean {
+    const a = this.d.sparse.arr(pfn);
+    const w = this.d.sparse.word(pfn);
+    const parallel = this.parallel();
+    if (parallel) this.slab_lock(a, w + this.wFlags);
+    const ok = this.pget(a, w + this.wFreelist) === oldFreelist && a[w + this.wCounters] === (oldCounters | 0);
+    if (ok) {
+      this.pset(a, w + this.wFreelist, newFreelist);
+      a[w + this.wCounters] = newCounters | 0;
+    }
+    if (parallel) Atomics.and(a, w + this.wFlags, ~(1 << PG_locked));
+    return ok;
+  }
+
+  /** slab_lock(): bit_spin_lock(PG_locked, &slab->__page_flags), spinning on a plain read of the bit (cpu_relax()). */
+  private slab_lock(a: Int32Array, i: number): void {
+    const bit = 1 << PG_locked;
+    while ((Atomics.or(a, i, bit) & bit) !== 0) {
+      while ((Atomics.load(a, i) & bit) !== 0) { /* cpu_relax() */ }
+    }
+  }
+
+  /**
+   * slab_set_node_partial() / slab_clear_node_partial(): PG_workingset,
+   * with set_bit()/clear_bit(), atomic: the same word holds PG_locked, which
+   * another CPU's slab_lock may be setting.
+   */
+  private set_node_partial(pfn: number, on: boolean): void {
+    const a = this.d.sparse.arr(pfn);
+    const i = this.d.sparse.word(pfn) + this.wFlags;
+    const bit = 1 << PG_workingset;
+    if (this.parallel()) {
+      if (on) Atomics.or(a, i, bit);
+      else Atomics.and(a, i, ~bit);
+    } else {
+      a[i] = on ? a[i] | bit : a[i] & ~bit;
+    }
+  }
+
+  private test_node_partial(pfn: number): boolean {
+    return (this.d.sparse.arr(pfn)[this.d.sparse.word(pfn) + this.wFlags] & (1 << PG_workingset)) !== 0;
   }
 
   /* ------------------------------------------------------------------ */
-  /* The fast paths                                                      */
+  /* Allocation and free (the per-CPU parts are slub_fastpath.ts)        */
   /* ------------------------------------------------------------------ */
 
-  /**
-   * slab_alloc_node() without the hooks: pop this CPU's lockless freelist
-   * (c->freelist = get_freepointer(object), c->tid = next_tid(c->tid)),
-   * else ___slab_alloc(). The pop is written out on the typed arrays: the
-   * next pointer's words are copied as they are, no conversion.
-   */
+  /** slab_alloc_node() without the hooks: this CPU's lockless freelist, else __slab_alloc(). */
   slab_alloc_node(s: number, gfp: number, node: number, origSize: number): number {
-    const i32 = this.i32;
-    const spa = s - this.po;
-    const ka = i32[(spa * INV_SECTION) | 0];
-    const ki = (spa & SECTION_MASK) >> 2;
-    const c = this.pcpuBase + this.sched.cpu * this.pcpuUnit + (ka[ki + this.kwCpuSlab] >>> 0);
     if (node < 0) {
-      const ca = i32[(c * INV_SECTION) | 0];
-      const ci = (c & SECTION_MASK) >> 2;
-      if (this.ptr8) {
-        const lo = ca[ci];
-        const hi = ca[ci + 1];
-        if ((lo | hi) !== 0 && ca[ci + this.cwSlab + 1] !== 0) {
-          const object = (lo >>> 0) + (hi & 0xffff) * TWO32;
-          const fpa = object - this.po + (ka[ki + this.kwOffset] >>> 0);
-          const fa = i32[(fpa * INV_SECTION) | 0];
-          const fi = (fpa & SECTION_MASK) >> 2;
-          ca[ci] = fa[fi];
-          ca[ci + 1] = fa[fi + 1];
-          const t = ci + this.cwTid;
-          const tid = (ca[t] >>> 0) + this.tidStep;
-          ca[t] = tid | 0;
-          if (tid >= TWO32) ca[t + 1] = (ca[t + 1] + 1) | 0;
-          return object;
-        }
-      } else {
-        const object = ca[ci] >>> 0;
-        if (object !== 0 && ca[ci + this.cwSlab] !== 0) {
-          const fpa = object - this.po + (ka[ki + this.kwOffset] >>> 0);
-          ca[ci] = i32[(fpa * INV_SECTION) | 0][(fpa & SECTION_MASK) >> 2];
-          ca[ci + this.cwTid] = (ca[ci + this.cwTid] + this.tidStep) | 0;
-          return object;
-        }
+      const object = this.fast.pop(s);
+      if (object !== 0) return object;
+    }
+    return this.__slab_alloc(s, gfp, node, origSize);
+  }
+
+  /**
+   * __slab_alloc(): serve a flush another thread asked of this CPU; with a
+   * node to match, the lockless freelist if the CPU slab is on it
+   * (node_match()); else ___slab_alloc().
+   */
+  __slab_alloc(s: number, gfp: number, node: number, origSize: number): number {
+    this.serve_flush();
+    const c = this.thisCpuSlab(s);
+    if (node >= 0) {
+      const slab = this.w.rptr(c + this.C.slab);
+      if (slab !== 0 && this.slab_nid(this.slabPfn(slab)) === node) {
+        const object = this.fast.pop(s);
+        if (object !== 0) return object;
       }
     }
-    return this.slab_alloc_node_slow(s, gfp, node, c, origSize);
-  }
-
-  /** The same with a node to match (node_match()), or the slow path. */
-  private slab_alloc_node_slow(s: number, gfp: number, node: number, c: number, origSize: number): number {
-    const w = this.w;
-    const object = w.rptr(c + this.C.freelist);
-    const slab = w.rptr(c + this.C.slab);
-    if (object === 0 || slab === 0 || (node >= 0 && this.slab_nid(this.slabPfn(slab)) !== node)) {
-      return this.___slab_alloc(s, gfp, node, c, origSize);
-    }
-    w.wptr(c + this.C.freelist, this.get_freepointer(s, object));
-    this.bumpTid(c);
-    return object;
+    return this.___slab_alloc(s, gfp, node, c, origSize);
   }
 
   /**
-   * kfree() and kmem_cache_free() of x: false if x is in no slab (the
-   * caller's business: a large kmalloc, or a warning). s is the cache the
-   * caller names, 0 for kfree(); if x belongs to another one,
-   * cache_from_obj() warns and x goes to its real cache. A pointer that is
-   * not an object's start is reported as the consistency checks report it,
-   * and not freed. Then do_slab_free(), whose fast path (x's slab is this
-   * CPU's slab: push onto c->freelist, bump c->tid) is written out here.
+   * kfree() and kmem_cache_free() of x when the fast path did not take it
+   * (slub_fastpath.ts): false if x is in no slab (the caller's business: a
+   * large kmalloc, or a warning). s is the cache the caller names, 0 for
+   * kfree(); if x belongs to another one, cache_from_obj() warns and x goes
+   * to its real cache. A pointer that is not an object's start is reported
+   * as the consistency checks report it, and not freed. Then
+   * do_slab_free().
    */
   slab_free_object(s: number, x: number): boolean {
-    const sparse = this.d.sparse;
-    let pfn = ((x - this.po) / PAGE_SIZE) | 0;
-    let a = sparse.arr(pfn);
-    let w = sparse.word(pfn);
-    if (a[w + this.wSlabCache] & 1) {
-      pfn = this.slabPfn(this.slabGetPtr(pfn, this.wSlabCache) - 1);
-      a = sparse.arr(pfn);
-      w = sparse.word(pfn);
-    }
-    if (a[w + this.wType] >>> 24 !== PGTY_slab) return false;
-    const ptr8 = this.ptr8;
-    const cache = ptr8 ? (a[w + this.wSlabCache] >>> 0) + (a[w + this.wSlabCache + 1] & 0xffff) * TWO32 : a[w + this.wSlabCache] >>> 0;
+    this.serve_flush();
+    const pfn = this.folioPfn(x);
+    if (!this.isSlab(pfn)) return false;
+    const cache = this.slab_cache(pfn);
     const api = s === 0 ? 'kfree' : 'kmem_cache_free';
     if (cache !== s) {
       if (s !== 0) {
@@ -603,61 +715,18 @@ export class Slub implements SlabAllocator {
       }
       s = cache;
     }
-    const i32 = this.i32;
-    const spa = s - this.po;
-    const ka = i32[(spa * INV_SECTION) | 0];
-    const ki = (spa & SECTION_MASK) >> 2;
-    if (ka[ki + this.kwFlags] & SLAB_DEBUG_FLAGS) {
+    if (this.kmem_cache_debug(s)) {
       this.debug_slab_free(s, pfn, x, api);
       return true;
     }
-    const size = ka[ki + this.kwSize];
-    const off = x - this.po - pfn * PAGE_SIZE;
-    if (off % size !== 0 || off >= ((a[w + this.wCounters] >>> SLAB_OBJECTS_SHIFT) & SLAB_OBJECTS_MASK) * size) {
+    const size = this.u32(s, this.cache.size_);
+    const off = x - this.slab_address(pfn);
+    if (off % size !== 0 || off >= this.objects(pfn) * size) {
       this.invalid_object(s, pfn, x);
       return true;
     }
-    if (this.d.buddy.globals.init_on_free) this.slab_free_hook(s, x);
-    const c = this.pcpuBase + this.sched.cpu * this.pcpuUnit + (ka[ki + this.kwCpuSlab] >>> 0);
-    const ca = i32[(c * INV_SECTION) | 0];
-    const ci = (c & SECTION_MASK) >> 2;
-    const fpa = x - this.po + (ka[ki + this.kwOffset] >>> 0);
-    const fa = i32[(fpa * INV_SECTION) | 0];
-    const fi = (fpa & SECTION_MASK) >> 2;
-    if (ptr8) {
-      const sl = ci + this.cwSlab;
-      if ((ca[sl] >>> 0) + (ca[sl + 1] & 0xffff) * TWO32 !== this.vmemmap + pfn * this.structPage) {
-        this.__slab_free(s, pfn, x, x, 1);
-        return true;
-      }
-      const lo = ca[ci];
-      const hi = ca[ci + 1];
-      if ((lo >>> 0) + (hi & 0xffff) * TWO32 === x) {
-        this.double_free();
-        return true;
-      }
-      fa[fi] = lo;
-      fa[fi + 1] = hi;
-      ca[ci] = x | 0;
-      ca[ci + 1] = (x / TWO32) | 0xffff0000;
-      const t = ci + this.cwTid;
-      const tid = (ca[t] >>> 0) + this.tidStep;
-      ca[t] = tid | 0;
-      if (tid >= TWO32) ca[t + 1] = (ca[t + 1] + 1) | 0;
-    } else {
-      if (ca[ci + this.cwSlab] >>> 0 !== sparse.page_to_virt(pfn)) {
-        this.__slab_free(s, pfn, x, x, 1);
-        return true;
-      }
-      const fp = ca[ci];
-      if (fp >>> 0 === x) {
-        this.double_free();
-        return true;
-      }
-      fa[fi] = fp;
-      ca[ci] = x | 0;
-      ca[ci + this.cwTid] = (ca[ci + this.cwTid] + this.tidStep) | 0;
-    }
+    this.slab_free_hook(s, x);
+    this.do_slab_free(s, pfn, x, x, 1);
     return true;
   }
 
@@ -668,15 +737,30 @@ export class Slub implements SlabAllocator {
 
   /** do_slab_free(): onto this CPU's freelist if the slab is this CPU's slab, else __slab_free(). */
   private do_slab_free(s: number, slabPfn: number, head: number, tail: number, cnt: number): void {
-    const w = this.w;
-    const c = this.thisCpuSlab(s);
-    if (w.rptr(c + this.C.slab) !== this.slabPtr(slabPfn)) {
-      this.__slab_free(s, slabPfn, head, tail, cnt);
+    const r = this.fast.push(s, slabPfn, head, tail);
+    if (r === PUSHED) return;
+    if (r === DOUBLE_FREE) {
+      this.double_free();
       return;
     }
-    if (!this.set_freepointer(s, tail, w.rptr(c + this.C.freelist))) return;
-    w.wptr(c + this.C.freelist, head);
-    this.bumpTid(c);
+    if (r === MISS) {
+      // a flush to serve first, or a per-CPU unit the fast path cannot index: the same push, by the general accessors
+      this.serve_flush();
+      const w = this.w;
+      const c = this.thisCpuSlab(s);
+      if (w.rptr(c + this.C.slab) === this.slabPtr(slabPfn)) {
+        const fp = w.rptr(c + this.C.freelist);
+        if (fp === tail) {
+          this.double_free();
+          return;
+        }
+        w.wptr(tail - this.po + this.u32(s, this.cache.offset), fp);
+        w.wptr(c + this.C.freelist, head);
+        this.bumpTid(c);
+        return;
+      }
+    }
+    this.__slab_free(s, slabPfn, head, tail, cnt);
   }
 
   /* ------------------------------------------------------------------ */
@@ -689,29 +773,25 @@ export class Slub implements SlabAllocator {
    * slab, in that order; c is this CPU's kmem_cache_cpu (physical address).
    */
   private ___slab_alloc(s: number, gfp: number, node: number, c: number, origSize: number): number {
-    if (this.u32(s, this.cache.flags) & SLAB_DEBUG_FLAGS) return this.debug_slab_alloc(s, gfp, node, origSize);
+    if (this.kmem_cache_debug(s)) return this.debug_slab_alloc(s, gfp, node, origSize);
     const w = this.w;
-    let slabPtr = w.rptr(c + this.C.slab);
-    let freelist = 0;
+    const slabPtr = w.rptr(c + this.C.slab);
     if (slabPtr === 0) {
       if (node >= 0 && !this.node_isset(node)) node = -1;
     } else {
       const pfn = this.slabPfn(slabPtr);
-      let deactivate = false;
+      let mismatch = false;
       if (node >= 0 && this.slab_nid(pfn) !== node) {
         if (!this.node_isset(node)) node = -1;
-        else deactivate = true;
+        else mismatch = true;
       }
-      if (deactivate) {
-        freelist = w.rptr(c + this.C.freelist);
-        w.wptr(c + this.C.slab, 0);
-        w.wptr(c + this.C.freelist, 0);
-        this.bumpTid(c);
-        this.deactivate_slab(s, pfn, freelist);
+      if (mismatch) {
+        this.deactivate_cpu_slab(s, c);
       } else {
-        freelist = w.rptr(c + this.C.freelist);
+        let freelist = w.rptr(c + this.C.freelist);
         if (freelist === 0) freelist = this.get_freelist(pfn);
         if (freelist !== 0) return this.load_freelist(s, c, freelist);
+        // The CPU slab is full: get_freelist() unfroze it; it stays on no list.
         w.wptr(c + this.C.slab, 0);
         this.bumpTid(c);
       }
@@ -719,13 +799,12 @@ export class Slub implements SlabAllocator {
     // new_slab: the CPU partial slabs first.
     for (let p = w.rptr(c + this.C.partial); p !== 0; p = w.rptr(c + this.C.partial)) {
       const pfn = this.slabPfn(p);
-      w.wptr(c + this.C.partial, this.slabGetPtr(pfn, this.wNext));
       if (node < 0 || this.slab_nid(pfn) === node) {
+        w.wptr(c + this.C.partial, this.slabGetPtr(pfn, this.wNext));
         w.wptr(c + this.C.slab, p);
         return this.load_freelist(s, c, this.get_freelist(pfn));
       }
-      this.slabSetPtr(pfn, this.wNext, 0);
-      this.__put_partials(s, pfn);
+      this.__put_partials(s, c, -1, 1);
     }
     // new_objects: a node partial slab, else a new slab.
     let tryThisnode = true;
@@ -733,6 +812,7 @@ export class Slub implements SlabAllocator {
       let pcFlags = gfp;
       if (node >= 0 && !(gfp & __GFP_THISNODE) && tryThisnode) pcFlags = GFP_NOWAIT | __GFP_THISNODE;
       let pfn = this.get_partial(s, node, pcFlags);
+      let freelist: number;
       if (pfn >= 0) {
         freelist = this.freeze_slab(pfn);
       } else {
@@ -753,14 +833,7 @@ export class Slub implements SlabAllocator {
         this.inc_slabs_node(s, this.slab_nid(pfn), objects);
       }
       // retry_load_slab: flush a CPU slab installed meanwhile (by a constructor that allocated from this cache).
-      slabPtr = w.rptr(c + this.C.slab);
-      if (slabPtr !== 0) {
-        const flushFreelist = w.rptr(c + this.C.freelist);
-        w.wptr(c + this.C.slab, 0);
-        w.wptr(c + this.C.freelist, 0);
-        this.bumpTid(c);
-        this.deactivate_slab(s, this.slabPfn(slabPtr), flushFreelist);
-      }
+      if (w.rptr(c + this.C.slab) !== 0) this.deactivate_cpu_slab(s, c);
       w.wptr(c + this.C.slab, this.slabPtr(pfn));
       return this.load_freelist(s, c, freelist);
     }
@@ -768,27 +841,34 @@ export class Slub implements SlabAllocator {
 
   /** load_freelist: the first object is the caller's, the rest becomes c->freelist. */
   private load_freelist(s: number, c: number, freelist: number): number {
-    this.w.wptr(c + this.C.freelist, this.get_freepointer(s, freelist));
+    this.pset(this.i32[(c * INV_SECTION) | 0], ((c + this.C.freelist) & SECTION_MASK) >> 2, this.get_freepointer(s, freelist));
     this.bumpTid(c);
     return freelist;
   }
 
-  /** get_freelist(): take the CPU slab's freelist; the slab stays frozen only if there was one. */
+  /** get_freelist(): take the CPU slab's freelist (remote frees); the slab stays frozen only if there was one. */
   private get_freelist(pfn: number): number {
-    const freelist = this.slabFreelist(pfn);
-    const objects = this.objects(pfn);
-    this.slabSetPtr(pfn, this.wFreelist, 0);
-    this.setCounters(pfn, objects | (objects << SLAB_OBJECTS_SHIFT) | (freelist !== 0 ? SLAB_FROZEN : 0));
-    return freelist;
+    for (;;) {
+      const freelist = this.slabFreelist(pfn);
+      const counters = this.counters(pfn);
+      const objects = (counters >>> SLAB_OBJECTS_SHIFT) & SLAB_OBJECTS_MASK;
+      const frozen = freelist !== 0 ? SLAB_FROZEN : 0;
+      if (this.slab_update_freelist(pfn, freelist, counters, 0, (counters & ~(SLAB_INUSE_MASK | SLAB_FROZEN)) | objects | frozen)) {
+        return freelist;
+      }
+    }
   }
 
-  /** freeze_slab(): a partial slab becomes a CPU slab; returns its freelist. */
+  /** freeze_slab(): a slab taken off a partial list becomes a CPU slab; returns its freelist. */
   private freeze_slab(pfn: number): number {
-    const freelist = this.slabFreelist(pfn);
-    const objects = this.objects(pfn);
-    this.slabSetPtr(pfn, this.wFreelist, 0);
-    this.setCounters(pfn, objects | (objects << SLAB_OBJECTS_SHIFT) | SLAB_FROZEN);
-    return freelist;
+    for (;;) {
+      const freelist = this.slabFreelist(pfn);
+      const counters = this.counters(pfn);
+      const objects = (counters >>> SLAB_OBJECTS_SHIFT) & SLAB_OBJECTS_MASK;
+      if (this.slab_update_freelist(pfn, freelist, counters, 0, (counters & ~SLAB_INUSE_MASK) | objects | SLAB_FROZEN)) {
+        return freelist;
+      }
+    }
   }
 
   /** get_partial(): a partial slab of node (or this CPU's node), then of the others; its pfn or -1. */
@@ -800,14 +880,18 @@ export class Slub implements SlabAllocator {
   }
 
   /**
-   * get_partial_node(): take the first slab off n's partial list for the
-   * CPU, and move more (up to cpu_partial_slabs / 2) to its partial list.
+   * get_partial_node(): under n->list_lock, take the first slab off n's
+   * partial list for the CPU, and move more (up to cpu_partial_slabs / 2)
+   * to its partial list. The slabs stay unfrozen until freeze_slab().
    */
   private get_partial_node(s: number, n: number): number {
+    // Racy check, as the kernel's: a stale answer only means a new slab or a wasted lock.
     if (n === 0 || this.nr_partial(n) === 0) return -1;
     const cpuPartialSlabs = this.u32(s, this.cache.cpu_partial_slabs);
+    const c = this.thisCpuSlab(s);
     let partial = -1;
     let partialSlabs = 0;
+    const flags = this.lock_node(n);
     for (let pfn = this.firstPartial(n); pfn >= 0;) {
       const next = this.nextPartial(n, pfn);
       this.remove_partial(n, pfn);
@@ -815,11 +899,12 @@ export class Slub implements SlabAllocator {
         partial = pfn;
         if (cpuPartialSlabs === 0) break;
       } else {
-        this.put_cpu_partial(s, pfn, false);
+        this.put_cpu_partial(s, c, pfn, false);
         if (++partialSlabs > Math.floor(cpuPartialSlabs / 2)) break;
       }
       pfn = next;
     }
+    this.unlock_node(n, flags);
     return partial;
   }
 
@@ -1014,38 +1099,49 @@ export class Slub implements SlabAllocator {
     return next === n + this.N.partial ? -1 : this.slabPfn(next - this.S.slab_list);
   }
 
-  /** add_partial(): n->nr_partial++, onto the list (head or tail), PG_workingset. */
+  /** add_partial() (n->list_lock held): n->nr_partial++, onto the list (head or tail), PG_workingset. */
   private add_partial(n: number, pfn: number, tail: boolean): void {
     const npa = n - this.po;
     this.w.wlong(npa + this.N.nr_partial, this.nr_partial(n) + 1);
     this.lists.add(pfn, this.partialHead(n), tail);
-    this.d.pages.setFlag(pfn, PG_workingset);
+    this.set_node_partial(pfn, true);
   }
 
+  /** remove_partial() (n->list_lock held) */
   private remove_partial(n: number, pfn: number): void {
     this.lists.del(pfn);
-    this.d.pages.clearFlag(pfn, PG_workingset);
+    this.set_node_partial(pfn, false);
     this.w.wlong(n - this.po + this.N.nr_partial, this.nr_partial(n) - 1);
   }
 
+  /* node_nr_slabs(), node_nr_objs(): atomic_long_t, read and changed in their low word (the counts stay below 2^31) */
+
   private node_nr_slabs(n: number): number {
-    return this.w.rlong(n - this.po + this.N.nr_slabs);
+    return this.w.r32(n - this.po + this.N.nr_slabs);
   }
 
   private node_nr_objs(n: number): number {
-    return this.w.rlong(n - this.po + this.N.total_objects);
+    return this.w.r32(n - this.po + this.N.total_objects);
+  }
+
+  /** atomic_long_add() on a kmem_cache_node counter: Atomics.add when other threads may add too. */
+  private node_counter_add(pa: number, delta: number): void {
+    const a = this.i32[(pa * INV_SECTION) | 0];
+    const i = (pa & SECTION_MASK) >> 2;
+    if (this.parallel()) Atomics.add(a, i, delta);
+    else a[i] = (a[i] + delta) | 0;
   }
 
   private inc_slabs_node(s: number, nid: number, objects: number): void {
     const npa = this.get_node(s, nid) - this.po;
-    this.w.wlong(npa + this.N.nr_slabs, this.w.rlong(npa + this.N.nr_slabs) + 1);
-    this.w.wlong(npa + this.N.total_objects, this.w.rlong(npa + this.N.total_objects) + objects);
+    this.node_counter_add(npa + this.N.nr_slabs, 1);
+    this.node_counter_add(npa + this.N.total_objects, objects);
   }
 
   private dec_slabs_node(s: number, nid: number, objects: number): void {
     const npa = this.get_node(s, nid) - this.po;
-    this.w.wlong(npa + this.N.nr_slabs, this.w.rlong(npa + this.N.nr_slabs) - 1);
-    this.w.wlong(npa + this.N.total_objects, this.w.rlong(npa + this.N.total_objects) - objects);
+    this.node_counter_add(npa + this.N.nr_slabs, -1);
+    this.node_counter_add(npa + this.N.total_objects, -objects);
   }
 
   private min_partial(s: number): number {
@@ -1053,79 +1149,136 @@ export class Slub implements SlabAllocator {
   }
 
   /**
-   * deactivate_slab(): a CPU slab goes back to list management. The
-   * CPU's freelist is spliced before the slab's own; then the slab is
-   * discarded (empty, and the node has enough partial slabs), put on the
-   * node's partial list (head, or tail if other CPUs freed into it), or
-   * left off every list (full).
+   * flush_slab() + deactivate_slab(): c's CPU slab goes back to list
+   * management. The CPU's freelist is spliced before the slab's own (the
+   * unfreeze, a slab_update_freelist() loop: other CPUs may be freeing into
+   * it); then the slab is discarded (empty, and the node has enough partial
+   * slabs), put on the node's partial list (head, or tail if other CPUs
+   * freed into it), or left off every list (full).
+   *
+   * 6.12 detaches the slab from the CPU, unfreezes it, then takes
+   * n->list_lock to add it to the partial list. kmem takes the lock first
+   * when the slab has free objects (it will need the list), so that a CPU
+   * that backs out of a soft lockup on the lock keeps its CPU slab as it was.
+   * (If a remote free gives a full slab free objects between the two, the
+   * lock is taken after the unfreeze, as in 6.12.)
    */
-  private deactivate_slab(s: number, pfn: number, freelist: number): void {
+  private deactivate_cpu_slab(s: number, c: number): void {
+    const w = this.w;
+    const slab = w.rptr(c + this.C.slab);
+    if (slab === 0) return;
+    const pfn = this.slabPfn(slab);
+    const freelist = w.rptr(c + this.C.freelist);
     const n = this.get_node(s, this.slab_nid(pfn));
-    const oldFreelist = this.slabFreelist(pfn);
-    const tail = oldFreelist !== 0;
+    const tail = this.slabFreelist(pfn) !== 0;
+    let flags = freelist !== 0 || tail ? this.lock_node(n) : -1;
+    w.wptr(c + this.C.slab, 0);
+    w.wptr(c + this.C.freelist, 0);
+    this.bumpTid(c);
+    // Stage one: count the objects on the CPU's freelist and find its tail.
     let freeDelta = 0;
     let freelistTail = 0;
     for (let it = freelist; it !== 0; it = this.get_freepointer(s, it)) {
       freelistTail = it;
       freeDelta++;
     }
-    const counters = this.counters(pfn);
-    let inuse = counters & SLAB_INUSE_MASK;
-    let newFreelist = oldFreelist;
-    if (freelistTail !== 0) {
-      inuse -= freeDelta;
-      this.w.wptr(freelistTail - this.po + this.u32(s, this.cache.offset), oldFreelist);
-      newFreelist = freelist;
+    // Stage two: unfreeze, splicing the CPU's freelist before the slab's own.
+    let newFreelist: number;
+    let inuse: number;
+    for (;;) {
+      const oldFreelist = this.slabFreelist(pfn);
+      const counters = this.counters(pfn);
+      inuse = counters & SLAB_INUSE_MASK;
+      newFreelist = oldFreelist;
+      if (freelistTail !== 0) {
+        inuse -= freeDelta;
+        w.wptr(freelistTail - this.po + this.u32(s, this.cache.offset), oldFreelist);
+        newFreelist = freelist;
+      }
+      if (this.slab_update_freelist(pfn, oldFreelist, counters, newFreelist, (counters & ~(SLAB_INUSE_MASK | SLAB_FROZEN)) | inuse)) break;
     }
-    this.slabSetPtr(pfn, this.wFreelist, newFreelist);
-    this.setCounters(pfn, (counters & ~(SLAB_INUSE_MASK | SLAB_FROZEN)) | inuse);
+    // Stage three: the lists.
     if (inuse === 0 && this.nr_partial(n) >= this.min_partial(s)) {
+      if (flags >= 0) this.unlock_node(n, flags);
       this.discard_slab(s, pfn);
     } else if (newFreelist !== 0) {
+      if (flags < 0) flags = this.lock_node(n);
       this.add_partial(n, pfn, tail);
+      this.unlock_node(n, flags);
+    } else if (flags >= 0) {
+      this.unlock_node(n, flags);
     }
-  }
-
-  /** __put_partials(): a chain of CPU partial slabs goes to the node lists (or is discarded). */
-  private __put_partials(s: number, pfn: number): void {
-    const discard: number[] = [];
-    while (pfn >= 0) {
-      const next = this.slabGetPtr(pfn, this.wNext);
-      const n = this.get_node(s, this.slab_nid(pfn));
-      if (this.inuse(pfn) === 0 && this.nr_partial(n) >= this.min_partial(s)) discard.push(pfn);
-      else this.add_partial(n, pfn, true);
-      pfn = next === 0 ? -1 : this.slabPfn(next);
-    }
-    // The kernel chains the slabs to discard through slab->next, newest first.
-    for (let i = discard.length - 1; i >= 0; i--) this.discard_slab(s, discard[i]);
   }
 
   /**
-   * put_cpu_partial(): push a slab on this CPU's partial list; when drain
-   * is set and the list already holds cpu_partial_slabs, the old list goes
-   * to the node lists first.
+   * __put_partials() / put_partials_cpu(): up to max CPU partial slabs of c
+   * go to their nodes' partial lists (an empty one is discarded once its
+   * node has min_partial others), taken from the front of c->partial (keep
+   * < 0) or after the slab keep (whose count of slabs below it drops). 6.12
+   * detaches the chain from the CPU first and then locks each node in turn;
+   * kmem unlinks each slab while holding its node's list_lock, so that a CPU
+   * backing out of a soft lockup keeps the slabs it did not move.
    */
-  private put_cpu_partial(s: number, pfn: number, drain: boolean): void {
-    const c = this.thisCpuSlab(s);
-    const old = this.w.rptr(c + this.C.partial);
-    let oldslab = old;
-    let slabToPut = 0;
-    let slabs = 0;
-    if (old !== 0) {
-      const oldPfn = this.slabPfn(old);
-      if (drain && this.slabSlabs(oldPfn) >= this.u32(s, this.cache.cpu_partial_slabs)) {
-        slabToPut = old;
-        oldslab = 0;
+  private __put_partials(s: number, c: number, keep: number, max: number): void {
+    const w = this.w;
+    let n = 0;
+    let flags = 0;
+    let discard = 0;
+    for (let moved = 0; moved < max; moved++) {
+      const p = keep < 0 ? w.rptr(c + this.C.partial) : this.slabGetPtr(keep, this.wNext);
+      if (p === 0) break;
+      const pfn = this.slabPfn(p);
+      const n2 = this.get_node(s, this.slab_nid(pfn));
+      if (n2 !== n) {
+        if (n !== 0) this.unlock_node(n, flags);
+        n = n2;
+        flags = this.lock_node(n);
+      }
+      const next = this.slabGetPtr(pfn, this.wNext);
+      if (keep < 0) {
+        w.wptr(c + this.C.partial, next);
       } else {
-        slabs = this.slabSlabs(oldPfn);
+        this.slabSetPtr(keep, this.wNext, next);
+        this.setSlabSlabs(keep, this.slabSlabs(keep) - 1);
+      }
+      if (this.inuse(pfn) === 0 && this.nr_partial(n) >= this.min_partial(s)) {
+        // slab_to_discard, chained through slab->next, newest first
+        this.slabSetPtr(pfn, this.wNext, discard);
+        discard = p;
+      } else {
+        this.add_partial(n, pfn, true);
       }
     }
-    slabs++;
+    if (n !== 0) this.unlock_node(n, flags);
+    while (discard !== 0) {
+      const pfn = this.slabPfn(discard);
+      discard = this.slabGetPtr(pfn, this.wNext);
+      this.discard_slab(s, pfn);
+    }
+  }
+
+  /**
+   * put_cpu_partial(): push a slab on c's partial list (c is this CPU's);
+   * when drain is set and the list already holds cpu_partial_slabs, the old
+   * ones then go to the node lists (6.12 swaps the list out first; the end
+   * state is the same).
+   */
+  private put_cpu_partial(s: number, c: number, pfn: number, drain: boolean): void {
+    const ca = this.i32[(c * INV_SECTION) | 0];
+    const cp = ((c + this.C.partial) & SECTION_MASK) >> 2;
+    const old = this.pget(ca, cp);
+    let slabs = 0;
+    let drainOld = false;
+    if (old !== 0) {
+      slabs = this.slabSlabs(this.slabPfn(old));
+      drainOld = drain && slabs >= this.u32(s, this.cache.cpu_partial_slabs);
+    }
     const a = this.d.sparse.arr(pfn);
-    a[this.d.sparse.word(pfn) + this.wSlabs] = slabs;
-    this.slabSetPtr(pfn, this.wNext, oldslab);
-    this.w.wptr(c + this.C.partial, this.slabPtr(pfn));
-    if (slabToPut !== 0) this.__put_partials(s, this.slabPfn(slabToPut));
+    const w = this.d.sparse.word(pfn);
+    a[w + this.wSlabs] = slabs + 1;
+    this.pset(a, w + this.wNext, old);
+    this.pset(ca, cp, this.slabPtr(pfn));
+    if (drainOld) this.__put_partials(s, c, pfn, Infinity);
   }
 
   /* ------------------------------------------------------------------ */
@@ -1134,42 +1287,63 @@ export class Slub implements SlabAllocator {
 
   /**
    * __slab_free(): push head..tail (cnt objects) onto the slab's own
-   * freelist and fix the lists. A frozen (CPU) slab needs nothing more; a
-   * slab that was full goes to this CPU's partial list; a slab on the node
-   * list that became empty is discarded if the node has min_partial others.
+   * freelist (a slab_update_freelist() loop) and fix the lists. A frozen
+   * (CPU) slab needs nothing more; a slab that was full goes to this CPU's
+   * partial list; a slab on the node list that became empty is discarded
+   * if the node has min_partial others (n->list_lock taken before the
+   * update, as 6.12 does, so that nobody moves the slab meanwhile).
    */
-  private __slab_free(s: number, pfn: number, head: number, tail: number, cnt: number): void {
+  __slab_free(s: number, pfn: number, head: number, tail: number, cnt: number): void {
     if (this.kmem_cache_debug(s)) {
       this.free_to_partial_list(s, pfn, head, tail, cnt);
       return;
     }
-    const prior = this.slabFreelist(pfn);
-    if (!this.set_freepointer(s, tail, prior)) return;
-    const counters = this.counters(pfn);
-    const wasFrozen = (counters & SLAB_FROZEN) !== 0;
-    const inuse = (counters & SLAB_INUSE_MASK) - cnt;
-    const cpuPartial = this.has_cpu_partial(s);
+    const a = this.d.sparse.arr(pfn);
+    const w = this.d.sparse.word(pfn);
+    const tpa = tail - this.po + this.u32(s, this.cache.offset);
+    const ta = this.i32[(tpa * INV_SECTION) | 0];
+    const ti = (tpa & SECTION_MASK) >> 2;
     let n = 0;
+    let flags = 0;
+    let prior: number;
+    let wasFrozen: boolean;
+    let inuse: number;
     let onNodePartial = false;
-    if ((inuse === 0 || prior === 0) && !wasFrozen && (!cpuPartial || prior !== 0)) {
-      n = this.get_node(s, this.slab_nid(pfn));
-      onNodePartial = this.d.pages.testFlag(pfn, PG_workingset);
+    for (;;) {
+      if (n !== 0) {
+        this.unlock_node(n, flags);
+        n = 0;
+      }
+      prior = this.pget(a, w + this.wFreelist);
+      const counters = a[w + this.wCounters];
+      if (tail === prior) {
+        this.double_free();
+        return;
+      }
+      this.pset(ta, ti, prior);
+      wasFrozen = (counters & SLAB_FROZEN) !== 0;
+      inuse = (counters & SLAB_INUSE_MASK) - cnt;
+      // Emptied, and off the CPUs (a CPU partial slab was full before): its list must change.
+      if (inuse === 0 && prior !== 0 && !wasFrozen) {
+        n = this.get_node(s, this.slab_nid(pfn));
+        flags = this.lock_node(n);
+        onNodePartial = this.test_node_partial(pfn);
+      }
+      if (this.slab_update_freelist(pfn, prior, counters, head, (counters & ~SLAB_INUSE_MASK) | inuse)) break;
     }
-    this.slabSetPtr(pfn, this.wFreelist, head);
-    this.setCounters(pfn, (counters & ~SLAB_INUSE_MASK) | inuse);
     if (n === 0) {
       // Frozen: the CPU that owns the slab will find the objects. Full before: to this CPU's partial list.
-      if (!wasFrozen && cpuPartial && prior === 0) this.put_cpu_partial(s, pfn, true);
+      if (!wasFrozen && prior === 0) this.put_cpu_partial(s, this.thisCpuSlab(s), pfn, true);
       return;
     }
     // Partially free before, but on a CPU's partial list rather than the node's: nothing to do.
-    if (prior !== 0 && !onNodePartial) return;
-    if (inuse === 0 && this.nr_partial(n) >= this.min_partial(s)) {
-      if (prior !== 0) this.remove_partial(n, pfn);
-      this.discard_slab(s, pfn);
+    if (!onNodePartial || this.nr_partial(n) < this.min_partial(s)) {
+      this.unlock_node(n, flags);
       return;
     }
-    if (!cpuPartial && prior === 0) this.add_partial(n, pfn, true);
+    this.remove_partial(n, pfn);
+    this.unlock_node(n, flags);
+    this.discard_slab(s, pfn);
   }
 
   /** kmem_cache_has_cpu_partial(): no CPU partial lists for caches with debug flags. */
@@ -1871,22 +2045,36 @@ export class Slub implements SlabAllocator {
     this.slabSetPtr(pfn, this.wFreelist, this.get_freepointer(s, object));
     this.setInuse(pfn, 1);
     if (!this.alloc_debug_processing(s, pfn, object, origSize)) return 0;
+    let flags: number;
+    try {
+      flags = this.lock_node(n);
+    } catch (e) {
+      // backing out (a soft lockup): the new slab is nobody's yet; give it back
+      this.__free_slab(s, pfn);
+      throw e;
+    }
     if (this.inuse(pfn) === this.objects(pfn)) this.add_full(s, n, pfn);
     else this.add_partial(n, pfn, false);
     this.inc_slabs_node(s, nid, this.objects(pfn));
+    this.unlock_node(n, flags);
     return object;
   }
 
   /** get_partial_node() for a debug cache: an object from the first slab of n's partial list that passes. */
   private get_partial_node_debug(s: number, n: number, origSize: number): number {
     if (n === 0 || this.nr_partial(n) === 0) return 0;
-    for (let pfn = this.firstPartial(n); pfn >= 0;) {
-      const next = this.nextPartial(n, pfn);
-      const object = this.alloc_single_from_partial(s, n, pfn, origSize);
-      if (object !== 0) return object;
-      pfn = next;
+    const flags = this.lock_node(n);
+    try {
+      for (let pfn = this.firstPartial(n); pfn >= 0;) {
+        const next = this.nextPartial(n, pfn);
+        const object = this.alloc_single_from_partial(s, n, pfn, origSize);
+        if (object !== 0) return object;
+        pfn = next;
+      }
+      return 0;
+    } finally {
+      this.unlock_node(n, flags);
     }
-    return 0;
   }
 
   /** get_partial() for a debug cache: this node's partial slabs, then (as get_any_partial()) the others'. */
@@ -2023,25 +2211,30 @@ export class Slub implements SlabAllocator {
       if (this.sflags(s) & SLAB_STORE_USER) this.set_track_prepare(false);
       const cnt = [bulkCnt];
       let slabFree = -1;
-      if (this.free_debug_processing(s, pfn, head, tail, cnt)) {
-        const prior = this.slabFreelist(pfn);
-        if (tail === prior) {
-          // set_freepointer()'s naive double-free check (reached without F)
-          this.double_free();
-          return;
+      const flags = this.lock_node(n);
+      try {
+        if (this.free_debug_processing(s, pfn, head, tail, cnt)) {
+          const prior = this.slabFreelist(pfn);
+          if (tail === prior) {
+            // set_freepointer()'s naive double-free check (reached without F)
+            this.double_free();
+            return;
+          }
+          this.setInuse(pfn, (this.inuse(pfn) - cnt[0]) & SLAB_INUSE_MASK);
+          this.w.wptr(tail - this.po + this.u32(s, this.cache.offset), prior);
+          this.slabSetPtr(pfn, this.wFreelist, head);
+          if (this.inuse(pfn) === 0 && this.nr_partial(n) >= this.min_partial(s)) slabFree = pfn;
+          // (A slab whose freelist a check cleared stays on the partial list: kmem does not add it twice.)
+          const onPartial = this.test_node_partial(pfn);
+          if (prior === 0 && !onPartial) {
+            this.remove_full(s, n, pfn);
+            if (slabFree < 0) this.add_partial(n, pfn, true);
+          } else if (slabFree >= 0) {
+            this.remove_partial(n, pfn);
+          }
         }
-        this.setInuse(pfn, (this.inuse(pfn) - cnt[0]) & SLAB_INUSE_MASK);
-        this.w.wptr(tail - this.po + this.u32(s, this.cache.offset), prior);
-        this.slabSetPtr(pfn, this.wFreelist, head);
-        if (this.inuse(pfn) === 0 && this.nr_partial(n) >= this.min_partial(s)) slabFree = pfn;
-        // (A slab whose freelist a check cleared stays on the partial list: kmem does not add it twice.)
-        const onPartial = this.d.pages.testFlag(pfn, PG_workingset);
-        if (prior === 0 && !onPartial) {
-          this.remove_full(s, n, pfn);
-          if (slabFree < 0) this.add_partial(n, pfn, true);
-        } else if (slabFree >= 0) {
-          this.remove_partial(n, pfn);
-        }
+      } finally {
+        this.unlock_node(n, flags);
       }
       if (slabFree >= 0) {
         this.dec_slabs_node(s, nid, this.objects(slabFree));
@@ -2100,6 +2293,15 @@ export class Slub implements SlabAllocator {
   }
 
   private validate_slab_node(s: number, n: number): number {
+    const flags = this.lock_node(n);
+    try {
+      return this.validate_node_slabs(s, n);
+    } finally {
+      this.unlock_node(n, flags);
+    }
+  }
+
+  private validate_node_slabs(s: number, n: number): number {
     let count = 0;
     for (const pfn of this.partialSlabs(n)) {
       this.validate_slab(s, pfn);
@@ -2160,6 +2362,7 @@ export class Slub implements SlabAllocator {
 
   /** __kmem_cache_alloc_bulk(): from this CPU's freelist, the slow path when it runs dry. */
   alloc_bulk(s: number, gfp: number, size: number, p: number): number {
+    this.serve_flush();
     this.d.bug.deferBegin();
     try {
       return this.__kmem_cache_alloc_bulk(s, gfp, size, p);
@@ -2198,6 +2401,7 @@ export class Slub implements SlabAllocator {
    * slab, links them, and frees them in one do_slab_free(); repeat.
    */
   free_bulk(s: number, size: number, p: number): void {
+    this.serve_flush();
     this.d.bug.deferBegin();
     try {
       this.__kmem_cache_free_bulk(s, size, p);
@@ -2460,6 +2664,11 @@ export class Slub implements SlabAllocator {
     this.w.w32(G + this.G.slub_max_order, p.maxOrder);
     this.w.w32(G + this.G.slub_min_objects, p.minObjects);
     this.setup_slub_debug_statics();
+    // DEFINE_PER_CPU(struct slub_flush_work, slub_flush)
+    const slubFlush = this.d.percpu.__alloc_percpu(this.F.size, this.ptr);
+    if (slubFlush === 0) throw new Error('SLUB: no per-CPU memory for slub_flush at boot');
+    this.w.wptr(G + this.G.slub_flush, slubFlush);
+    this.fast.setFlushWork(slubFlush + this.F.work);
     // Print slub debugging pointers without hashing
     if (p.debug.flags !== 0 || p.debug.string !== null || p.noHashPointers) this.no_hash_pointers_enable();
     // slab_nodes: the nodes with normal memory (N_NORMAL_MEMORY), a bitmap of up to 64 nodes
@@ -2508,22 +2717,113 @@ export class Slub implements SlabAllocator {
   /** __flush_cpu_slab(): cpu's slab back to the lists, and its partial slabs to the node lists. */
   private __flush_cpu_slab(s: number, cpu: number): void {
     const c = this.cpuSlab(s, cpu);
-    const freelist = this.w.rptr(c + this.C.freelist);
-    const slab = this.w.rptr(c + this.C.slab);
-    this.w.wptr(c + this.C.slab, 0);
-    this.w.wptr(c + this.C.freelist, 0);
-    this.bumpTid(c);
-    if (slab !== 0) this.deactivate_slab(s, this.slabPfn(slab), freelist);
-    const partial = this.w.rptr(c + this.C.partial);
-    this.w.wptr(c + this.C.partial, 0);
-    if (partial !== 0) this.__put_partials(s, this.slabPfn(partial));
+    this.deactivate_cpu_slab(s, c);
+    this.__put_partials(s, c, -1, Infinity);
   }
 
-  /** flush_all(): every CPU's slabs of s back to the node lists. */
+  /** has_cpu_slab(): does cpu hold slabs of s (a racy look at another CPU's data, as the kernel's)? */
+  private has_cpu_slab(cpu: number, s: number): boolean {
+    const c = this.cpuSlab(s, cpu);
+    return this.w.rptr(c + this.C.slab) !== 0 || this.w.rptr(c + this.C.partial) !== 0;
+  }
+
+  /** Physical address of cpu's struct slub_flush_work. */
+  private slubFlush(cpu: number): number {
+    return this.pcpuBase + cpu * this.pcpuUnit + this.w.rptr(this.d.staticsPa + this.G.slub_flush);
+  }
+
+  /**
+   * flush_all(): every CPU's slabs of s back to the node lists.
+   *
+   * 6.12 queues flush_cpu_slab() as a work item on each CPU that holds
+   * slabs of s and waits for them (flush_work()): a CPU's kmem_cache_cpu is
+   * only ever touched by that CPU. kmem does the same across host threads
+   * with the per-CPU struct slub_flush_work. A CPU this thread drives is
+   * flushed here and now, as its work item would run (in the deterministic
+   * mode that is every CPU). For a CPU driven by another thread, s goes into
+   * its slub_flush and work becomes WORK_PENDING; the fast paths of that CPU
+   * then miss, and its next slab call serves the request (serve_flush():
+   * flush_cpu_slab(), then work = 0 and a notify). The requester waits up to
+   * FLUSH_WAIT_MS for each. Limitation: a CPU whose thread makes no slab
+   * call in that time (an idle worker) keeps its slabs; the request is
+   * withdrawn, shrinking leaves those slabs, and destroying the cache
+   * reports them as objects remaining. flush_lock (6.12's mutex) keeps
+   * requesters one at a time; a thread waiting for it serves its own CPU's
+   * requests meanwhile, so two threads flushing at once do not wait on each
+   * other.
+   */
   private flush_all(s: number): void {
-    for (let cpu = 0; cpu < this.d.nrCpus; cpu++) {
-      const c = this.cpuSlab(s, cpu);
-      if (this.w.rptr(c + this.C.slab) !== 0 || this.w.rptr(c + this.C.partial) !== 0) this.__flush_cpu_slab(s, cpu);
+    if (!this.parallel()) {
+      for (let cpu = 0; cpu < this.d.nrCpus; cpu++) if (this.has_cpu_slab(cpu, s)) this.__flush_cpu_slab(s, cpu);
+      return;
+    }
+    const lock = this.d.staticsPa + this.G.flush_lock;
+    const la = this.i32[(lock * INV_SECTION) | 0];
+    const li = (lock & SECTION_MASK) >> 2;
+    for (;;) {
+      const holder = Atomics.compareExchange(la, li, 0, this.d.sched.cpu + 1);
+      if (holder === 0) break;
+      this.serve_flush();
+      Atomics.wait(la, li, holder, 1);
+    }
+    try {
+      for (let cpu = 0; cpu < this.d.nrCpus; cpu++) {
+        const sfw = this.slubFlush(cpu);
+        if (!this.has_cpu_slab(cpu, s) || this.d.smp.drives(cpu)) {
+          this.w.w32(sfw + this.F.skip, 1);
+          if (this.has_cpu_slab(cpu, s)) this.__flush_cpu_slab(s, cpu);
+          continue;
+        }
+        this.w.w32(sfw + this.F.skip, 0);
+        this.w.wptr(sfw + this.F.s, s);
+        Atomics.store(this.i32[(sfw * INV_SECTION) | 0], ((sfw + this.F.work) & SECTION_MASK) >> 2, WORK_PENDING);
+      }
+      for (let cpu = 0; cpu < this.d.nrCpus; cpu++) {
+        const sfw = this.slubFlush(cpu);
+        if (this.w.r32(sfw + this.F.skip) === 0) this.flush_work(sfw + this.F.work);
+      }
+    } finally {
+      Atomics.store(la, li, 0);
+      Atomics.notify(la, li);
+    }
+  }
+
+  /** flush_work(): wait for a queued flush; withdraw it after FLUSH_WAIT_MS if its CPU has not started it. */
+  private flush_work(workPa: number): void {
+    const a = this.i32[(workPa * INV_SECTION) | 0];
+    const i = (workPa & SECTION_MASK) >> 2;
+    const deadline = Date.now() + FLUSH_WAIT_MS;
+    for (;;) {
+      const state = Atomics.load(a, i);
+      if (state === 0) return;
+      const left = deadline - Date.now();
+      if (left <= 0 && state === WORK_PENDING) {
+        if (Atomics.compareExchange(a, i, WORK_PENDING, 0) === WORK_PENDING) return;
+        continue;
+      }
+      // WORK_RUNNING past the deadline: the CPU is flushing; wait for it to finish.
+      Atomics.wait(a, i, state, left > 0 ? left : FLUSH_WAIT_MS);
+    }
+  }
+
+  /**
+   * flush_cpu_slab(): the flush another thread queued on this CPU, if any
+   * (at the start of this CPU's slab slow paths; the fast paths miss while
+   * one is pending).
+   */
+  private serve_flush(): void {
+    const sfw = this.slubFlush(this.d.sched.cpu);
+    const work = sfw + this.F.work;
+    const a = this.i32[(work * INV_SECTION) | 0];
+    const i = (work & SECTION_MASK) >> 2;
+    if (a[i] === 0) return;
+    if (Atomics.compareExchange(a, i, WORK_PENDING, WORK_RUNNING) !== WORK_PENDING) return;
+    try {
+      const s = this.w.rptr(sfw + this.F.s);
+      this.__flush_cpu_slab(s, this.d.sched.cpu);
+    } finally {
+      Atomics.store(a, i, 0);
+      Atomics.notify(a, i);
     }
   }
 
@@ -2557,6 +2857,7 @@ export class Slub implements SlabAllocator {
       const discard: number[] = [];
       const promote: number[][] = Array.from({ length: SHRINK_PROMOTE_MAX }, () => []);
       const rest: number[] = [];
+      const flags = this.lock_node(n);
       for (const pfn of this.partialSlabs(n)) {
         const free = this.objects(pfn) - this.inuse(pfn);
         if (free === this.objects(pfn)) {
@@ -2572,6 +2873,7 @@ export class Slub implements SlabAllocator {
       const order = [...promote.flat(), ...rest];
       for (const pfn of order) this.lists.del(pfn);
       for (const pfn of order) this.lists.add(pfn, this.partialHead(n), true);
+      this.unlock_node(n, flags);
       // The discard list was built with list_move(): last found, first freed.
       for (let i = discard.length - 1; i >= 0; i--) this.free_slab(s, discard[i]);
       if (this.node_nr_slabs(n) !== 0) ret = 1;
@@ -2594,14 +2896,20 @@ export class Slub implements SlabAllocator {
     for (let node = 0; node < this.nrNodeIds; node++) {
       const n = this.get_node(s, node);
       if (n === 0) continue;
+      // free_partial(): under n->list_lock, the empty slabs off the list, the others' objects listed
       const discard: number[] = [];
-      for (const pfn of this.partialSlabs(n)) {
-        if (this.inuse(pfn) === 0) {
-          this.remove_partial(n, pfn);
-          discard.push(pfn);
-        } else {
-          this.list_slab_objects(s, pfn);
+      const flags = this.lock_node(n);
+      try {
+        for (const pfn of this.partialSlabs(n)) {
+          if (this.inuse(pfn) === 0) {
+            this.remove_partial(n, pfn);
+            discard.push(pfn);
+          } else {
+            this.list_slab_objects(s, pfn);
+          }
         }
+      } finally {
+        this.unlock_node(n, flags);
       }
       for (let i = discard.length - 1; i >= 0; i--) this.discard_slab(s, discard[i]);
       if (this.nr_partial(n) !== 0 || this.node_nr_slabs(n) !== 0) return 1;
@@ -2613,8 +2921,20 @@ export class Slub implements SlabAllocator {
   /* Figures                                                             */
   /* ------------------------------------------------------------------ */
 
-  /** count_partial_free_approx(): free objects on n's partial list (scanning at most 10000 slabs). */
+  /**
+   * count_partial_free_approx(): free objects on n's partial list
+   * (scanning at most 10000 slabs), under n->list_lock.
+   */
   private count_partial_free_approx(n: number): number {
+    const flags = this.lock_node(n);
+    try {
+      return this.count_partial_free(n);
+    } finally {
+      this.unlock_node(n, flags);
+    }
+  }
+
+  private count_partial_free(n: number): number {
     const nrPartial = this.nr_partial(n);
     let x = 0;
     let scanned = 0;

@@ -93,6 +93,7 @@ export class Sparse {
     this.usageArr = new Array<Uint8Array>(this.nrSections).fill(new Uint8Array(0));
     this.usageIdx = new Int32Array(this.nrSections);
     this.memmapBytes = this.PAGES_PER_SECTION * pl.size;
+    access.mem.onRebind(() => this.attach());
   }
 
   /** Bytes the kernel needs for mem_section[] and vmemmap_pmd[] for maxPfn. */

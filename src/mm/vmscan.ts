@@ -45,6 +45,7 @@
  * of wakeups.
  */
 import type { KmemAccess } from '../machine/kmem_access.ts';
+import { PhysMem } from '../machine/memory.ts';
 import { GFP_KERNEL } from '../include/linux/gfp_types.ts';
 import { gfp_zone } from '../include/linux/gfp.ts';
 import { PF_KSWAPD, type Sched } from '../kernel/sched.ts';
@@ -73,7 +74,12 @@ export class Kswapd {
   private readonly pendingPa: number;
   /** The reclaim kswapd does (Vmscan); without it, the reclaim hook alone, as a node shrink at any priority. */
   reclaimer: NodeReclaim | null = null;
-  /** A kswapd is in balance_pgdat(): it is not waiting, so wakeups only record the order (no nested run). */
+  /**
+   * This host thread is running a kswapd (in balance_pgdat()): it is not
+   * waiting, so wakeups only record the order, and the allocations its
+   * reclaim makes run no kswapd nested on this thread's stack. Per thread:
+   * a woken kswapd runs on the thread whose allocation woke it.
+   */
   private running = false;
 
   constructor(
@@ -115,8 +121,9 @@ export class Kswapd {
     this.running = true;
     try {
       for (let nid = 0; nid < this.pgdatPa.length; nid++) {
-        if (m.read32(this.field(nid, 'kswapd_wait')) === 0) continue;
-        m.write32(this.field(nid, 'kswapd_wait'), 0);
+        // Claim the wakeup: with several host threads, only one runs this node's kswapd for it.
+        const wait = this.field(nid, 'kswapd_wait');
+        if (Atomics.compareExchange(m.i32At(wait), PhysMem.wordIndex(wait), 1, 0) !== 1) continue;
         const order = m.read32(this.field(nid, 'kswapd_order'));
         const highest = m.read32(this.field(nid, 'kswapd_highest_zoneidx'));
         m.write32(this.field(nid, 'kswapd_order'), 0);

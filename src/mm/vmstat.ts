@@ -4,7 +4,10 @@
  *
  * Everything here is read from simulated memory at the moment of the call:
  * zone and node counters, free lists, pageblock types, per-CPU pagesets.
- * The result is the plain view the /proc formatters print.
+ * The result is the plain view the /proc formatters print. Zone counters
+ * and NUMA events are snapshots (zone_page_state_snapshot(): the zone's
+ * counter plus every CPU's pending diff), so they read as the kernel's do
+ * once its vmstat worker has folded the diffs.
  */
 import { PAGE_SIZE } from '../arch/x86/layout.ts';
 import type { Kernel } from '../kernel/kernel.ts';
@@ -32,13 +35,6 @@ const FREE_LIST_WALK_CAP = 100000;
 
 function nodeStat(k: Kernel, nid: number, item: number): number {
   return k.access.readLong(k.mmInit.pgdatPa[nid] + k.mz.pgdat.vm_stat + item * k.layout.ptrSize);
-}
-
-/** calculate_normal_threshold(): the per-CPU counter drift allowed before folding. */
-function statThreshold(k: Kernel, zone: Zone): number {
-  const fls = (x: number) => (x === 0 ? 0 : 32 - Math.clz32(x));
-  const mem = Math.floor(k.buddy.managed(zone) / 2 ** (27 - 12));
-  return Math.min(125, 2 * fls(k.config.cpus) * (1 + fls(mem)));
 }
 
 function zoneView(k: Kernel, zone: Zone, cfg: VmstatConfig): ZoneView {
@@ -88,7 +84,7 @@ function zoneView(k: Kernel, zone: Zone, cfg: VmstatConfig): ZoneView {
     protection, nrFree, freeByType, blocksByType,
     startPfn: start,
     pagesets,
-    statThreshold: statThreshold(k, zone),
+    statThreshold: b.statThreshold(zone, 0),
     zoneStats, numaStats,
   };
 }

@@ -1,9 +1,11 @@
 /*
  * Building the explorer (src/web) for the browser with esbuild.
  *
- * Two bundles: app.js (the page, src/web/app/main.ts) and worker.js (the
- * kernel, src/web/worker.ts, which pulls in the whole kernel model: the
- * same TypeScript files Node runs through tsx, unchanged). ES modules,
+ * Three entry points: app.js (the page, src/web/app/main.ts), worker.js
+ * (the kernel, src/web/worker.ts, which pulls in the whole kernel model:
+ * the same TypeScript files Node runs through tsx, unchanged) and
+ * cpu_worker.js (a CPU's worker, src/web/cpu_worker.ts), the code they
+ * share split into chunk-*.js files. ES modules,
  * ES2022, minified, with source maps. Then the static files of
  * src/web/static, the traces the app offers (traces.json lists them: the
  * 20,000-event excerpt of the shared trace shipped in src/web/static/traces,
@@ -66,8 +68,10 @@ export function contentType(path: string): string {
 function esbuildOptions(): esbuild.BuildOptions {
   return {
     absWorkingDir: ROOT,
-    entryPoints: { app: 'src/web/app/main.ts', worker: 'src/web/worker.ts' },
+    entryPoints: { app: 'src/web/app/main.ts', worker: 'src/web/worker.ts', cpu_worker: 'src/web/cpu_worker.ts' },
     bundle: true,
+    // The kernel worker and the CPU workers share the kernel's code: one chunk, fetched once.
+    splitting: true,
     format: 'esm',
     platform: 'browser',
     target: ['es2022'],

@@ -21,7 +21,11 @@
  * time an event is enabled (tracing_update_buffers() expanding the boot
  * buffer), buffer_size_kb per CPU (default 1408, the kernel's
  * trace_buf_size). The enabled events, the options and the counters are in
- * the buffer's meta block, so the JS object only knows where it is.
+ * the buffer's meta block, whose place is in global_trace (.bss), so the JS
+ * object only knows where it is, and a thread attaching to a running
+ * machine finds it (attach(): it installs the hooks of the events enabled
+ * then; events enabled later by another thread are not seen by threads
+ * already attached, since the hooks are each thread's JS).
  *
  * The text is what Linux prints, by default as 6.18 does (the shared real
  * trace is the reference): the header with entries-in-buffer/entries-written
@@ -140,6 +144,8 @@ export interface TracingDeps {
   nrCpus: number;
   /** Physical address of the machine's clock (u64 ns, the printk clock). */
   clockPa: number;
+  /** Physical address of global_trace in .bss: the meta block's pfn + 1 (0: none yet) and its order. */
+  globalPa: number;
   /** pageblock_order, printed by mm_page_alloc_extfrag. */
   pageblockOrder: number;
   /** printk for boot messages. */
@@ -198,7 +204,18 @@ export class Tracing {
     this.metaOrder = order;
     this.rb = new RingBuffer(this.d.mem, pfn * PAGE_SIZE, this.d.nrCpus);
     this.rb.init(Math.floor(TRACE_BUF_SIZE_DEFAULT / 1024), DEFAULT_FLAGS);
+    this.d.mem.write32(this.d.globalPa, pfn + 1);
+    this.d.mem.write32(this.d.globalPa + 4, order);
     return this.rb;
+  }
+
+  /** A thread attaching to a running machine: find the trace buffers other threads set up, and hook the enabled events. */
+  attach(): void {
+    const pfn1 = this.d.mem.read32(this.d.globalPa);
+    if (pfn1 === 0) return;
+    this.metaOrder = this.d.mem.read32(this.d.globalPa + 4);
+    this.rb = new RingBuffer(this.d.mem, (pfn1 - 1) * PAGE_SIZE, this.d.nrCpus);
+    this.updateHooks();
   }
 
   /** The event names a spec stands for: "kmem", "kmem:*", "*:*", "*", "kmem:kmalloc", "kmalloc". */
@@ -332,6 +349,7 @@ export class Tracing {
     this.rb.release(this.rbPages);
     this.d.buddy.__free_pages(this.rb.metaPa / PAGE_SIZE, this.metaOrder);
     this.rb = null;
+    this.d.mem.write32(this.d.globalPa, 0);
   }
 
   /** echo > trace: empty every CPU's buffer. */

@@ -27,6 +27,12 @@
  *                     counted only: they are what an allocator did inside,
  *                     not requests (kmem's allocator makes its own)
  *
+ * The slab implementation's periodic work (SLAB's cache_reap(), SLQB's
+ * cache_trim_worker(): SlabAllocator.reap_tick) runs on the trace's clock:
+ * before an event, reap_tick() with the whole milliseconds of trace time
+ * since the last tick, so queues and arrays are trimmed as they would have
+ * been on the traced machine's timeline.
+ *
  * Counted, never fatal: kfree(NULL) (kfree_null); frees whose pointer was
  * not allocated in the trace (unmatched_frees: objects allocated before the
  * capture began, or by tasks the capture filtered out); allocations kmem
@@ -72,6 +78,7 @@ import {
   type PageAllocEvent,
 } from './kmem_events.ts';
 import type { ParseResult } from './parse.ts';
+import type { SlabInfo } from '../mm/slab_types.ts';
 
 const SLAB_PAGE_GFP = __GFP_COMP | __GFP_NOWARN | __GFP_NORETRY;
 const NR_ORDERS = 11;
@@ -104,6 +111,8 @@ export interface CacheStats {
   trace_size: number;
   /** The layout chosen to match trace_size: SLAB_HWCACHE_ALIGN and/or a constructor. */
   hwcache_align: boolean;
+  /** Objects per slab in kmem (0: the implementation has no per-cache slabs, SLOB). */
+  objects_per_slab: number;
   ctor: boolean;
   allocs: number;
   frees: number;
@@ -164,6 +173,15 @@ export interface ReplayResult {
   /** kmem_cache_alloc events whose cache's s->size differs from the trace's bytes_alloc. */
   cache_size_mismatches: number;
   peak_slab_pages: number;
+  /**
+   * At the end: 1 - (bytes_alloc of the objects the replay still holds) /
+   * (slab pages the replay added x PAGE_SIZE), the part of the pages the
+   * workload brought in that holds no live object (boot-time slab pages are
+   * left out of both sides; 0 when the replay added none).
+   */
+  external_fragmentation: number;
+  /** Objects per slab of the caches the replay allocated from, weighted by allocations (0 under SLOB). */
+  objects_per_slab: number;
   /** Slab pages when the replay began (the boot's caches) and at its end. */
   slab_pages_start: number;
   slab_pages_end: number;
@@ -222,6 +240,76 @@ function grow<T extends Float64Array | Int32Array>(a: T, n: number): T {
   return b;
 }
 
+/** Slots with a stack of free ones; the subclass holds the columns (typed arrays) and grows them. */
+abstract class Slots {
+  private free: Int32Array;
+  private top = 0;
+  private next = 0;
+
+  constructor(private capacity: number) {
+    this.free = new Int32Array(capacity);
+  }
+
+  /** A free slot (the columns grow when all are taken). */
+  take(): number {
+    if (this.top > 0) return this.free[--this.top];
+    const slot = this.next++;
+    if (slot >= this.capacity) {
+      this.capacity *= 2;
+      this.free = grow(this.free, this.capacity);
+      this.resize(this.capacity);
+    }
+    return slot;
+  }
+
+  release(slot: number): void {
+    this.free[this.top++] = slot;
+  }
+
+  protected abstract resize(n: number): void;
+}
+
+/** The replay's live slab objects, one slot each. */
+class LiveObjects extends Slots {
+  addr = new Float64Array(1024);
+  /** CacheStats index, -1 for a large kmalloc */
+  cache = new Int32Array(1024);
+  site = new Int32Array(1024);
+  cpu = new Int32Array(1024);
+  req = new Int32Array(1024);
+  alloc = new Int32Array(1024);
+
+  constructor() {
+    super(1024);
+  }
+
+  protected resize(n: number): void {
+    this.addr = grow(this.addr, n);
+    this.cache = grow(this.cache, n);
+    this.site = grow(this.site, n);
+    this.cpu = grow(this.cpu, n);
+    this.req = grow(this.req, n);
+    this.alloc = grow(this.alloc, n);
+  }
+}
+
+/** The replay's live page blocks, one slot each. */
+class LivePages extends Slots {
+  pfn = new Float64Array(256);
+  order = new Int32Array(256);
+  cpu = new Int32Array(256);
+
+  constructor() {
+    super(256);
+  }
+
+  protected resize(n: number): void {
+    this.pfn = grow(this.pfn, n);
+    this.order = grow(this.order, n);
+    this.cpu = grow(this.cpu, n);
+  }
+}
+
 /** A no-op constructor for caches whose traced layout had one (the free pointer goes after the object). */
 const replay_ctor: SlabCtor = function replay_ctor() {};
 
@@ -233,24 +321,11 @@ export class TraceReplay {
 
   /* Live slab objects: trace pointer -> slot. */
   private readonly objects = new Map<number, number>();
-  private objAddr = new Float64Array(1024);
-  private objCache = new Int32Array(1024);   // CacheSlot index, -1 for a large kmalloc
-  private objSite = new Int32Array(1024);
-  private objCpu = new Int32Array(1024);
-  private objReq = new Int32Array(1024);
-  private objAlloc = new Int32Array(1024);
-  private objFree = new Int32Array(1024);
-  private objFreeTop = 0;
-  private objNext = 0;
+  private readonly obj = new LiveObjects();
 
   /* Live pages: trace page pointer -> slot. */
   private readonly pageMap = new Map<number, number>();
-  private pagePfn = new Float64Array(256);
-  private pageOrder = new Int32Array(256);
-  private pageCpu = new Int32Array(256);
-  private pageFree = new Int32Array(256);
-  private pageFreeTop = 0;
-  private pageNext = 0;
+  private readonly pg = new LivePages();
   private readonly skippedSlabPages = new Set<number>();
 
   /* Caches: by kmem address, by name (the trace's name table id). */
@@ -311,6 +386,14 @@ export class TraceReplay {
   private readonly footprint: FootprintSample[] = [];
   private t0 = -1;
   private readonly logSeq0: number;
+  /** The implementation's reap_tick (bound once), and the trace time (ns) it has been ticked to; -1 before the first event. */
+  private readonly reap: ((ms: number) => void) | undefined;
+  private tickTs = -1;
+  /** get_slabinfo()'s out parameter, reused. */
+  private readonly info: SlabInfo = {
+    active_objs: 0, num_objs: 0, active_slabs: 0, num_slabs: 0, shared_avail: 0, limit: 0, batchcount: 0, shared: 0,
+    objects_per_slab: 0, cache_order: 0,
+  };
 
   constructor(readonly k: Kernel, options: ReplayOptions = {}) {
     this.nrCpus = k.config.cpus;
@@ -325,6 +408,8 @@ export class TraceReplay {
     this.peakSlab = this.slabStart;
     for (const s of k.slab.caches()) this.kmemCaches.set(k.slab.cacheName(s), s);
     this.logSeq0 = k.log.nextSeq;
+    const impl = k.slab.impl;
+    this.reap = impl.reap_tick === undefined ? undefined : impl.reap_tick.bind(impl);
   }
 
   /** Slab pages now (the node counters are in bytes). */
@@ -347,6 +432,14 @@ export class TraceReplay {
     if (cpu >= this.nrCpus || cpu < 0) {
       this.cpusFolded++;
       cpu = ((cpu % this.nrCpus) + this.nrCpus) % this.nrCpus;
+    }
+    if (this.reap !== undefined) {
+      if (this.tickTs < 0) this.tickTs = e.ts;
+      else if (e.ts - this.tickTs >= 1e6) {
+        const ms = Math.floor((e.ts - this.tickTs) / 1e6);
+        this.tickTs += ms * 1e6;
+        this.reap(ms);
+      }
     }
     this.k.sched.cpu = cpu;
     this.lastTs = e.ts;
@@ -403,10 +496,13 @@ export class TraceReplay {
     const pa = s === 0 ? -1 : k.kaddr.__pa(s);
     const objectSize = pa < 0 ? 0 : k.mem.read32(pa + k.slab.impl.cache.object_size);
     const size = pa < 0 ? 0 : k.mem.read32(pa + k.slab.impl.cache.size_);
+    this.info.objects_per_slab = 0;
+    if (s !== 0) k.slab.impl.get_slabinfo(s, this.info);
     const idx = this.caches.length;
     this.cacheS.push(s);
     this.caches.push({
-      name, created, object_size: objectSize, size, trace_size: traceSize, hwcache_align: hw, ctor, allocs: 0, frees: 0,
+      name, created, object_size: objectSize, size, trace_size: traceSize, hwcache_align: hw,
+      objects_per_slab: this.info.objects_per_slab, ctor, allocs: 0, frees: 0,
       bytes_req: 0, bytes_alloc: 0, trace_bytes_alloc: 0, size_mismatches: 0, live: 0, peak_live: 0, failed: 0,
     });
     if (s !== 0) this.cacheByS.set(s, idx);
@@ -467,28 +563,23 @@ export class TraceReplay {
     return idx;
   }
 
+  /** A pointer allocated again while live: its free was not in the trace, so the old object goes first. */
+  private implicitFree(ptr: number): void {
+    const old = this.objects.get(ptr);
+    if (old === undefined) return;
+    this.implicitFrees++;
+    this.freeObj(ptr, old, this.obj.cpu[old]);
+  }
+
   private newObj(ptr: number, addr: number, cache: number, site: number, cpu: number, req: number, alloc: number): void {
-    let slot: number;
-    if (this.objFreeTop > 0) slot = this.objFree[--this.objFreeTop];
-    else {
-      slot = this.objNext++;
-      if (slot >= this.objAddr.length) {
-        const n = this.objAddr.length * 2;
-        this.objAddr = grow(this.objAddr, n);
-        this.objCache = grow(this.objCache, n);
-        this.objSite = grow(this.objSite, n);
-        this.objCpu = grow(this.objCpu, n);
-        this.objReq = grow(this.objReq, n);
-        this.objAlloc = grow(this.objAlloc, n);
-        this.objFree = grow(this.objFree, n);
-      }
-    }
-    this.objAddr[slot] = addr;
-    this.objCache[slot] = cache;
-    this.objSite[slot] = site;
-    this.objCpu[slot] = cpu;
-    this.objReq[slot] = req;
-    this.objAlloc[slot] = alloc;
+    const o = this.obj;
+    const slot = o.take();
+    o.addr[slot] = addr;
+    o.cache[slot] = cache;
+    o.site[slot] = site;
+    o.cpu[slot] = cpu;
+    o.req[slot] = req;
+    o.alloc[slot] = alloc;
     this.objects.set(ptr, slot);
     this.liveObjects++;
     this.liveReq += req;
@@ -501,8 +592,9 @@ export class TraceReplay {
 
   /** Free the object in slot (kfree or kmem_cache_free as it was allocated); cpu is the freeing CPU. */
   private freeObj(ptr: number, slot: number, cpu: number): void {
-    const cache = this.objCache[slot];
-    const addr = this.objAddr[slot];
+    const o = this.obj;
+    const cache = o.cache[slot];
+    const addr = o.addr[slot];
     if (cache >= 0 && this.caches[cache].created) this.k.slab.kmem_cache_free(this.cacheS[cache], addr);
     else this.k.slab.kfree(addr);
     if (cache >= 0) {
@@ -510,17 +602,17 @@ export class TraceReplay {
       c.frees++;
       c.live--;
     }
-    const site = this.sites[this.objSite[slot]];
+    const site = this.sites[o.site[slot]];
     if (site !== undefined) {
       site.frees++;
-      if (this.objCpu[slot] !== cpu) site.cross_cpu_frees++;
+      if (o.cpu[slot] !== cpu) site.cross_cpu_frees++;
     }
-    if (this.objCpu[slot] !== cpu) this.crossCpu++;
+    if (o.cpu[slot] !== cpu) this.crossCpu++;
     this.liveObjects--;
-    this.liveReq -= this.objReq[slot];
-    this.liveAlloc -= this.objAlloc[slot];
+    this.liveReq -= o.req[slot];
+    this.liveAlloc -= o.alloc[slot];
     this.objects.delete(ptr);
-    this.objFree[this.objFreeTop++] = slot;
+    o.release(slot);
   }
 
   private allocated(e: KmallocEvent | KmemCacheAllocEvent, addr: number, cache: number,
@@ -570,11 +662,7 @@ export class TraceReplay {
       this.traceFailed++;
       return;
     }
-    const old = this.objects.get(e.ptr);
-    if (old !== undefined) {
-      this.implicitFrees++;
-      this.freeObj(e.ptr, old, this.objCpu[old]);
-    }
+    this.implicitFree(e.ptr);
     const node = e.node < this.nrNodes ? e.node : -1;
     const addr = this.k.slab.__kmalloc_node(size, gfp, node);
     this.allocated(e, addr, cache, cpu, kmemAlloc);
@@ -591,11 +679,7 @@ export class TraceReplay {
       this.traceFailed++;
       return;
     }
-    const old = this.objects.get(e.ptr);
-    if (old !== undefined) {
-      this.implicitFrees++;
-      this.freeObj(e.ptr, old, this.objCpu[old]);
-    }
+    this.implicitFree(e.ptr);
     let addr = 0;
     const s = this.cacheS[cache];
     if (s !== 0) {
@@ -636,7 +720,7 @@ export class TraceReplay {
     const old = this.pageMap.get(e.page);
     if (old !== undefined) {
       this.implicitFrees++;
-      this.freePage(e.page, old, this.pageCpu[old]);
+      this.freePage(e.page, old, this.pg.cpu[old]);
     }
     this.pageAllocs++;
     if (order >= 0 && order < NR_ORDERS) this.byOrder[order]++;
@@ -653,38 +737,27 @@ export class TraceReplay {
       this.failedAllocs++;
       return;
     }
-    let slot: number;
-    if (this.pageFreeTop > 0) slot = this.pageFree[--this.pageFreeTop];
-    else {
-      slot = this.pageNext++;
-      if (slot >= this.pagePfn.length) {
-        const n = this.pagePfn.length * 2;
-        this.pagePfn = grow(this.pagePfn, n);
-        this.pageOrder = grow(this.pageOrder, n);
-        this.pageCpu = grow(this.pageCpu, n);
-        this.pageFree = grow(this.pageFree, n);
-      }
-    }
-    this.pagePfn[slot] = pfn;
-    this.pageOrder[slot] = order;
-    this.pageCpu[slot] = cpu;
+    const slot = this.pg.take();
+    this.pg.pfn[slot] = pfn;
+    this.pg.order[slot] = order;
+    this.pg.cpu[slot] = cpu;
     this.pageMap.set(e.page, slot);
     this.pagesHeld += 1 << order;
     if (this.pagesHeld > this.peakPagesHeld) this.peakPagesHeld = this.pagesHeld;
   }
 
   private freePage(page: number, slot: number, cpu: number): void {
-    const order = this.pageOrder[slot];
-    this.k.buddy.__free_pages(this.pagePfn[slot], order);
+    const order = this.pg.order[slot];
+    this.k.buddy.__free_pages(this.pg.pfn[slot], order);
     this.pageFrees++;
     if (order < NR_ORDERS) this.freesByOrder[order]++;
-    if (this.pageCpu[slot] !== cpu) {
+    if (this.pg.cpu[slot] !== cpu) {
       this.pageCrossCpu++;
       this.crossCpu++;
     }
     this.pagesHeld -= 1 << order;
     this.pageMap.delete(page);
-    this.pageFree[this.pageFreeTop++] = slot;
+    this.pg.release(slot);
   }
 
   private pageFreeEvent(page: number, cpu: number): void {
@@ -722,6 +795,14 @@ export class TraceReplay {
     const gfps: [string, number][] = [];
     this.byGfpId.forEach((n, id) => gfps.push([this.gfpText[id], n]));
     for (const [g, n] of gfps.sort((a, b) => b[1] - a[1])) byGfp[g] = (byGfp[g] ?? 0) + n;
+    const slabEnd = this.slabPages();
+    const added = slabEnd - this.slabStart;
+    let weighted = 0;
+    let allocs = 0;
+    for (const c of this.caches) {
+      weighted += c.objects_per_slab * c.allocs;
+      allocs += c.allocs;
+    }
     const result: ReplayResult = {
       events: this.events,
       by_type: byType,
@@ -737,8 +818,10 @@ export class TraceReplay {
       kmalloc_mismatches: [...this.mismatchTable.values()].sort((a, b) => b.events - a.events),
       cache_size_mismatches: this.cacheSizeMismatches,
       peak_slab_pages: this.peakSlab,
+      external_fragmentation: added > 0 ? Math.max(0, 1 - this.liveAlloc / (added * PAGE_SIZE)) : 0,
+      objects_per_slab: allocs > 0 ? weighted / allocs : 0,
       slab_pages_start: this.slabStart,
-      slab_pages_end: this.slabPages(),
+      slab_pages_end: slabEnd,
       events_per_second: ms > 0 ? Math.round(this.events / (ms / 1000)) : 0,
       replay_ms: ms,
       kfree_null: this.kfreeNull,

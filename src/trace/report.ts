@@ -19,6 +19,13 @@
  *                    same tables and three plots as inline SVG: the
  *                    footprint over the trace's time, internal
  *                    fragmentation per cache, page allocations per order
+ *   compare_lines(runs), report_compare_html(runs)
+ *                    one trace replayed on several slab implementations
+ *                    (kmem replay --slab slub,slab,slob,slqb): one column
+ *                    each (peak and final slab pages, bytes requested and
+ *                    allocated, internal and external fragmentation,
+ *                    objects per slab, cross-CPU frees, time, events/s),
+ *                    and in HTML one plot of their footprints over time
  *
  * The plots are drawn here in SVG rather than by a charting library: the
  * libraries that make a chart without a browser are large (ECharts' SSR
@@ -204,10 +211,11 @@ const H = 300;
 const M = { l: 64, r: 16, t: 28, b: 44 };
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
 
-/** A line chart of several series over x. */
+/** A line chart of several series over x (a series may bring its own x). */
 export function svg_lines(title: string, xLabel: string, yLabel: string, x: readonly number[],
-  series: readonly { name: string; y: readonly number[] }[]): string {
-  const xs = svg_ticks(Math.min(...x, 0), Math.max(...x, 1), 6);
+  series: readonly { name: string; y: readonly number[]; x?: readonly number[] }[]): string {
+  const allX = [x, ...series.map((s) => s.x ?? x)].flat();
+  const xs = svg_ticks(Math.min(...allX, 0), Math.max(...allX, 1), 6);
   const ys = svg_ticks(0, Math.max(1, ...series.flatMap((s) => s.y)), 5);
   const [x0, x1] = [xs[0], xs[xs.length - 1]];
   const [y0, y1] = [ys[0], ys[ys.length - 1]];
@@ -223,10 +231,11 @@ export function svg_lines(title: string, xLabel: string, yLabel: string, x: read
     `<text x="${(M.l + W - M.r) / 2}" y="${H - 6}" text-anchor="middle">${esc(xLabel)}</text>`,
     `<text transform="translate(14 ${(M.t + H - M.b) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
   series.forEach((s, i) => {
-    const d = s.y.map((v, j) => `${j === 0 ? 'M' : 'L'}${px(x[j]).toFixed(1)},${py(v).toFixed(1)}`).join('');
+    const sx = s.x ?? x;
+    const d = s.y.map((v, j) => `${j === 0 ? 'M' : 'L'}${px(sx[j]).toFixed(1)},${py(v).toFixed(1)}`).join('');
     parts.push(`<path d="${d}" fill="none" stroke="${COLOURS[i % COLOURS.length]}" stroke-width="1.5"/>`,
-      `<rect x="${M.l + 10 + i * 190}" y="${M.t + 2}" width="12" height="3" fill="${COLOURS[i % COLOURS.length]}"/>`,
-      `<text x="${M.l + 26 + i * 190}" y="${M.t + 7}">${esc(s.name)}</text>`);
+      `<rect x="${M.l + 10 + i * 160}" y="${M.t + 2}" width="12" height="3" fill="${COLOURS[i % COLOURS.length]}"/>`,
+      `<text x="${M.l + 26 + i * 160}" y="${M.t + 7}">${esc(s.name)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n');
@@ -276,6 +285,22 @@ export function svg_hbars(title: string, labels: readonly string[], values: read
   });
   parts.push('</svg>');
   return parts.join('\n');
+}
+
+/** The page's head and style, shared by both HTML reports. */
+function htmlHead(title: string): string {
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222}
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;margin:.5em 0;font-size:13px}th,td{padding:2px 8px;border-bottom:1px solid #eee;text-align:left}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+svg{display:block;margin:1em 0;font:11px sans-serif}svg .t{font-size:13px;font-weight:bold}
+svg .g{stroke:#e5e5e5}svg .a{stroke:#444}
+.note{color:#666;font-size:12px}
+</style></head><body>
+<h1>${esc(title)}</h1>`;
 }
 
 function htmlTable(rows: readonly (readonly (string | number)[])[], left = 1): string {
@@ -334,18 +359,7 @@ export function report_html(r: ReplayResult, opts: ReportOptions = {}): string {
   ]);
   const events = htmlTable([['event', 'count'], ...Object.entries(r.by_type).map(([t, n]) => [t, int(n)])]);
   const gfp = htmlTable([['gfp_flags', 'allocations'], ...Object.entries(r.pages.by_gfp).map(([g, n]) => [g, int(n)])]);
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
-<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222}
-h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ccc}
-table{border-collapse:collapse;margin:.5em 0;font-size:13px}th,td{padding:2px 8px;border-bottom:1px solid #eee;text-align:left}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-svg{display:block;margin:1em 0;font:11px sans-serif}svg .t{font-size:13px;font-weight:bold}
-svg .g{stroke:#e5e5e5}svg .a{stroke:#444}
-.note{color:#666;font-size:12px}
-</style></head><body>
-<h1>${esc(title)}</h1>
+  return `${htmlHead(title)}
 <p>${esc(`${int(r.events)} events replayed on ${r.machine.cpus} CPUs, ${int(r.machine.mem_bytes / 2 ** 20)} MiB, ${r.machine.slab}, ` +
     `in ${(r.replay_ms / 1000).toFixed(2)} s (${int(r.events_per_second)} events/s).`)}</p>
 <h2>Summary</h2>
@@ -365,6 +379,80 @@ ${orderSvg}
 ${htmlTable([['migratetype', 'allocations'], ...r.pages.by_migratetype.map((n, mt) => [MIGRATETYPES[mt], int(n)]).filter((_, mt) => r.pages.by_migratetype[mt] > 0)])}
 ${gfp}
 <p class="note">Generated by kmem (${esc(EVENT_NAMES.slice(0, 6).join(', '))}, ...).</p>
+</body></html>
+`;
+}
+
+/* ------------------------------------------------------------------ */
+/* Several implementations                                             */
+/* ------------------------------------------------------------------ */
+
+/** One replay of the comparison: the implementation's name (slub, slab, slob, slqb) and its result. */
+export interface CompareRun {
+  name: string;
+  result: ReplayResult;
+}
+
+const pct1 = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** The comparison's rows: label, and the cell of one replay. */
+const COMPARE_ROWS: readonly (readonly [string, (r: ReplayResult) => string])[] = [
+  ['events replayed', (r) => int(r.events)],
+  ['peak slab pages', (r) => int(r.peak_slab_pages)],
+  ['final slab pages', (r) => int(r.slab_pages_end)],
+  ['bytes requested', (r) => int(r.bytes_req)],
+  ['bytes allocated', (r) => int(r.bytes_alloc)],
+  ['internal fragmentation', (r) => pct1(r.internal_fragmentation)],
+  ['external fragmentation', (r) => pct1(r.external_fragmentation)],
+  ['objects per slab', (r) => (r.objects_per_slab > 0 ? r.objects_per_slab.toFixed(1) : '-')],
+  ['cross-CPU frees', (r) => int(r.cross_cpu_frees)],
+  ['replay time (s)', (r) => (r.replay_ms / 1000).toFixed(2)],
+  ['events/s', (r) => int(r.events_per_second)],
+];
+
+/** The comparison as text: a header of implementation names, one column each. */
+export function compare_lines(runs: readonly CompareRun[]): string[] {
+  const labelW = Math.max(...COMPARE_ROWS.map(([l]) => l.length));
+  const colW = Math.max(10, ...runs.flatMap((r) => COMPARE_ROWS.map(([, f]) => f(r.result).length))) + 2;
+  const out = [''.padEnd(labelW) + runs.map((r) => r.name.toUpperCase().padStart(colW)).join('')];
+  for (const [label, f] of COMPARE_ROWS) out.push(label.padEnd(labelW) + runs.map((r) => f(r.result).padStart(colW)).join(''));
+  return out;
+}
+
+/**
+ * One page for the comparison: the table, the footprints of every
+ * implementation over the trace's time in one plot (slab pages, and the
+ * live objects' bytes allocated), and the top caches of each.
+ */
+export function report_compare_html(runs: readonly CompareRun[], opts: ReportOptions = {}): string {
+  const top = opts.top ?? 10;
+  const title = opts.title ?? `kmem replay on ${runs.map((r) => r.name.toUpperCase()).join(', ')}`;
+  const t0 = Math.min(...runs.map((r) => r.result.footprint[0]?.ts ?? 0));
+  const xOf = (r: ReplayResult) => r.footprint.map((s) => (s.ts - t0) / 1e9);
+  const slabPlot = svg_lines('Slab pages over the trace\'s time', 'trace time (s)', 'slab pages', [],
+    runs.map((r) => ({ name: r.name.toUpperCase(), x: xOf(r.result), y: r.result.footprint.map((s) => s.slab_pages) })));
+  const livePlot = svg_lines('Live objects\' bytes allocated over the trace\'s time', 'trace time (s)', 'pages (bytes / 4096)', [],
+    runs.map((r) => ({ name: r.name.toUpperCase(), x: xOf(r.result), y: r.result.footprint.map((s) => s.bytes_alloc / 4096) })));
+  const table = htmlTable([['', ...runs.map((r) => r.name.toUpperCase())],
+    ...COMPARE_ROWS.map(([label, f]) => [label, ...runs.map((r) => f(r.result))])]);
+  const first = runs[0]?.result;
+  const machine = first === undefined ? '' : `${first.machine.cpus} CPUs, ${int(first.machine.mem_bytes / 2 ** 20)} MiB`;
+  const caches = runs.map((r) => `<h3>${esc(r.name.toUpperCase())}</h3>\n` + htmlTable([
+    ['Cache', 'objsize', 'size', 'objects/slab', 'allocs', 'peak live', 'bytes_alloc', 'frag'],
+    ...r.result.caches.slice(0, top).map((c) => [c.name + (c.created ? '' : ' *'), c.object_size, c.size,
+      c.objects_per_slab > 0 ? c.objects_per_slab : '-', int(c.allocs), int(c.peak_live), int(c.bytes_alloc), pct(frag(c.bytes_req, c.bytes_alloc))]),
+  ])).join('\n');
+  return `${htmlHead(title)}
+<p>${esc(`The same ${int(first?.events ?? 0)} events replayed on a fresh machine (${machine}) with each slab implementation.`)}</p>
+<h2>Side by side</h2>
+${table}
+<p class="note">Slab pages: NR_SLAB_RECLAIMABLE_B + NR_SLAB_UNRECLAIMABLE_B (the boot's caches included). External fragmentation: the part of the slab pages the replay added that holds no live object at the end. Objects per slab: over the caches the replay used, weighted by allocations (SLOB has no per-cache slabs). Time and events/s are kmem's speed on each implementation's code, not the kernel's.</p>
+<h2>Footprint</h2>
+${slabPlot}
+${livePlot}
+<h2>Caches with the most bytes</h2>
+${caches}
+<p class="note">* a cache of the machine's own (kmalloc caches); the others were created on first sight of their name.</p>
 </body></html>
 `;
 }

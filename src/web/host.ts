@@ -5,9 +5,12 @@
  *
  * The host owns the machine's Kernel and is the only writer of its memory.
  * It answers with plain data (protocol.ts): the descriptor the page needs
- * to read RAM itself, the figures of /proc, what an operation did.
+ * to read RAM itself, the figures of /proc, what an operation did, a
+ * cache's slabs and per-CPU state (slab_lists.ts), the kmem trace events
+ * recorded since the last report.
  */
 import { start_kernel } from '../init/main.ts';
+import { attach, type SharedMachine } from '../init/attach.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { resolveConfig } from '../machine/config.ts';
 import { PAGE_SIZE } from '../arch/x86/layout.ts';
@@ -17,6 +20,7 @@ import { WMARK_LOW, WMARK_MIN } from '../mm/mmzone.ts';
 import { kmemCacheLayout, slabLayout, type SlabInfo } from '../mm/slab_types.ts';
 import { PGTY_slab } from '../mm/page.ts';
 import { Slub } from '../mm/slub.ts';
+import { Slab } from '../mm/slab.ts';
 import { parse_gfp_flags, show_gfp_flags } from '../include/trace/events/mmflags.ts';
 import { GFP_KERNEL, __GFP_NORETRY, __GFP_NOWARN } from '../include/linux/gfp_types.ts';
 import { EVENT_NAMES, format_event_fields } from '../trace/kmem_events.ts';
@@ -24,9 +28,12 @@ import { decodeSnapshot, encodeSnapshot, restoreSnapshot } from './snapshot.ts';
 import { TraceReplay, type ReplayResult } from '../trace/replay.ts';
 import type { ParseResult } from '../trace/parse.ts';
 import { TraceStore } from './trace_store.ts';
-import type {
-  BootOptions, CacheDetail, HandAlloc, LogLine, MachineDescriptor, MachineState, Op, OpResult, PfnRegion, SlabDetail,
-  SlabRow, TracePlayStats, TraceStatus,
+import { slabFill, slabLists } from './slab_lists.ts';
+import { TRACE_EVENTS } from '../trace/events.ts';
+import { vmallocinfo } from '../fs/proc/vmallocinfo.ts';
+import {
+  MAX_FTRACE_BATCH, type BootOptions, type CacheDetail, type HandAlloc, type LogLine, type MachineDescriptor, type MachineState,
+  type Op, type OpResult, type PfnRegion, type SlabDetail, type SlabRow, type TracePlayStats, type TraceStatus, type VmallocRow,
 } from './protocol.ts';
 
 /** Log records kept for the page at most (the printk buffer itself keeps 128 KiB). */
@@ -65,6 +72,8 @@ export class ExplorerHost {
   private logSeq = 0;
   private allocs: HandAlloc[] = [];
   private nextId = 1;
+  /** What the operation running did to the allocation list (OpResult alloc, freed). */
+  private change: Pick<OpResult, 'alloc' | 'freed'> = {};
   /** struct page * of the order-0 pages the pressure and fragment buttons hold. */
   private held: number[] = [];
   trace: LoadedTrace | null = null;
@@ -73,16 +82,41 @@ export class ExplorerHost {
   tracePos = 0;
   private lastEvent = '';
   private stats: TracePlayStats = playStats(null);
+  /** The kmem events streamed to the page (enabled in the machine's tracing). */
+  private ftraceEvents: string[] = [];
+  private ftraceHashPtr = true;
 
   /** Boot a machine (throws ConfigError for bad options). */
   boot(opts: BootOptions): void {
     const config = resolveConfig({
-      mem: opts.mem, cpus: opts.cpus, arch: opts.arch, nodes: opts.nodes, ...(opts.cmdline ? { cmdline: opts.cmdline } : {}),
+      mem: opts.mem, cpus: opts.cpus, arch: opts.arch, nodes: opts.nodes, slab: opts.slab, ...(opts.cmdline ? { cmdline: opts.cmdline } : {}),
     });
     const t0 = performance.now();
     this.k = start_kernel(config, { errors: 'log' });
     this.bootMs = performance.now() - t0;
     this.opts = { ...opts };
+    // The event stream carries over to a fresh machine (a new boot, or a trace sought back).
+    const stream = this.ftraceEvents;
+    this.resetSideState();
+    if (stream.length > 0) this.setFtrace(stream, this.ftraceHashPtr);
+  }
+
+  /**
+   * Join the machine another worker booted, as CPU `cpu` (a CPU worker:
+   * src/web/cpu_worker.ts). Only operations are run here.
+   */
+  attachTo(machine: SharedMachine, cpu: number): void {
+    const t0 = performance.now();
+    const k = attach(machine, { cpu, comm: `kmem_explorer/${cpu}` });
+    this.adopt(k, performance.now() - t0);
+  }
+
+  /** Take a machine booted elsewhere (a demo chapter's) as this host's. */
+  adopt(k: Kernel, bootMs: number): void {
+    this.k = k;
+    this.bootMs = bootMs;
+    this.opts = bootOptionsOf(k);
+    this.trace = null;
     this.resetSideState();
   }
 
@@ -95,6 +129,7 @@ export class ExplorerHost {
     this.tracePos = 0;
     this.lastEvent = '';
     this.stats = playStats(null);
+    this.ftraceEvents = [];
     this.gen++;
   }
 
@@ -124,6 +159,8 @@ export class ExplorerHost {
       }
     }
     const c = kmemCacheLayout(k.layout.ptrSize);
+    const vm = k.paging.vm;
+    const busyHeadPa = k.img.vmalloc + vm.S.busy_head;
     return {
       config: k.config,
       shared: k.mem.share(),
@@ -138,6 +175,13 @@ export class ExplorerHost {
       pcpLists,
       slabCachesPa: k.slab.slab_caches - po,
       kmemCache: { name: c.name, size: c.size_, objectSize: c.object_size, offset: c.offset, list: c.list },
+      paging: { pgdPa: k.paging.pt.pgdPa, pae: k.paging.pt.lv.pae },
+      vmalloc: {
+        start: vm.VMALLOC_START, end: vm.VMALLOC_END, initializedPa: k.img.vmalloc + vm.S.vmap_initialized,
+        busyHeadPa, busyHeadVa: k.kaddr.imageVa(busyHeadPa),
+        vmapArea: { va_start: vm.va.va_start, va_end: vm.va.va_end, list: vm.va.list, vm: vm.va.vm },
+        vmStruct: { addr: vm.vm.addr, size: vm.vm.size, flags: vm.vm.flags, nr_pages: vm.vm.nr_pages },
+      },
       bootMs: this.bootMs,
     };
   }
@@ -185,7 +229,56 @@ export class ExplorerHost {
       allocs: this.allocs.slice(),
       held: this.held.length,
       tainted: this.k.bug.print_tainted(),
+      vmalloc: this.vmallocRows(),
+      ftraceEvents: this.ftraceEvents.slice(),
+      ftraceHashPtr: this.k.trace.option('hash-ptr'),
+      ...this.newFtrace(),
     };
+  }
+
+  /** /proc/vmallocinfo, an area a row. */
+  vmallocRows(): VmallocRow[] {
+    const k = this.k;
+    const entries = k.paging.vm.vmallocinfo(k.mmInit.pgdatPa.length);
+    const lines = vmallocinfo(entries, k.layout, k.paging.physDigits).split('\n');
+    return entries.map((e, i) => ({
+      start: e.start, end: e.end, size: e.size, caller: e.caller ?? '', nrPages: e.nrPages, unpurged: e.unpurged, line: lines[i],
+    }));
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* The trace event stream                                           */
+  /* ---------------------------------------------------------------- */
+
+  /**
+   * Stream exactly these kmem events (echo 1 > events/kmem/<name>/enable
+   * for each, 0 for the others). Unknown names are refused and nothing
+   * changes; an empty list turns the stream off (the ring buffers stay, as
+   * they do in the kernel).
+   */
+  setFtrace(events: string[], hashPtr = true): boolean {
+    const t = this.k.trace;
+    if (events.some((e) => !TRACE_EVENTS.includes(e))) return false;
+    if (events.length > 0 && (t.enable(events[0]) !== 0 || t.set_option('hash-ptr', hashPtr) !== 0)) return false;
+    for (const e of TRACE_EVENTS) {
+      if (events.includes(e)) t.enable(e);
+      else if (t.is_enabled(e)) t.disable(e);
+    }
+    this.ftraceEvents = TRACE_EVENTS.filter((e) => events.includes(e));
+    this.ftraceHashPtr = hashPtr;
+    return true;
+  }
+
+  /** The lines recorded since the last call (cat trace, then echo > trace: what trace_pipe gives). */
+  private newFtrace(): { ftrace: string[]; ftraceDropped: number } {
+    if (this.ftraceEvents.length === 0) return { ftrace: [], ftraceDropped: 0 };
+    const t = this.k.trace;
+    const { entries, written, overrun } = t.entries();
+    if (written === 0 && entries === 0) return { ftrace: [], ftraceDropped: 0 };
+    const lines = t.read().split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    t.clear();
+    const shown = lines.slice(-MAX_FTRACE_BATCH);
+    return { ftrace: shown, ftraceDropped: lines.length - shown.length + overrun };
   }
 
   /* ---------------------------------------------------------------- */
@@ -215,6 +308,17 @@ export class ExplorerHost {
     return this.k.slab.impl.isSlab(head) ? this.k.slab.impl.slab_cache(head) : 0;
   }
 
+  /** The frames mapped by the vmalloc area at addr (from its page tables). */
+  private vmallocPfns(addr: number): number[] {
+    const vm = this.k.paging.vm;
+    const area = vm.find_vm_area(addr);
+    if (area === 0) return [];
+    const n = vm.vmNrPages(area);
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(vm.vmalloc_to_pfn(addr + i * PAGE_SIZE));
+    return out;
+  }
+
   private range(pfn: number, order: number): number[] {
     return pfn < 0 ? [] : Array.from({ length: 1 << order }, (_, i) => pfn + i);
   }
@@ -222,19 +326,41 @@ export class ExplorerHost {
   private addAlloc(a: Omit<HandAlloc, 'id'>): HandAlloc {
     const h = { id: this.nextId++, ...a };
     this.allocs.push(h);
+    this.change.alloc = a;
     return h;
   }
 
-  private takeAlloc(match: (a: HandAlloc) => boolean): HandAlloc | undefined {
-    const i = this.allocs.findIndex(match);
+  private takeAlloc(kind: HandAlloc['kind'], ptr: number): HandAlloc | undefined {
+    this.change.freed = { kind, ptr };
+    const i = this.allocs.findIndex((a) => a.kind === kind && a.ptr === ptr);
     return i < 0 ? undefined : this.allocs.splice(i, 1)[0];
   }
 
-  op(op: Op): OpResult {
+  /** What a CPU worker's operation did to the allocations made by hand (OpResult alloc, freed): list it here too. */
+  record(r: OpResult): void {
+    if (r.alloc) this.addAlloc(r.alloc);
+    if (r.freed) this.takeAlloc(r.freed.kind, r.freed.ptr);
+    this.gen++;
+  }
+
+  /** Run an operation on a CPU (CPU 0 unless told). */
+  op(op: Op, cpu = 0): OpResult {
+    this.change = {};
     try {
-      const r = this.doOp(op);
+      if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < this.k.config.cpus)) throw new OpError(`there is no CPU ${cpu}`);
+      if (!this.k.smp.drives(cpu)) throw new OpError(`CPU ${cpu} is run by another worker`);
+      this.k.set_cpu(cpu);
+      // Streamed events name the form as their call site (the JS stack of the page's bundle would not mean much).
+      const streaming = TRACE_EVENTS.some((e) => this.k.trace.is_enabled(e));
+      if (streaming) this.k.trace.set_caller(`explorer_${op.kind}`);
+      let r: OpResult;
+      try {
+        r = this.doOp(op);
+      } finally {
+        if (streaming) this.k.trace.set_caller(null);
+      }
       this.gen++;
-      return r;
+      return { ...r, ...this.change };
     } catch (e) {
       if (e instanceof OpError) return { ok: false, text: e.message, pfns: [], caches: [] };
       throw e;
@@ -256,10 +382,10 @@ export class ExplorerHost {
         const where = cache ? k.slab.cacheName(cache) : `page allocator, order ${k.get_order(op.size)}`;
         this.addAlloc({ kind: 'kmalloc', ptr: p, addr: p, pfn, size: k.ksize(p), order: 0, cache, cacheName: cache ? where : '', gfp: op.gfp });
         return { ok: true, text: `${call} = ${this.hex(p)} (${where}, pfn 0x${pfn.toString(16)})`,
-          pfns: cache ? [pfn] : this.range(pfn, k.get_order(op.size)), caches: cache ? [cache] : [] };
+          pfns: cache ? [pfn] : this.range(pfn, k.get_order(op.size)), caches: cache ? [cache] : [], addr: p };
       }
       case 'kfree': {
-        const a = this.takeAlloc((x) => x.kind === 'kmalloc' && x.ptr === op.ptr);
+        const a = this.takeAlloc('kmalloc', op.ptr);
         const cache = this.cacheOfObject(op.ptr);
         const pfn = this.pfnOfVa(op.ptr);
         k.kfree(op.ptr);
@@ -283,10 +409,10 @@ export class ExplorerHost {
         if (p === 0) return { ok: false, text: `${call} = NULL`, pfns: [], caches: [] };
         const pfn = this.pfnOfVa(p);
         this.addAlloc({ kind: 'cache', ptr: p, addr: p, pfn, size: k.kmem_cache_size(op.cache), order: 0, cache: op.cache, cacheName: name, gfp: op.gfp });
-        return { ok: true, text: `${call} = ${this.hex(p)} (pfn 0x${pfn.toString(16)})`, pfns: [pfn], caches: [op.cache] };
+        return { ok: true, text: `${call} = ${this.hex(p)} (pfn 0x${pfn.toString(16)})`, pfns: [pfn], caches: [op.cache], addr: p };
       }
       case 'cache_free': {
-        this.takeAlloc((x) => x.kind === 'cache' && x.ptr === op.ptr);
+        this.takeAlloc('cache', op.ptr);
         const pfn = this.pfnOfVa(op.ptr);
         const name = k.slab.caches().includes(op.cache) ? k.slab.cacheName(op.cache) : '?';
         k.kmem_cache_free(op.cache, op.ptr);
@@ -306,10 +432,26 @@ export class ExplorerHost {
           pfns: this.range(pfn, op.order), caches: [] };
       }
       case 'free_pages': {
-        this.takeAlloc((x) => x.kind === 'pages' && x.ptr === op.page);
+        this.takeAlloc('pages', op.page);
         const pfn = k.page_to_pfn(op.page);
         k.__free_pages(op.page, op.order);
         return { ok: true, text: `__free_pages(${this.hex(op.page)}, ${op.order})`, pfns: this.range(pfn, op.order), caches: [] };
+      }
+      case 'vmalloc': {
+        if (!(op.size >= 1) || !Number.isInteger(op.size)) throw new OpError(`vmalloc: size ${op.size} is not a size`);
+        const addr = k.vmalloc(op.size);
+        const call = `vmalloc(${op.size})`;
+        if (addr === 0) return { ok: false, text: `${call} = NULL`, pfns: [], caches: [] };
+        const pfns = this.vmallocPfns(addr);
+        this.addAlloc({ kind: 'vmalloc', ptr: addr, addr, pfn: pfns[0] ?? -1, size: op.size, order: 0, cache: 0, cacheName: '', gfp: 'GFP_KERNEL' });
+        return { ok: true, text: `${call} = ${this.hex(addr)} (${pfns.length} pages, the first at pfn 0x${(pfns[0] ?? 0).toString(16)})`,
+          pfns, caches: [], addr };
+      }
+      case 'vfree': {
+        this.takeAlloc('vmalloc', op.addr);
+        const pfns = this.vmallocPfns(op.addr);
+        k.vfree(op.addr);
+        return { ok: true, text: `vfree(${this.hex(op.addr)})`, pfns, caches: [] };
       }
       case 'pressure': return this.pressure(op.to);
       case 'fragment': return this.fragment(op.pages);
@@ -386,16 +528,10 @@ export class ExplorerHost {
     if (!k.slab.caches().includes(s)) return null;
     const impl = k.slab.impl;
     const po = k.layout.PAGE_OFFSET;
-    const C = kmemCacheLayout(k.layout.ptrSize);
-    const slabFreelistOff = slabLayout(k.layout.ptrSize).freelist;
     const r32 = (off: number) => k.mem.read32(s - po + off);
-    const size = r32(C.size_);
-    const offset = r32(C.offset);
-    const oo = r32(C.oo);
+    const size = r32(impl.cache.size_);
     const info = this.slabRows().find((r) => r.cache === s)!;
-    const where = new Map<number, string>();
-    if (impl instanceof Slub) for (const x of impl.slabsOf(s)) where.set(x.pfn, x.where);
-    // Every slab of the cache, by a walk of the memmap (full slabs are on no list).
+    // Every slab of the cache, by a walk of the memmap (SLUB's full slabs are on no list).
     const heads: number[] = [];
     const maxPfn = Math.floor(k.mem.size / PAGE_SIZE);
     for (let pfn = 0; pfn < maxPfn; pfn++) {
@@ -406,12 +542,37 @@ export class ExplorerHost {
       if (k.pages.page_type(pfn) >>> 24 !== PGTY_slab || k.pages.PageTail(pfn)) continue;
       if (impl.slab_cache(pfn) === s) heads.push(pfn);
     }
-    // Listed slabs first (CPU slabs, CPU partial, node partial), then the full ones.
+    const slub = impl instanceof Slub ? this.slubSlabs(s, heads) : null;
+    const shown = slub ? slub.heads : heads;
+    const slabs = shown.slice(0, maxSlabs).map((pfn) => (slub ? slub.detail(pfn) : this.slabByObjects(s, pfn, size)));
+    const offset = slub ? r32(kmemCacheLayout(k.layout.ptrSize).offset) : -1;
+    return {
+      cache: s, name: info.name, objsize: size, object_size: r32(impl.cache.object_size), offset, align: r32(impl.cache.align),
+      order: Math.log2(info.pagesperslab), objects_per_slab: info.objperslab, slabs, more: Math.max(0, heads.length - maxSlabs),
+      lists: slabLists(k, s, heads),
+    };
+  }
+
+  /**
+   * SLUB's slabs in list order (CPU slabs, CPU partial, node partial, then
+   * the full ones), each object's place on the freelist it is on: the CPU's
+   * lockless freelist (c->freelist) for a CPU slab, else slab->freelist.
+   */
+  private slubSlabs(s: number, heads: number[]): { heads: number[]; detail: (pfn: number) => SlabDetail } {
+    const k = this.k;
+    const impl = k.slab.impl as Slub;
+    const po = k.layout.PAGE_OFFSET;
+    const C = kmemCacheLayout(k.layout.ptrSize);
+    const size = k.mem.read32(s - po + C.size_);
+    const offset = k.mem.read32(s - po + C.offset);
+    const slabFreelistOff = slabLayout(k.layout.ptrSize).freelist;
+    const where = new Map<number, string>();
+    for (const x of impl.slabsOf(s)) where.set(x.pfn, x.where);
     const rank = (pfn: number) => {
       const w = where.get(pfn);
       return w === undefined || w.endsWith('-full') ? 3 : w.endsWith('-partial') ? (w.startsWith('cpu') ? 1 : 2) : 0;
     };
-    heads.sort((a, b) => rank(a) - rank(b) || a - b);
+    const sorted = heads.slice().sort((a, b) => rank(a) - rank(b) || a - b);
     // The CPU lockless freelists: per_cpu_ptr(s->cpu_slab, cpu)->freelist (its first field) and ->slab.
     const cpuFree = new Map<number, { list: number; cpu: number }>();
     const cpuSlabPtr = k.access.readPtr(s - po + C.cpu_slab);
@@ -420,9 +581,8 @@ export class ExplorerHost {
       const slab = k.access.readPtr(c + 2 * k.layout.ptrSize);
       if (slab !== 0) cpuFree.set(k.pages.page_to_pfn(slab), { list: k.access.readPtr(c), cpu });
     }
-    const slabs: SlabDetail[] = heads.slice(0, maxSlabs).map((pfn) => {
-      const st = impl instanceof Slub ? impl.slabState(pfn) : { inuse: 0, objects: 0, frozen: false };
-      const order = k.pages.compound_order(pfn);
+    const detail = (pfn: number): SlabDetail => {
+      const st = impl.slabState(pfn);
       const base = po + pfn * PAGE_SIZE;
       const free = new Array<number>(st.objects).fill(-1);
       const walk = (first: number) => {
@@ -434,19 +594,37 @@ export class ExplorerHost {
           p = k.access.readPtr(p - po + offset);
         }
       };
-      const slabFreelist = k.access.readPtr(k.sparse.pagePhys(pfn) + slabFreelistOff);
       const cpuList = cpuFree.get(pfn);
       let freelist = 'slab->freelist';
       if (cpuList && cpuList.list !== 0) {
         walk(cpuList.list);
         freelist = `cpu${cpuList.cpu} lockless freelist`;
       }
-      walk(slabFreelist);
-      return { pfn, where: where.get(pfn) ?? 'full', inuse: st.inuse, objects: st.objects, frozen: st.frozen, order, free, freelist };
-    });
+      walk(k.access.readPtr(k.sparse.pagePhys(pfn) + slabFreelistOff));
+      return {
+        pfn, where: where.get(pfn) ?? 'full', inuse: st.inuse, objects: st.objects, frozen: st.frozen,
+        order: k.pages.compound_order(pfn), free, freelist,
+      };
+    };
+    return { heads: sorted, detail };
+  }
+
+  /**
+   * A slab of another implementation: each object free or not as the
+   * implementation says (object_is_free), numbered in address order; where:
+   * the node's list its fill puts it on (SLAB's partial, full, free).
+   */
+  private slabByObjects(s: number, pfn: number, size: number): SlabDetail {
+    const k = this.k;
+    const impl = k.slab.impl;
+    const st = slabFill(impl, pfn);
+    const first = k.layout.PAGE_OFFSET + pfn * PAGE_SIZE + (impl instanceof Slab ? impl.colourOffset(pfn) : 0);
+    let n = 0;
+    const free = Array.from({ length: st.objects }, (_, i) => (impl.object_is_free(s, pfn, first + i * size) ? n++ : -1));
+    const fill = st.inuse === st.objects ? 'full' : st.inuse === 0 ? 'free' : 'partial';
     return {
-      cache: s, name: info.name, objsize: size, object_size: r32(C.object_size), offset, align: r32(C.align),
-      order: oo >>> 16, objects_per_slab: oo & 0xffff, slabs, more: Math.max(0, heads.length - maxSlabs),
+      pfn, where: `node${k.pages.page_to_nid(pfn)}-${fill}`, inuse: st.inuse, objects: st.objects, frozen: false,
+      order: k.pages.compound_order(pfn), free, freelist: 'free objects, in address order',
     };
   }
 
@@ -525,14 +703,23 @@ export class ExplorerHost {
     const extra = snap.header.extra as Partial<SnapshotExtra> | null;
     this.k = k;
     this.bootMs = performance.now() - t0;
-    const cfg = k.config;
-    this.opts = extra?.boot ?? { mem: `${Math.round(cfg.memBytes / 2 ** 20)}M`, cpus: cfg.cpus, arch: cfg.arch, nodes: cfg.nodes.length, cmdline: cfg.cmdline };
+    this.opts = extra?.boot ? { ...bootOptionsOf(k), ...extra.boot } : bootOptionsOf(k);
     this.trace = null;
     this.resetSideState();
     this.allocs = extra?.allocs ?? [];
     this.nextId = extra?.nextId ?? 1;
     this.held = extra?.held ?? [];
   }
+}
+
+/** The boot options that describe a machine (for one not booted from options: a snapshot's, a demo's). */
+export function bootOptionsOf(k: Kernel): BootOptions {
+  const c = k.config;
+  const mib = Math.round(c.memBytes / 2 ** 20);
+  return {
+    mem: mib % 1024 === 0 ? `${mib / 1024}G` : `${mib}M`, cpus: c.cpus, arch: c.arch, nodes: c.nodes.length, cmdline: c.cmdline,
+    slab: c.slab ?? 'slub',
+  };
 }
 
 export class OpError extends Error {

@@ -14,6 +14,8 @@
  *   PGTY_slab (struct slab over struct page)   slab of cache slab->slab_cache,
  *                                              2^compound_order pages
  *   PGTY_table                                 page table
+ *   mapped by a vmalloc area                   vmalloc (vmalloc_view.ts walks
+ *                                              the busy areas' page tables)
  *   anything else                              allocated (page allocator); a
  *                                              compound head takes its tails
  *
@@ -35,6 +37,7 @@ import {
 import { slabLayout } from '../mm/slab_types.ts';
 import { MIGRATETYPE_NAMES } from '../mm/mmzone.ts';
 import type { MachineDescriptor } from './protocol.ts';
+import { VmallocView } from './vmalloc_view.ts';
 
 /* Owners: one byte per page frame. */
 export const O_NONE = 0;
@@ -49,11 +52,14 @@ export const O_MEMMAP = 17;
 export const O_PERCPU = 18;
 export const O_RESERVED = 19;
 export const O_FIRMWARE = 20;
-export const N_OWNERS = 21;
+/** Allocated by the page allocator and mapped into the vmalloc area. */
+export const O_VMALLOC = 21;
+export const N_OWNERS = 22;
 
 export const OWNER_NAMES: readonly string[] = [
   'no RAM', ...Array.from({ length: 11 }, (_, o) => `free, order ${o}`), 'per-CPU list (pcp)', 'allocated (page allocator)',
   'slab', 'page table', 'kernel image', 'memmap (struct page)', 'percpu area', 'reserved (memblock)', 'firmware / BIOS',
+  'vmalloc (mapped in the vmalloc area)',
 ];
 
 const MAX_ORDER = 10;
@@ -118,6 +124,9 @@ export class MachineView {
   private readonly wLru: number;
   private readonly ptr8: boolean;
   private readonly po: number;
+  readonly vmalloc: VmallocView;
+  /** For vmalloc pages: the virtual address the page is mapped at. */
+  private readonly vmallocVa: Float64Array;
 
   constructor(desc: MachineDescriptor) {
     this.desc = desc;
@@ -132,6 +141,8 @@ export class MachineView {
     this.owner = new Uint8Array(this.maxPfn);
     this.cacheIdx = new Uint16Array(this.maxPfn);
     this.pcpStamp = new Uint32Array(this.maxPfn);
+    this.vmallocVa = new Float64Array(this.maxPfn);
+    this.vmalloc = new VmallocView(this.mem, this.access, this.layout, desc.vmalloc, desc.paging);
     this.wType = this.pl.page_type >> 2;
     this.wPrivate = this.pl.private >> 2;
     this.wLru = this.pl.lru >> 2;
@@ -283,8 +294,18 @@ export class MachineView {
       counts[o] += end - pfn;
       pfn = end;
     }
+    this.vmalloc.forEachPage(this.markVmalloc);
     return performance.now() - t0;
   }
+
+  /** A page an area maps: vmalloc's own, when the page allocator's view is "allocated". */
+  private readonly markVmalloc = (pfn: number, va: number): void => {
+    if (pfn >= this.maxPfn || this.owner[pfn] !== O_ALLOC) return;
+    this.owner[pfn] = O_VMALLOC;
+    this.counts[O_ALLOC]--;
+    this.counts[O_VMALLOC]++;
+    this.vmallocVa[pfn] = va;
+  };
 
   /** The struct page of pfn, decoded, for the hover panel. Reads memory now. */
   pageInfo(pfn: number): PageInfo | null {
@@ -359,6 +380,7 @@ export class MachineView {
       const frozen = counters >>> 31 ? ', frozen (a CPU slab)' : '';
       return `slab of ${this.cacheName(s)} (order ${order}, head pfn ${hx(head)}): ${inuse}/${objects} objects in use${frozen}`;
     }
+    if (owner === O_VMALLOC) return `vmalloc: mapped at ${hex(this.vmallocVa[pfn], this.layout)} (refcount ${this.pages.page_ref_count(pfn)})`;
     if (owner === O_PCP) return 'free, cached on a CPU\'s per_cpu_pages list (not counted in NR_FREE_PAGES)';
     if (owner === O_ALLOC) {
       const { head, order } = this.blockHead(pfn);

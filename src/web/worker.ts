@@ -3,8 +3,9 @@
  * thread and relays messages (protocol.ts).
  *
  * One worker runs the kernel for every simulated CPU, switching CPU with
- * set_cpu() as the trace's CPU column says: kmem's SMP layer (issue 5),
- * one worker per CPU on the same memory, does not exist yet. The page reads
+ * set_cpu() as the trace's CPU column or an operation's `cpu` says (a
+ * worker per CPU on the same memory waits for kmem's SMP attach: see
+ * protocol.ts for how the messages then split). The page reads
  * the same SharedArrayBuffers to draw, so drawing never waits for the
  * kernel and the kernel never waits for drawing.
  *
@@ -14,11 +15,18 @@
  * between two slices. The trace position goes to the page after every
  * slice; the heavier figures (slabinfo, zones, meminfo) at most every
  * STATE_MS.
+ *
+ * A `kmem demo` chapter runs here too (demo.ts); the machine it booted last
+ * replaces this one, and the page attaches to it as after a boot.
  */
 import { ExplorerHost } from './host.ts';
 import { decompressBytes } from './decompress.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 import { ConfigError } from '../machine/config.ts';
+import { demoList, runDemoChapter } from './demo.ts';
+
+/** The shipped excerpt of the shared trace: its first 20,000 events (what the demo chapters replay). */
+const SHARED_EXCERPT = 'traces/build-20k.txt.xz';
 
 const SLICE_MS = 12;
 const STATE_MS = 200;
@@ -108,7 +116,7 @@ async function handle(m: ToWorker): Promise<void> {
       postTrace();
       break;
     case 'op':
-      post({ type: 'op_result', id: m.id, result: host.op(m.op) });
+      post({ type: 'op_result', id: m.id, result: host.op(m.op, m.cpu) });
       postState();
       break;
     case 'cache_detail':
@@ -154,6 +162,24 @@ async function handle(m: ToWorker): Promise<void> {
       }
       postTrace();
       break;
+    case 'demo': {
+      playing = false;
+      post({ type: 'demo', chapter: m.chapter, text: '', done: false });
+      const run = await runDemoChapter(m.chapter, sharedExcerpt);
+      if (run.kernel) withReboot(() => host.adopt(run.kernel!, run.bootMs));
+      post({ type: 'demo', chapter: m.chapter, text: run.text, done: true });
+      postState();
+      postTrace();
+      break;
+    }
+    case 'changed':
+      host.record(m.result);
+      postState();
+      break;
+    case 'ftrace':
+      if (!host.setFtrace(m.events, m.hashPtr)) post({ type: 'error', message: `ftrace: cannot enable ${m.events.join(', ')}` });
+      postState();
+      break;
     case 'snapshot_save': {
       const bytes = await host.saveSnapshot();
       const o = host.opts;
@@ -173,6 +199,17 @@ async function handle(m: ToWorker): Promise<void> {
     }
   }
 }
+
+/** DemoEnv.sharedTrace in the browser: the excerpt, fetched and decompressed once. */
+let excerpt: Promise<Uint8Array[] | null> | null = null;
+function sharedExcerpt(): Promise<Uint8Array[] | null> {
+  excerpt ??= fetch(SHARED_EXCERPT)
+    .then(async (r) => (r.ok ? [await decompressBytes(new Uint8Array(await r.arrayBuffer()))] : null))
+    .catch(() => null);
+  return excerpt;
+}
+
+post({ type: 'demo_list', chapters: demoList() });
 
 /* Messages are handled one at a time, in order, even when one awaits. */
 let queue: Promise<void> = Promise.resolve();

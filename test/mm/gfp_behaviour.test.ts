@@ -152,7 +152,8 @@ test('zones, i386 1G: GFP_HIGHUSER falls back to lowmem once HighMem is gone', (
  * the low watermark. Nothing can be reclaimed, so nothing else helps.
  */
 function zonePasses(k: Kernel, z: Zone, highest: number, which: number, minReserve: boolean, nonBlock: boolean): boolean {
-  const free = k.buddy.zoneStat(z, NR_FREE_PAGES);
+  // zone_page_state(): the watermark checks see the zone's counter, not the CPUs' pending diffs.
+  const free = z.freePages();
   const boost = k.buddy.zget(z, 'watermark_boost');
   const raw = k.buddy.zget(z, '_watermark', which);
   const reserve = k.buddy.lowmemReserve(z, highest);

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kernel } from '../../src/kernel/kernel.ts';
-import { readProc } from '../../src/fs/proc/procfs.ts';
+import { readProc, writeProc } from '../../src/fs/proc/procfs.ts';
 import type { Slqb } from '../../src/mm/slqb.ts';
 import { boot, buddyFreePages, shrinkAll, slabCensus } from './helpers.ts';
 
@@ -29,11 +29,11 @@ test('SLQB: same-CPU frees stay on the CPU\'s LIFO queue', () => {
   const q = slqb(k);
   k.set_cpu(0);
   const objs = Array.from({ length: 10 }, () => k.kmem_cache_alloc(s, k.GFP_KERNEL));
-  const queued0 = q.stats.remote_queued;
+  const queued0 = q.stats(s).remote_queued;
   for (const o of objs) k.kmem_cache_free(s, o);
   assert.equal(q.listState(s, { cpu: 0 }).freelist, 10);
   assert.equal(q.chain(s, { cpu: 0 }), 10);
-  assert.equal(q.stats.remote_queued, queued0);
+  assert.equal(q.stats(s).remote_queued, queued0);
   // LIFO: the last freed comes back first
   assert.equal(k.kmem_cache_alloc(s, k.GFP_KERNEL), objs[9]);
   assert.equal(k.kmem_cache_alloc(s, k.GFP_KERNEL), objs[8]);
@@ -59,9 +59,9 @@ test('SLQB: cross-CPU frees go through the remote queue and come back to the own
   assert.equal(q.rlist(s, 1).nr, 0);
   assert.equal(q.listState(s, { cpu: 0 }).remote_free, 0);
   // ... past hiwater, flush_free_list() sends a batch of CPU 0's objects to CPU 1's rlist, which at freebatch flushes to CPU 0
-  const queued0 = q.stats.remote_queued;
+  const queued0 = q.stats(s).remote_queued;
   k.kmem_cache_free(s, objs[hiwater]);
-  assert.equal(q.stats.remote_queued - queued0, freebatch);
+  assert.equal(q.stats(s).remote_queued - queued0, freebatch);
   assert.equal(q.listState(s, { cpu: 1 }).freelist, hiwater + 1 - freebatch);
   const owner = q.listState(s, { cpu: 0 });
   assert.equal(owner.remote_free, freebatch);
@@ -78,7 +78,7 @@ test('SLQB: cross-CPU frees go through the remote queue and come back to the own
   assert.equal(after.remote_free, 0);
   assert.ok(!after.remote_free_check);
   assert.equal(after.freelist, freebatch - 1);
-  assert.equal(q.stats.remote_claimed >= freebatch, true);
+  assert.equal(q.stats(s).remote_claimed >= freebatch, true);
 
   // the rest, and a shrink: everything back in its slab, every page back
   k.kmem_cache_free(s, again);
@@ -153,4 +153,35 @@ test('SLQB /proc/slabinfo: the SLUB-like line with hiwater and freebatch as the 
   assert.equal(activeSlabs, numSlabs);
   assert.equal(sharedAvail, 0);
   assert.equal(readProc(k, 'slabinfo').split('\n')[0], 'slabinfo - version: 2.1');
+  // read-only: SLQB's tunables were sysfs attributes (hiwater, freebatch), not slabinfo writes
+  assert.equal(writeProc(k, 'slabinfo', 'slqb_info 64 16 0'), -5);
+  assert.deepEqual([q.tunables(s).hiwater, q.tunables(s).freebatch], [t.hiwater, t.freebatch]);
+});
+
+test('SLQB cache_trim_worker on the timer: queued objects go home a freebatch per trim, then their empty slabs', () => {
+  const k = boot({ mem: '128M', cpus: 2, slab: 'slqb' }, { errors: 'throw' });
+  shrinkAll(k);
+  const free0 = buddyFreePages(k);
+  const s = k.kmem_cache_create('slqb_trim', 256, 0, k.SLAB_NO_MERGE, null);
+  const q = slqb(k);
+  const { hiwater, freebatch } = q.tunables(s);
+  k.set_cpu(0);
+  const objs = Array.from({ length: hiwater }, () => k.kmem_cache_alloc(s, k.GFP_KERNEL));
+  k.set_cpu(1);
+  for (const o of objs) k.kmem_cache_free(s, o);
+  assert.equal(q.listState(s, { cpu: 1 }).freelist, hiwater, 'below hiwater: nothing flushed on free');
+  q.reap_tick(2999);
+  assert.equal(q.listState(s, { cpu: 1 }).freelist, hiwater, 'not due yet');
+  q.reap_tick(1);
+  assert.equal(q.listState(s, { cpu: 1 }).freelist, hiwater - freebatch, 'one batch per trim');
+  assert.equal(k.sched.cpu, 1, 'the timer ran each CPU\'s work as that CPU and came back');
+  for (let i = 0; i < 2 * (hiwater / freebatch) + 2; i++) q.reap_tick(3000);
+  for (const cpu of [0, 1]) {
+    const st = q.listState(s, { cpu });
+    assert.deepEqual([st.freelist, st.remote_free, st.nr_slabs], [0, 0, 0], `CPU ${cpu}: everything home, the slabs freed`);
+  }
+  k.set_cpu(0);
+  k.kmem_cache_destroy(s);
+  shrinkAll(k);
+  assert.equal(buddyFreePages(k), free0);
 });

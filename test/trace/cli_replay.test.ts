@@ -131,16 +131,17 @@ test('kmem boot --trace FILE writes a trace of boot that the parser reads and km
   }
 });
 
-test('kmem replay --slab slub,slob: side by side; --json keyed by implementation; one HTML file each', async () => {
+test('kmem replay --slab slub,slab,slob,slqb: side by side; --json keyed by implementation; one HTML page plotting the four', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kmem-replay-'));
   try {
     const file = join(dir, 'small.txt');
     writeFileSync(file, SMALL);
-    const j = await kmem(['replay', file, '--slab', 'slub,slob', '--json', '--mem', '128M', '--html', join(dir, 'r.html')]);
+    const four = ['slub', 'slab', 'slob', 'slqb'];
+    const j = await kmem(['replay', file, '--slab', four.join(','), '--json', '--mem', '128M', '--html', join(dir, 'r.html')]);
     assert.equal(j.code, 0, j.stderr);
     const o = JSON.parse(j.stdout) as Record<string, Record<string, unknown>>;
-    assert.deepEqual(Object.keys(o), ['slub', 'slob']);
-    for (const name of ['slub', 'slob']) {
+    assert.deepEqual(Object.keys(o), four);
+    for (const name of four) {
       assert.equal(o[name].events, 6);
       assert.equal(o[name].bytes_req, 176 + 616);
       assert.equal((o[name].machine as Record<string, unknown>).slab, name.toUpperCase());
@@ -148,9 +149,18 @@ test('kmem replay --slab slub,slob: side by side; --json keyed by implementation
     assert.equal(o.slub.bytes_alloc_mismatches, 0);
     // SLOB's kmalloc: 176 + the 8-byte header, not the trace's kmalloc-192
     assert.equal(o.slob.bytes_alloc_mismatches, 1);
-    assert.ok(existsSync(join(dir, 'r.html')) && existsSync(join(dir, 'r-slob.html')));
+    // one page: the comparison table and each footprint in the same plot
+    assert.ok(existsSync(join(dir, 'r.html')));
+    for (const name of four) assert.ok(!existsSync(join(dir, `r-${name}.html`)), `no separate page for ${name}`);
+    const html = readFileSync(join(dir, 'r.html'), 'utf8');
+    const plot = /<svg [^>]*aria-label="Slab pages over the trace's time">[\s\S]*?<\/svg>/.exec(html)?.[0] ?? '';
+    assert.equal([...plot.matchAll(/<path d="M/g)].length, 4, 'four footprints in one plot');
+    for (const name of four) assert.match(plot, new RegExp(`>${name.toUpperCase()}</text>`));
+    assert.match(html, /<th[^>]*>external fragmentation<\/th>|<td>external fragmentation<\/td>/);
     const t = await kmem(['replay', file, '--slab', 'slub,slob', '--mem', '128M']);
     assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /^ +SLUB +SLOB$/m);
+    assert.match(t.stdout, /^objects per slab +[\d.]+ +-$/m);
     assert.match(t.stdout, /^SLUB +SLOB$/m);
     assert.match(t.stdout, /^Replayed 6 events .* SLUB +Replayed 6 events .* SLOB$/m);
     assert.match(t.stdout, /^kmem replay .*, SLOB\)$/m);

@@ -6,7 +6,9 @@
  * the page map and the slab table changed accordingly; plays the shipped
  * trace excerpt to its end with the keyboard and compares /proc/slabinfo
  * with what `kmem replay` prints for the same trace; saves a snapshot and
- * loads it back. Writes screenshots of the main views to out/screenshots/
+ * loads it back; checks the vmalloc view (an area's pages on the map, its
+ * page-table walk), a cache's per-CPU state, the trace event stream and a
+ * demo chapter against the machine's own values. Writes screenshots of the main views to out/screenshots/
  * and the speed figures to out/screenshots/bench.json (reported, not
  * asserted).
  *
@@ -42,14 +44,19 @@ interface Explorer {
   opts: { mem: string; cpus: number };
   view: {
     counts: Float64Array; owner: Uint8Array; caches: number[]; cacheIdx: Uint16Array; maxPfn: number;
-    desc: { config: { memBytes: number; cpus: number } };
+    desc: { config: { memBytes: number; cpus: number; slab?: string } };
     cacheName(s: number): string;
   };
-  state: { gen: number; slabinfo: string; buddyinfo: string; meminfo: string; slabs: { name: string; num_objs: number; active_objs: number }[]; allocs: unknown[] };
+  state: {
+    gen: number; slabinfo: string; buddyinfo: string; meminfo: string; allocs: unknown[]; ftraceEvents: string[];
+    slabs: { name: string; num_objs: number; active_objs: number; objperslab: number }[];
+  };
   trace: { total: number; pos: number; playing: boolean } | null;
-  map: { scale: number; dirty: boolean; highlighting: boolean; perf: { redraws: number; totalMs: number; maxMs: number; classifyMs: number; paintMs: number; drawMs: number }; cellXY(pfn: number): [number, number] };
+  map: { scale: number; dirty: boolean; highlighting: boolean; markedPfns: readonly number[]; perf: { redraws: number; totalMs: number; maxMs: number; classifyMs: number; paintMs: number; drawMs: number }; cellXY(pfn: number): [number, number] };
   lastOp: { ok: boolean; text: string; pfns: number[] } | null;
-  run(op: unknown): Promise<{ ok: boolean; text: string; pfns: number[] }>;
+  run(op: unknown, cpu?: number): Promise<{ ok: boolean; text: string; pfns: number[]; caches: number[] }>;
+  demo: { running: string; shown: string; done: boolean };
+  cpus: { attached: number[]; attachMs: number[] };
   perf: { bootToFrameMs: number; bootMs: number; playFrames: number; playRedraws: number; playMs: number };
 }
 declare const kmemExplorer: Explorer;
@@ -57,6 +64,7 @@ declare const kmemExplorer: Explorer;
 /* Owner codes (src/web/machine_view.ts). */
 const O_ALLOC = 13;
 const O_SLAB = 14;
+const O_VMALLOC = 21;
 
 const bench: Record<string, unknown> = {};
 
@@ -315,6 +323,104 @@ describe('the explorer in Chromium', { skip, concurrency: false, timeout: 600_00
     assert.deepEqual(loaded, saved);
     assert.equal(await page.evaluate(() => kmemExplorer.view.desc.config.memBytes), 2 ** 30);
     assert.match(page.url(), /\?mem=1G$|\/$/);
+    assert.deepEqual(errors, []);
+  });
+
+  it('the vmalloc, per-CPU slab, trace event and demo views show the machine\'s own values', async (t: TestContext) => {
+    await page.goto(`${server.url}?mem=256M&cpus=2`);
+    await waitReady(page, 0);
+
+    // vmalloc from its form, in fragmented memory: the tab opens on the new area, its five pages
+    // (scattered over the holes) are marked on the map.
+    await page.evaluate(() => kmemExplorer.run({ kind: 'fragment', pages: 4096 }));
+    await page.fill('#op-vmalloc input[name=size]', '20000');
+    await page.click('#op-vmalloc button[type=submit]');
+    await page.waitForFunction(() => kmemExplorer.lastOp?.text.startsWith('vmalloc(20000) = '));
+    const vm = await page.evaluate(() => kmemExplorer.lastOp!);
+    const addr = /= ([0-9a-f]{16}) /.exec(vm.text)![1];
+    assert.equal(vm.pfns.length, 5);
+    await page.waitForSelector('#tab-vmalloc.active .vm-row.selected');
+    assert.match(await page.innerText('#tab-vmalloc .vm-row.selected .line'), new RegExp(`^0x${addr}-0x[0-9a-f]{16}\\s+24576 \\S+ pages=5 vmalloc`));
+    assert.deepEqual(await page.locator('#tab-vmalloc .vm-page').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.pfn))), vm.pfns);
+    assert.deepEqual(await page.evaluate(() => [...kmemExplorer.map.markedPfns]), vm.pfns);
+    assert.ok(vm.pfns.some((p, i) => i > 0 && p !== vm.pfns[i - 1] + 1), `scattered: ${vm.pfns}`);
+    assert.match(await page.innerText('#tab-vmalloc .vm-area'), /physically scattered/);
+    await redrawn(page);
+    assert.deepEqual(await page.evaluate((p) => p.map((pfn) => kmemExplorer.view.owner[pfn]), vm.pfns), vm.pfns.map(() => O_VMALLOC));
+    await page.waitForFunction(() => /vmalloc\s*20\.0K/.test(document.getElementById('legend')!.innerText), null, { timeout: 5000 });
+    // The page-table walk of the area's start, level by level, ends at its first page.
+    assert.deepEqual(await page.locator('#tab-vmalloc table.walk tbody tr').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.level)),
+      ['PGD', 'P4D', 'PUD', 'PMD', 'PTE']);
+    assert.equal(await page.innerText('#tab-vmalloc tr[data-level=PTE] td:last-child'), `page 0x${vm.pfns[0].toString(16)}`);
+    // Any address, typed: the second page of the area.
+    const second = (BigInt(`0x${addr}`) + 0x1234n).toString(16);
+    await page.fill('#pt-walk input', second);
+    await page.click('#pt-walk button');
+    await page.waitForFunction((p) => document.querySelector('#tab-vmalloc .walk-result')?.textContent?.includes(`pfn 0x${p.toString(16)})`), vm.pfns[1]);
+    assert.match(await page.innerText('#tab-vmalloc .walk-result'), new RegExp(`→ physical 0x${(vm.pfns[1] * 4096 + 0x234).toString(16)} `));
+    await page.screenshot({ path: join(SHOTS, 'vmalloc.png') });
+
+    // A cache allocated from on CPU 1: its slab is CPU 1's, the rest of it on CPU 1's lockless freelist.
+    const cache = await page.evaluate(async () => {
+      const r = await kmemExplorer.run({ kind: 'cache_create', name: 'percpu_test', size: 700, align: 0 });
+      await kmemExplorer.run({ kind: 'cache_alloc', cache: r.caches[0], gfp: 'GFP_KERNEL' }, 1);
+      return r.caches[0];
+    });
+    // CPU 1 ran in a worker of its own, attached to the same RAM; the kernel worker lists what it allocated.
+    assert.deepEqual(await page.evaluate(() => kmemExplorer.cpus.attached), [1]);
+    bench.cpu_worker_attach_256M_ms = Math.round((await page.evaluate(() => kmemExplorer.cpus.attachMs))[0]);
+    t.diagnostic(`CPU 1's worker attached to the 256 MiB machine in ${String(bench.cpu_worker_attach_256M_ms)} ms`);
+    await page.waitForFunction(() => (kmemExplorer.state.allocs as { cacheName: string }[]).some((a) => a.cacheName === 'percpu_test'));
+    await page.click('#tabs button[data-tab=slabs]');
+    await page.click(`#slab-table tr[data-cache="${cache}"]`);
+    await page.waitForSelector('#slab-lists tr[data-owner=cpu1] .ref');
+    const perSlab = await page.evaluate(() => kmemExplorer.state.slabs.find((r) => r.name === 'percpu_test')!.objperslab);
+    assert.equal(await page.innerText('#slab-lists tr[data-owner=cpu1] td.cached'), String(perSlab - 1));
+    assert.equal(await page.innerText('#slab-lists tr[data-owner=cpu0] td:nth-child(2)'), '—');
+    assert.match(await page.innerText('#slab-lists tr[data-owner=cpu1] td:nth-child(2)'), new RegExp(`^0x[0-9a-f]+ ${perSlab}/${perSlab}$`), 'a CPU slab is frozen with inuse = objects');
+    await page.screenshot({ path: join(SHOTS, 'slab-percpu.png') });
+
+    // The event stream: kmalloc only, real pointers; a kmalloc from the form shows as its ftrace line.
+    await page.click('#tabs button[data-tab=events]');
+    await page.check('#tab-events input[name=kmalloc]');
+    await page.waitForFunction(() => kmemExplorer.state.ftraceEvents.join() === 'kmalloc');
+    await page.fill('#op-kmalloc input[name=size]', '100');
+    await page.fill('#op-kmalloc input[name=gfp]', 'GFP_KERNEL');
+    await page.click('#op-kmalloc button[type=submit]');
+    await page.waitForFunction(() => kmemExplorer.lastOp?.text.startsWith('kmalloc(100, GFP_KERNEL) = '));
+    const ptr = /= ([0-9a-f]{16}) /.exec(await page.evaluate(() => kmemExplorer.lastOp!.text))![1];
+    await page.waitForFunction((p) => document.querySelector('#tab-events .ftrace')?.textContent?.includes(`ptr=${p}`), ptr);
+    const line = (await page.innerText('#tab-events .ftrace')).split('\n').find((l) => l.includes(`ptr=${ptr}`))!;
+    assert.match(line, new RegExp(`\\[000\\] \\S{5}\\s+\\d+\\.\\d{6}: kmalloc: call_site=\\S+ ptr=${ptr} bytes_req=100 bytes_alloc=128 gfp_flags=GFP_KERNEL node=-1 accounted=false$`));
+    await page.fill('#tab-events input[type=search]', 'bytes_req=100 ');
+    assert.deepEqual((await page.innerText('#tab-events .ftrace')).split('\n').filter((l) => l), [line]);
+    await page.screenshot({ path: join(SHOTS, 'events.png') });
+
+    // A demo chapter (the replay one: it replays the site's excerpt of the shared trace, fetched by the
+    // worker): its text, and the machine it booted last becomes the page's.
+    const n = await page.evaluate(() => kmemExplorer.bootCount);
+    await page.click('#tabs button[data-tab=demo]');
+    await page.selectOption('#demo-form select', 'replay');
+    await page.click('#demo-form button[type=submit]');
+    await page.waitForFunction(() => kmemExplorer.demo.done && kmemExplorer.demo.shown === 'replay', null, { timeout: 60_000 });
+    await waitReady(page, n);
+    const text = await page.innerText('#tab-demo pre');
+    assert.match(text, /^Chapter \d+: Tracing and replaying a real workload\n/);
+    assert.match(text, /Here are the first\s+20,000\s+events:/);
+    assert.ok(!text.includes('a sample of it'), 'the excerpt, not the built-in sample');
+    const booted = [...text.matchAll(/\[booted a simulated machine: x86_64, (\d+) (MiB|GiB), (\d+) CPUs?/g)].pop()!;
+    assert.deepEqual(await page.evaluate(() => [kmemExplorer.view.desc.config.memBytes, kmemExplorer.view.desc.config.cpus]),
+      [Number(booted[1]) * 2 ** (booted[2] === 'GiB' ? 30 : 20), Number(booted[3])]);
+    await page.screenshot({ path: join(SHOTS, 'demo.png') });
+
+    // The slab implementation from the boot form, kept in the URL.
+    const m = await page.evaluate(() => kmemExplorer.bootCount);
+    await page.selectOption('#boot-form select[name=slab]', 'slab');
+    await page.click('#boot-form button[type=submit]');
+    await waitReady(page, m);
+    assert.match(page.url(), /slab=slab/);
+    assert.equal(await page.evaluate(() => kmemExplorer.view.desc.config.slab), 'slab');
+    assert.match(await page.innerText('#machine'), /SLAB/);
     assert.deepEqual(errors, []);
   });
 

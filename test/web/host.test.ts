@@ -301,11 +301,11 @@ describe('snapshots', () => {
 
 describe('boot options in the URL', () => {
   it('round-trips, leaving out defaults and ignoring junk', () => {
-    const o: BootOptions = { mem: '512M', cpus: 4, arch: 'i386', nodes: 1, cmdline: 'slab_nomerge' };
+    const o: BootOptions = { mem: '512M', cpus: 4, arch: 'i386', nodes: 1, cmdline: 'slab_nomerge', slab: 'slab' };
     const q = bootToQuery(o);
-    assert.equal(q.toString(), 'mem=512M&cpus=4&arch=i386&cmdline=slab_nomerge');
+    assert.equal(q.toString(), 'mem=512M&cpus=4&arch=i386&cmdline=slab_nomerge&slab=slab');
     assert.deepEqual(bootFromQuery(q), o);
-    assert.deepEqual(bootFromQuery(new URLSearchParams('cpus=lots&arch=arm64')), DEFAULT_BOOT);
+    assert.deepEqual(bootFromQuery(new URLSearchParams('cpus=lots&arch=arm64&slab=slab2')), DEFAULT_BOOT);
     assert.equal(bootToQuery(DEFAULT_BOOT).toString(), '');
   });
 });

@@ -30,12 +30,12 @@ describe('the explorer web site', { concurrency: true }, () => {
       assert.match(index.headers.get('content-type')!, /^text\/html/);
       const html = await index.text();
       assert.ok(html.includes(`<meta name="kmem-defaults" content='{"mem":"2G","cpus":4}'>`), 'defaults in a meta tag');
-      for (const path of ['app.js', 'worker.js']) {
+      for (const path of ['app.js', 'worker.js', 'cpu_worker.js']) {
         const r = await fetch(s.url + path);
         assert.equal(r.status, 200, path);
         assert.match(r.headers.get('content-type')!, /^text\/javascript/);
         assert.equal(r.headers.get('cross-origin-embedder-policy'), 'require-corp');
-        assert.ok((await r.text()).length > 10000, `${path} is a bundle`);
+        assert.ok((await r.text()).length > 500, `${path} is a bundle`);
       }
       const traces = (await (await fetch(s.url + 'traces.json')).json()) as { url: string; events: number }[];
       assert.ok(traces.some((t) => t.url === 'traces/build-20k.txt.xz' && t.events === 20000));
@@ -52,16 +52,18 @@ describe('the explorer web site', { concurrency: true }, () => {
     const out = mkdtempSync(join(tmpdir(), 'kmem-web-'));
     try {
       const r = await buildWeb(out);
-      for (const f of ['index.html', 'style.css', 'app.js', 'worker.js', 'app.js.map', 'traces.json', 'traces/build-20k.txt.xz', '_headers']) {
+      for (const f of ['index.html', 'style.css', 'app.js', 'worker.js', 'cpu_worker.js', 'app.js.map', 'traces.json', 'traces/build-20k.txt.xz', '_headers']) {
         assert.ok(existsSync(join(out, f)), f);
       }
       assert.ok(r.files.length >= 8);
       const headers = readFileSync(join(out, '_headers'), 'utf8');
       assert.match(headers, /Cross-Origin-Opener-Policy: same-origin/);
       assert.match(headers, /Cross-Origin-Embedder-Policy: require-corp/);
-      const worker = readFileSync(join(out, 'worker.js'), 'utf8');
-      assert.ok(!/from\s*["']node:/.test(worker), 'no Node module in the browser bundle');
-      assert.ok(worker.includes('start_kernel') || worker.length > 100000, 'the kernel is in the worker bundle');
+      // The workers and the chunks they share: no Node module, and the kernel in them.
+      const js = r.files.filter((f) => /^(worker|cpu_worker|chunk-[\w-]+)\.js$/.test(f.path));
+      assert.ok(js.length >= 3, js.map((f) => f.path).join());
+      for (const f of js) assert.ok(!/from\s*["']node:/.test(readFileSync(join(out, f.path), 'utf8')), `no Node module in ${f.path}`);
+      assert.ok(js.reduce((n, f) => n + f.bytes, 0) > 300000, 'the kernel is in the workers\' code');
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

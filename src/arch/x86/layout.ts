@@ -119,15 +119,16 @@ export function formatPtr(layout: ArchLayout, addr: number): string {
   return addr.toString(16).padStart(16, '0');
 }
 
-/** Low 32-bit word stored for an x86_64 pointer in JS form (as an int32). */
+/** Low 32-bit word stored for an x86_64 pointer in JS form (as an int32): ToInt32 is v mod 2^32 below 2^53. */
 export function ptr64LoWord(v: number): number {
-  return (v - Math.floor(v / TWO32) * TWO32) | 0;
+  return v | 0;
 }
 
 /** High 32-bit word stored for an x86_64 pointer in JS form (as an int32). */
 export function ptr64HiWord(v: number): number {
   if (v >= TWO48) return (Math.floor((v - TWO48) / TWO32) & 0xffff) | (POISON_HI16 << 16);
-  const hi = Math.floor(v / TWO32);
+  // v < 2^48: the product is exact and truncating it is floor()
+  const hi = (v * (1 / TWO32)) | 0;
   return v >= KERNEL_HALF ? hi | 0xffff0000 : hi;
 }
 

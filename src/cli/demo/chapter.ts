@@ -6,13 +6,19 @@
  * A chapter is a file in this directory exporting a DemoChapter; index.ts
  * lists them in order. Chapters boot their own machines (small ones, so
  * the whole tour runs in a second or two) and must not depend on each other.
+ *
+ * Chapters are core code: no Node API, so that the explorer runs them in
+ * the browser. What differs between the two (where the shared trace comes
+ * from, what to do with a machine a chapter boots) is the DemoEnv the
+ * runner gives: src/node/demo_env.ts for `kmem demo`, src/web/demo.ts for
+ * the explorer.
  */
 import { start_kernel } from '../../init/main.ts';
 import { resolveConfig, type MachineConfigInput } from '../../machine/config.ts';
 import type { Kernel } from '../../kernel/kernel.ts';
 import { formatPtr } from '../../arch/x86/layout.ts';
 import { readProc } from '../../fs/proc/procfs.ts';
-import { describeMachine } from '../options.ts';
+import { describeMachine } from '../describe.ts';
 import type { Output } from '../output.ts';
 import { parseBuddyinfo } from '../procdiff.ts';
 
@@ -25,13 +31,28 @@ export interface DemoChapter {
   run(d: Demo): void | Promise<void>;
 }
 
+/** What a chapter gets from the program running it. */
+export interface DemoEnv {
+  /**
+   * The first `events` events' worth of the shared real trace
+   * (../shared/traces/kmem-trace-build.txt.xz, Linux 6.18, 2 CPUs) as
+   * decompressed chunks (whole chunks: a little more), or null where it is
+   * not at hand.
+   */
+  sharedTrace?(events: number): Promise<Uint8Array[] | null>;
+  /** Called with every machine a chapter boots, and how long start_kernel() took (ms). */
+  onBoot?(k: Kernel, bootMs: number): void;
+}
+
 export class Demo {
-  constructor(readonly out: Output) {}
+  constructor(readonly out: Output, readonly env: DemoEnv = {}) {}
 
   /** Boot a machine and say which. */
   boot(input: MachineConfigInput, errors: 'log' | 'throw' = 'log'): Kernel {
     const config = resolveConfig(input);
+    const t0 = performance.now();
     const k = start_kernel(config, { errors });
+    this.env.onBoot?.(k, performance.now() - t0);
     this.out.line(this.out.style('dim', `[booted a simulated machine: ${describeMachine(config)}]`));
     this.out.line();
     return k;
@@ -85,6 +106,11 @@ export class Demo {
 
   blank(): void {
     this.out.line();
+  }
+
+  /** The shared trace's first `events` events (see DemoEnv), null where it is not at hand. */
+  async sharedTrace(events: number): Promise<Uint8Array[] | null> {
+    return this.env.sharedTrace ? this.env.sharedTrace(events) : null;
   }
 }
 

@@ -21,6 +21,8 @@ import { percpuChapter } from './percpu.ts';
 import { stacksChapter } from './stacks.ts';
 /* issue 7 item 5 */
 import { slabCompareChapter } from './slab_compare.ts';
+/* issue 5 */
+import { smpChapter } from './smp.ts';
 
 export const CHAPTERS: readonly DemoChapter[] = [
   bootChapter,
@@ -38,6 +40,7 @@ export const CHAPTERS: readonly DemoChapter[] = [
   stacksChapter,
   replayChapter,
   slabCompareChapter,
+  smpChapter,
 ];
 
 /** A chapter by id ("buddy") or number ("2"). */

@@ -4,16 +4,11 @@
  * 6.18 capture, to stay quick), and the report: what the workload asked
  * for, what the allocators gave, and whether kmem gave the same.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { TraceParser } from '../../trace/parse.ts';
 import { TraceReplay } from '../../trace/replay.ts';
 import { fidelity_lines, page_lines, summary_lines } from '../../trace/report.ts';
-import { open_trace } from '../../node/trace_file.ts';
 import type { DemoChapter } from './chapter.ts';
 
-/** The shared real trace, beside the repository. */
-const SHARED_TRACE = fileURLToPath(new URL('../../../../shared/traces/kmem-trace-build.txt.xz', import.meta.url));
 /** How many of its events the chapter replays. */
 export const DEMO_EVENTS = 20000;
 
@@ -70,7 +65,8 @@ export const replayChapter: DemoChapter = {
       on kmem. The shared trace is Linux 6.18 on 2 CPUs building and running a
       C program, sorting numbers, making git commits and copying a file. Its
       first lines:`);
-    const real = existsSync(SHARED_TRACE);
+    const chunks = await d.sharedTrace(DEMO_EVENTS);
+    const real = chunks !== null;
     let replayed = 0;
     const r = new TraceReplay(d.boot({ mem: '1G', cpus: 2 }));
     const shown: string[] = [];
@@ -79,9 +75,9 @@ export const replayChapter: DemoChapter = {
       replayed++;
       r.event(e);
     });
-    if (real) {
+    if (chunks) {
       let head = '';
-      for await (const chunk of (await open_trace(SHARED_TRACE)).chunks) {
+      for (const chunk of chunks) {
         if (head.length < 4000) head += new TextDecoder().decode(chunk.subarray(0, 4000));
         parser.feed(chunk);
         if (replayed >= DEMO_EVENTS) break;

@@ -2,6 +2,7 @@
  * Running the tour: every chapter, or one, with numbered headings.
  */
 import { Demo } from './chapter.ts';
+import { nodeDemoEnv } from '../../node/demo_env.ts';
 import { CHAPTERS, findChapter } from './index.ts';
 import { table, type Output } from '../output.ts';
 
@@ -25,7 +26,7 @@ export async function runDemo(out: Output, err: Output, chapter?: string): Promi
     out.line('(LDD3 chapter 8, "Allocating Memory", on a simulated machine running kmem)');
     out.line();
   }
-  const d = new Demo(out);
+  const d = new Demo(out, nodeDemoEnv());
   for (const c of chosen) {
     const n = CHAPTERS.indexOf(c) + 1;
     const title = `Chapter ${n}: ${c.title}`;

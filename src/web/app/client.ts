@@ -35,11 +35,12 @@ export class KernelClient {
     this.worker.postMessage(m, transfer);
   }
 
-  op(op: Op): Promise<OpResult> {
+  /** Run op on a CPU of the machine (one worker runs them all today: see protocol.ts). */
+  op(op: Op, cpu: number): Promise<OpResult> {
     const id = this.nextId++;
     return new Promise((done) => {
       this.pending.set(id, done);
-      this.send({ type: 'op', id, op });
+      this.send({ type: 'op', id, op, cpu });
     });
   }
 }

@@ -4,10 +4,11 @@
  * memory is blue (large free blocks dark and calm, order-0 scraps bright,
  * so fragmentation stands out), slabs are warm (red to yellow, one hue per
  * cache), allocated pages green, pages on the per-CPU lists pale lavender,
- * page tables violet, the kernel's own reservations greys and browns.
+ * page tables violet, vmalloc's pages magenta, the kernel's own reservations greys and browns.
  */
 import {
   N_OWNERS, O_ALLOC, O_FIRMWARE, O_FREE, O_KERNEL, O_MEMMAP, O_NONE, O_PCP, O_PERCPU, O_PGTABLE, O_RESERVED, O_SLAB,
+  O_VMALLOC,
 } from '../machine_view.ts';
 
 /** #rrggbb for each owner (O_SLAB's is the legend's; each cache has its own). */
@@ -25,6 +26,7 @@ OWNER_CSS[O_MEMMAP] = '#6d7f91';
 OWNER_CSS[O_PERCPU] = '#3fb5a5';
 OWNER_CSS[O_RESERVED] = '#4a5563';
 OWNER_CSS[O_FIRMWARE] = '#343b45';
+OWNER_CSS[O_VMALLOC] = '#e35bd8';
 
 /** An ImageData pixel (little-endian RGBA as one u32) from #rrggbb. */
 export function pixel(css: string, alpha = 255): number {

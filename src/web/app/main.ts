@@ -4,9 +4,10 @@
  * who does what.
  */
 import { DEFAULT_BOOT, bootFromQuery, bootToQuery, type BootOptions, type MachineState, type Op, type OpResult } from '../protocol.ts';
+import { SLAB_IMPLS } from '../../machine/config.ts';
 import {
   MachineView, O_ALLOC, O_FIRMWARE, O_FREE, O_KERNEL, O_MEMMAP, O_NONE, O_PCP, O_PERCPU, O_PGTABLE, O_RESERVED,
-  O_SLAB, hex as hexAddr,
+  O_SLAB, O_VMALLOC, hex as hexAddr,
 } from '../machine_view.ts';
 import { KernelClient } from './client.ts';
 import { OWNER_CSS } from './colours.ts';
@@ -16,6 +17,10 @@ import { SlabPanel } from './slabs.ts';
 import { ZonePanel } from './zones.ts';
 import { AllocsPanel, LogPanel, MeminfoPanel, PagePanel } from './panels.ts';
 import { TraceBar } from './trace.ts';
+import { VmallocPanel } from './vmalloc.ts';
+import { EventsPanel } from './events.ts';
+import { DemoPanel } from './demo.ts';
+import { CpuWorkers } from './cpus.ts';
 
 /* ---------------------------------------------------------------- */
 /* Boot options: server defaults, then the URL                      */
@@ -58,6 +63,7 @@ if (!globalThis.crossOriginIsolated) {
 }
 
 const client = new KernelClient('worker.js');
+const cpus = new CpuWorkers('cpu_worker.js', client);
 const map = new PageMap(byId<HTMLCanvasElement>('map'), byId('map-wrap'));
 let view: MachineView | null = null;
 let state: MachineState | null = null;
@@ -74,10 +80,23 @@ const log = new LogPanel(byId('tab-log'), byId('log-badge'));
 const pagePanel = new PagePanel(byId('tab-page'));
 const allocs = new AllocsPanel(byId('tab-allocs'), byId('allocs-badge'),
   (a) => void runOp(a.kind === 'pages' ? { kind: 'free_pages', page: a.ptr, order: a.order }
-    : a.kind === 'cache' ? { kind: 'cache_free', cache: a.cache, ptr: a.ptr } : { kind: 'kfree', ptr: a.ptr }),
+    : a.kind === 'cache' ? { kind: 'cache_free', cache: a.cache, ptr: a.ptr }
+      : a.kind === 'vmalloc' ? { kind: 'vfree', addr: a.ptr } : { kind: 'kfree', ptr: a.ptr }),
   () => void runOp({ kind: 'release' }),
   (pfn) => openPage(pfn));
-const trace = new TraceBar(client, toast);
+const trace = new TraceBar(client, toast, async () => {
+  // A trace's replay runs every CPU on the kernel worker.
+  await cpus.release();
+  cpus.reset(null);
+});
+const vmallocPanel = new VmallocPanel(byId('tab-vmalloc'), (pfns) => map.mark(pfns), (pfn) => openPage(pfn),
+  (addr) => void runOp({ kind: 'vfree', addr }));
+let eventsSynced = false;
+const events = new EventsPanel(byId('tab-events'), (ev, hashPtr) => client.send({ type: 'ftrace', events: ev, hashPtr }));
+const demo = new DemoPanel(byId('tab-demo'), (chapter) => {
+  perf.bootRequested = performance.now();
+  client.send({ type: 'demo', chapter });
+});
 slabs.showDetail(null);
 
 /* What the tests read (window.kmemExplorer). */
@@ -105,8 +124,11 @@ const explorer = {
   get trace() { return trace.status; },
   get map() { return map; },
   get lastOp() { return lastOp; },
-  /** Run an operation as the forms do (for tests and benchmarks). */
-  run: (op: Op) => runOp(op),
+  get demo() { return { running: demo.running, shown: demo.shown, done: demo.done }; },
+  /** The CPUs that run in a worker of their own, and how long each took to attach (ms). */
+  get cpus() { return { attached: cpus.attachedCpus, attachMs: cpus.attachMs.slice() }; },
+  /** Run an operation as the forms do (for tests and benchmarks), on the CPU the form says unless told. */
+  run: (op: Op, cpu?: number) => runOp(op, cpu),
   perf,
 };
 (window as unknown as { kmemExplorer: typeof explorer }).kmemExplorer = explorer;
@@ -123,6 +145,7 @@ function fillBootForm(o: BootOptions): void {
   (f.namedItem('nodes') as HTMLInputElement).value = String(o.nodes);
   (f.namedItem('arch') as HTMLSelectElement).value = o.arch;
   (f.namedItem('cmdline') as HTMLInputElement).value = o.cmdline;
+  (f.namedItem('slab') as HTMLSelectElement).value = o.slab;
 }
 
 function boot(o: BootOptions): void {
@@ -137,6 +160,7 @@ bootForm.addEventListener('submit', (ev) => {
   boot({
     mem: val('mem') || defaults.mem, cpus: Number(val('cpus')) || 1, nodes: Number(val('nodes')) || 1,
     arch: val('arch') === 'i386' ? 'i386' : 'x86_64', cmdline: val('cmdline'),
+    slab: SLAB_IMPLS.find((x) => x === val('slab')) ?? 'slub',
   });
 });
 
@@ -151,13 +175,15 @@ function machineSummary(): void {
   const el = byId('machine');
   if (!view) return;
   const c = view.desc.config;
-  el.replaceChildren(h('b', null, `${c.arch} · ${size(c.memBytes)} · ${c.cpus} CPU${c.cpus > 1 ? 's' : ''}${c.nodes.length > 1 ? ` · ${c.nodes.length} nodes` : ''}`),
+  el.replaceChildren(h('b', null, `${c.arch} · ${size(c.memBytes)} · ${c.cpus} CPU${c.cpus > 1 ? 's' : ''}${c.nodes.length > 1 ? ` · ${c.nodes.length} nodes` : ''}` +
+    `${c.slab && c.slab !== 'slub' ? ` · ${c.slab.toUpperCase()}` : ''}`),
     ` · booted in ${Math.round(view.desc.bootMs)} ms`,
     state ? h('span', { class: state.tainted === 'Not tainted' ? undefined : 'tainted' }, ` · ${state.tainted}`) : '');
 }
 
 client.on('booted', (m) => {
   view = new MachineView(m.machine);
+  cpus.reset(trace.status || trace.loading ? null : { config: m.machine.config, ram: m.machine.shared });
   map.attach(view);
   opts = m.opts;
   fillBootForm(opts);
@@ -168,6 +194,12 @@ client.on('booted', (m) => {
   zones.reset();
   slabs.reset();
   log.reset();
+  vmallocPanel.reset(view);
+  const cpu = cpuSelect.value;
+  cpuSelect.replaceChildren(...Array.from({ length: m.machine.config.cpus }, (_, i) => h('option', { value: String(i) }, String(i))));
+  cpuSelect.value = Number(cpu) < m.machine.config.cpus ? cpu : '0';
+  events.reset();
+  eventsSynced = false;
   pagePanel.pfn = -1;
   slabs.selected = 0;
   slabs.showDetail(null);
@@ -196,6 +228,13 @@ client.on('state', (m) => {
   timed('meminfo', () => meminfo.update(st.meminfo));
   timed('log', () => log.append(st.log, selectedTab === 'log'));
   timed('allocs', () => allocs.update(st.allocs, st.held, (v) => (view ? hexAddr(v, view.layout) : String(v))));
+  timed('vmalloc', () => vmallocPanel.update(st.vmalloc, selectedTab === 'vmalloc'));
+  timed('events', () => events.append(st.ftrace, st.ftraceDropped, selectedTab === 'events'));
+  if (!eventsSynced) {
+    // A new machine: tick what it traces (a fresh boot keeps the stream, a snapshot or a demo's machine starts without).
+    events.sync(st.ftraceEvents, st.ftraceHashPtr);
+    eventsSynced = true;
+  }
   machineSummary();
   // The cache form's list, by name, keeping the selection.
   const keep = cacheSelect.value;
@@ -217,6 +256,11 @@ client.on('state', (m) => {
 });
 
 client.on('cache_detail', (m) => slabs.showDetail(m.detail));
+client.on('demo_list', (m) => demo.setChapters(m.chapters));
+client.on('demo', (m) => {
+  demo.update(m.chapter, m.text, m.done);
+  if (m.done) selectTab('demo');
+});
 
 client.on('trace', (m) => timed('trace', () => {
   const was = trace.status;
@@ -254,9 +298,13 @@ client.on('error', (m) => {
 /* Operations                                                       */
 /* ---------------------------------------------------------------- */
 
-async function runOp(op: Op): Promise<OpResult> {
+const cpuSelect = byId<HTMLSelectElement>('op-cpu');
+/** Operations with bookkeeping of the kernel worker's own (held pages), or about every CPU: run there. */
+const KERNEL_WORKER_OPS: ReadonlySet<Op['kind']> = new Set(['pressure', 'fragment', 'release', 'drain', 'shrink']);
+
+async function runOp(op: Op, cpu = Number(cpuSelect.value) || 0): Promise<OpResult> {
   const before = view ? view.owner.slice() : null;
-  const r = await client.op(op);
+  const r = KERNEL_WORKER_OPS.has(op.kind) ? await client.op(op, cpus.attachedCpus.includes(cpu) ? 0 : cpu) : await cpus.run(op, cpu);
   lastOp = r;
   toast(r.text, r.ok);
   if (view && before) {
@@ -285,6 +333,17 @@ cacheForm.addEventListener('submit', (ev) => {
   ev.preventDefault();
   if (cacheSelect.value) void runOp({ kind: 'cache_alloc', cache: Number(cacheSelect.value), gfp: 'GFP_KERNEL' });
 });
+const vmallocForm = byId<HTMLFormElement>('op-vmalloc');
+vmallocForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  void runOp({ kind: 'vmalloc', size: Number(formValue(vmallocForm, 'size')) }).then((r) => {
+    // Open the new area in the vmalloc tab.
+    if (r.ok && r.addr) {
+      selectTab('vmalloc');
+      vmallocPanel.select(r.addr);
+    }
+  });
+});
 const pagesForm = byId<HTMLFormElement>('op-pages');
 pagesForm.addEventListener('submit', (ev) => {
   ev.preventDefault();
@@ -308,7 +367,10 @@ byId('op-release').addEventListener('click', () => void runOp({ kind: 'release' 
 /* Snapshots and dropped files                                      */
 /* ---------------------------------------------------------------- */
 
-byId('snap-save').addEventListener('click', () => client.send({ type: 'snapshot_save' }));
+byId('snap-save').addEventListener('click', () => {
+  // A snapshot records which thread runs each CPU: give them all back to the kernel worker first.
+  void cpus.release().then(() => client.send({ type: 'snapshot_save' }));
+});
 const snapLoad = byId<HTMLInputElement>('snap-load');
 async function loadSnapshot(f: File): Promise<void> {
   const bytes = await f.arrayBuffer();
@@ -388,6 +450,8 @@ function selectTab(name: string): void {
   if (name === 'zones' && state) zones.update(state.memory);
   if (name === 'slabs') slabs.show();
   if (name === 'log') log.seen();
+  if (name === 'vmalloc') vmallocPanel.show();
+  if (name === 'events') events.show();
 }
 for (const b of tabs) b.addEventListener('click', () => selectTab(b.dataset.tab!));
 
@@ -408,7 +472,7 @@ function legend(): void {
     h('span', { class: 'lg' }, ramp, 'free, order 0→10', pages(free)),
     item(O_PCP, 'pcp lists'), item(O_ALLOC, 'allocated'),
     h('span', { class: 'lg' }, slabRamp, 'slab (colour per cache)', pages(c[O_SLAB])),
-    item(O_PGTABLE, 'page tables'), item(O_KERNEL, 'kernel image'), item(O_MEMMAP, 'memmap'), item(O_PERCPU, 'percpu'),
+    item(O_VMALLOC, 'vmalloc'), item(O_PGTABLE, 'page tables'), item(O_KERNEL, 'kernel image'), item(O_MEMMAP, 'memmap'), item(O_PERCPU, 'percpu'),
     item(O_RESERVED, 'reserved'), item(O_FIRMWARE, 'firmware'), item(O_NONE, 'no RAM'),
   ];
   legendEl.replaceChildren(...items.filter((x): x is HTMLElement => x !== null));
@@ -434,7 +498,7 @@ window.addEventListener('keydown', (ev) => {
     '?': () => help.showModal(),
   };
   const tabNames = tabs.map((b) => b.dataset.tab!);
-  if (/^[1-6]$/.test(ev.key)) keys[ev.key] = () => selectTab(tabNames[Number(ev.key) - 1]);
+  if (/^[1-9]$/.test(ev.key)) keys[ev.key] = () => selectTab(tabNames[Number(ev.key) - 1]);
   const fn = keys[ev.key];
   if (fn) {
     ev.preventDefault();

@@ -10,8 +10,9 @@
  * or more, smoothed when zoomed out so that several frames share a pixel
  * (the browser's downscaling averages their colours: aggregation for
  * free). Overlays: zone boundaries, address labels, a grid when cells are
- * big, the hovered and selected frames, and the frames the last operation
- * touched, fading out.
+ * big, the hovered and selected frames, the frames the last operation
+ * touched, fading out, and a marked set that stays (the vmalloc area
+ * selected: its scattered pages).
  */
 import { MachineView, O_SLAB } from '../machine_view.ts';
 import { OWNER_PIXEL, cacheCss, pixel } from './colours.ts';
@@ -66,6 +67,8 @@ export class PageMap {
   hoverPfn = -1;
   selectedPfn = -1;
   private highlights: Highlight[] = [];
+  /** Frames marked until marked again (outlined in the vmalloc colour). */
+  private marked: number[] = [];
   private cachePx = new Uint32Array(0);
   readonly cacheCssByIdx: string[] = [];
   /** Set when memory may have changed: the next frame reads it again. */
@@ -104,6 +107,7 @@ export class PageMap {
     this.cachePx = new Uint32Array(0);
     this.cacheCssByIdx.length = 0;
     this.highlights = [];
+    this.marked = [];
     this.hoverPfn = -1;
     this.selectedPfn = -1;
     this.fitted = true;
@@ -249,6 +253,16 @@ export class PageMap {
     }
     this.highlights.push({ pfns, t0: performance.now(), layer });
     this.needDraw = true;
+  }
+
+  /** Mark these frames until the next call ([]: none). */
+  mark(pfns: number[]): void {
+    this.marked = pfns.slice(0, MAX_MARKERS);
+    this.needDraw = true;
+  }
+
+  get markedPfns(): readonly number[] {
+    return this.marked;
   }
 
   get highlighting(): boolean {
@@ -424,6 +438,15 @@ export class PageMap {
         const [x, y] = this.cellXY(pfn);
         ctx.strokeRect(x + s / 2 - m / 2 - 1, y + s / 2 - m / 2 - 1, m + 2, m + 2);
       }
+    }
+
+    // The marked set.
+    ctx.strokeStyle = '#ff8cf5';
+    ctx.lineWidth = 2;
+    for (const pfn of this.marked) {
+      const [x, y] = this.cellXY(pfn);
+      const m = Math.max(s, 6);
+      ctx.strokeRect(x + s / 2 - m / 2 - 1, y + s / 2 - m / 2 - 1, m + 2, m + 2);
     }
 
     // Hover and selection.

@@ -1,11 +1,14 @@
 /*
  * The slab caches: a sortable table in the manner of slabtop (from the
  * same figures /proc/slabinfo prints), and below it the selected cache
- * opened up: every slab with where SLUB keeps it (a CPU's slab, a CPU's
- * partial list, the node's partial list, or on no list because it is
- * full), and each object in use or free, the free ones in freelist order.
+ * opened up: first each CPU's and each node's part of it (SLUB: the CPU's
+ * active slab, its lockless freelist, its partial slabs, the node's
+ * partial list; SLAB: the per-CPU array caches and the node's lists), then
+ * every slab with where SLUB keeps it (a CPU's slab, a CPU's partial list,
+ * the node's partial list, or on no list because it is full), and each
+ * object in use or free, the free ones in freelist order.
  */
-import type { CacheDetail, SlabRow } from '../protocol.ts';
+import type { CacheDetail, SlabListRow, SlabRef, SlabRow } from '../protocol.ts';
 import { h, hex, num, size } from './dom.ts';
 
 type Key = 'name' | 'active_objs' | 'num_objs' | 'objsize' | 'objperslab' | 'pagesperslab' | 'num_slabs' | 'use' | 'bytes';
@@ -203,6 +206,7 @@ export class SlabPanel {
         h('b', null, d.name),
         h('span', { class: 'mono' }, `size ${d.objsize} (object ${d.object_size}), freeptr at +${d.offset}, align ${d.align}, order ${d.order}, ${d.objects_per_slab} a slab`),
         h('button', { onclick: () => this.onAlloc(d.cache), title: 'kmem_cache_alloc(this cache, GFP_KERNEL)' }, 'alloc one')),
+      ...(d.lists.length ? [listsTable(d.lists)] : []),
       ...(slabs.length ? slabs : [h('div', { class: 'empty' }, 'No slabs: the cache holds no memory.')]),
       ...(d.more > 0 ? [h('div', { class: 'empty' }, `… and ${num(d.more)} more slabs`)] : []),
     );
@@ -211,4 +215,31 @@ export class SlabPanel {
   get current(): CacheDetail | null {
     return this.detail;
   }
+}
+
+/** "0x1a3c 3/16": a slab and how many of its objects are in use. */
+function slabRef(r: SlabRef): HTMLElement {
+  return h('span', { class: 'ref', title: `pfn ${hex(r.pfn)}: ${r.inuse} of ${r.objects} objects in use` }, `${hex(r.pfn)} ${r.inuse}/${r.objects}`);
+}
+
+/** Each CPU's and node's part of the cache, a row each. */
+function listsTable(rows: SlabListRow[]): HTMLElement {
+  const cpuRows = rows.filter((r) => r.owner.startsWith('cpu'));
+  const hasFull = rows.some((r) => r.full >= 0);
+  const cachedName = cpuRows[0]?.cachedName ?? '';
+  const body = rows.map((r) => h('tr', { 'data-owner': r.owner },
+    h('td', null, r.owner),
+    h('td', null, r.active ? slabRef(r.active) : r.owner.startsWith('cpu') && cachedName === 'lockless freelist' ? '—' : ''),
+    h('td', { class: 'cached' }, r.cached < 0 ? '' : r.limit >= 0 ? `${r.cached}/${r.limit}` : String(r.cached)),
+    h('td', { class: 'partial' }, h('span', { class: 'n' }, String(r.nrPartial)), ...r.partial.slice(0, 6).map(slabRef),
+      r.partial.length > 6 ? ` +${r.partial.length - 6}` : ''),
+    hasFull ? h('td', null, r.full < 0 ? '' : `${r.full}${r.free >= 0 ? ` / ${r.free}` : ''}`) : null));
+  return h('table', { class: 'grid lists', id: 'slab-lists' },
+    h('thead', null, h('tr', null,
+      h('th', null, ''), h('th', { title: 'the slab the CPU allocates from (c->slab)' }, 'active slab'),
+      h('th', { title: cachedName === 'array cache' ? 'free objects in the per-CPU array cache (ac->avail / ac->limit)'
+        : 'free objects this CPU takes without touching a slab' }, cachedName || 'cached'),
+      h('th', { title: 'partial slabs: the CPU\'s (c->partial) or the node\'s (n->partial, nr_partial)' }, 'partial slabs'),
+      hasFull ? h('th', { title: 'slabs on the node\'s full / free lists' }, 'full / free') : null)),
+    h('tbody', null, ...body));
 }

@@ -35,7 +35,12 @@ export class TraceBar {
   /** The shipped trace being played, by the name ?trace= gives it (null for a file of the user's). */
   urlName: string | null = null;
 
-  constructor(private readonly client: KernelClient, private readonly toast: (text: string, ok?: boolean) => void) {
+  constructor(
+    private readonly client: KernelClient,
+    private readonly toast: (text: string, ok?: boolean) => void,
+    /** Run before a trace is sent to the kernel worker. */
+    private readonly beforeLoad: () => Promise<void>,
+  ) {
     this.select.addEventListener('change', () => {
       const e = this.entries.find((x) => x.url === this.select.value);
       if (e) void this.loadUrl(e);
@@ -83,7 +88,7 @@ export class TraceBar {
       if (!r.ok) throw new Error(`${r.status} ${r.statusText}`);
       const bytes = await r.arrayBuffer();
       this.urlName = e.url.split('/').pop()!.replace(/\..*$/, '');
-      this.send(e.url.split('/').pop()!, bytes);
+      await this.send(e.url.split('/').pop()!, bytes);
       this.select.value = e.url;
     } catch (err) {
       this.loading = false;
@@ -96,10 +101,11 @@ export class TraceBar {
     this.loading = true;
     this.select.value = '';
     this.urlName = null;
-    this.send(f.name, await f.arrayBuffer());
+    await this.send(f.name, await f.arrayBuffer());
   }
 
-  private send(name: string, bytes: ArrayBuffer): void {
+  private async send(name: string, bytes: ArrayBuffer): Promise<void> {
+    await this.beforeLoad();
     this.pos.textContent = 'parsing…';
     this.client.send({ type: 'trace_load', name, bytes }, [bytes]);
   }

@@ -1,0 +1,81 @@
+/*
+ * heap.pool(objectSize): a fixed-size object cache, which is what the
+ * kernel calls a kmem_cache (kmem_cache_create, kmem_cache_alloc,
+ * kmem_cache_free). Each pool is its own cache (SLAB_NO_MERGE: never
+ * merged with a kmalloc cache or another pool), so a block freed into the
+ * wrong pool is the kernel's "cache_from_obj: Wrong slab cache" warning.
+ *
+ * A pool is found by its struct kmem_cache address, so every thread of a
+ * heap reaches the same pool: heap.pool(size, { name }) in a worker returns
+ * the pool of that name another thread created.
+ */
+import type { SlabCommon } from '../mm/slab_common.ts';
+import { SHADOW_CHUNK_MASK, SHADOW_CHUNK_SHIFT, SHADOW_FREE, SHADOW_LIVE, SHADOW_LIVE_PAGES, type KasanReports } from './kasan.ts';
+
+/** What a pool shares with its heap (immutable after creation). */
+export interface PoolContext {
+  slab: SlabCommon;
+  u8: Uint8Array;
+  shadow: Int32Array;
+  po: number;
+  gfp: number;
+  kasan: KasanReports;
+  /** The kernel's warning for a block that is in no slab ("virt_to_cache: Object is not a Slab page!"). */
+  notASlab: () => void;
+}
+
+export class Pool {
+  private readonly slab: SlabCommon;
+  private readonly u8: Uint8Array;
+  private readonly shadow: Int32Array;
+  private readonly po: number;
+  private readonly gfp: number;
+  private readonly limit: number;
+
+  /** @internal Heap.pool() makes pools. */
+  constructor(
+    private readonly ctx: PoolContext,
+    /** struct kmem_cache * (kernel virtual address): the same number in every thread. */
+    readonly cache: number,
+    readonly name: string,
+    /** The size asked for. */
+    readonly objectSize: number,
+    /** Bytes each object really has (s->size less the debug metadata): what usableSize() gives. */
+    readonly usableSize: number,
+  ) {
+    this.slab = ctx.slab;
+    this.u8 = ctx.u8;
+    this.shadow = ctx.shadow;
+    this.po = ctx.po;
+    this.gfp = ctx.gfp;
+    this.limit = ctx.u8.length;
+  }
+
+  /** An object (its heap address, at least 8-byte aligned, contents undefined), or 0 when memory is exhausted. */
+  alloc(): number {
+    const va = this.slab.kmem_cache_alloc(this.cache, this.gfp);
+    if (va === 0) return 0;
+    const p = va - this.po;
+    this.u8[this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3)] = SHADOW_LIVE;
+    return p;
+  }
+
+  /** Give an object back; 0 is ignored. Throws (KernelBug) for a block not live or not from this pool. */
+  free(p: number): void {
+    if (p === 0) return;
+    if ((p >>> 0) !== p || (p & 7) !== 0 || p >= this.limit) this.ctx.kasan.badFree(p, 'kmem_cache_free', 0);
+    const sh = this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3);
+    const state = this.u8[sh];
+    if (state !== SHADOW_LIVE) {
+      if (state === SHADOW_LIVE_PAGES) this.ctx.notASlab();
+      this.ctx.kasan.badFree(p, 'kmem_cache_free', state);
+    }
+    this.u8[sh] = SHADOW_FREE;
+    try {
+      this.slab.kmem_cache_free(this.cache, p + this.po);
+    } catch (e) {
+      this.u8[sh] = SHADOW_LIVE; // the kernel refused (wrong pool, a debug check): still the caller's
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,162 @@
+/*
+ * kmem/heap on one thread: sizes and limits, views, alloc/calloc/realloc/
+ * free/usableSize, blocks above 8 KiB, exhaustion (0, and the heap usable
+ * afterwards), pools found by name, stats, debug mode's red zones.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Heap, HEAP_MAX_SIZE, KernelBug } from '../../src/heap/index.ts';
+
+const MiB = 1 << 20;
+
+test('a heap is one SharedArrayBuffer of its size, with views over all of it', () => {
+  const heap = Heap.create({ size: 4 * MiB });
+  assert.ok(heap.buffer instanceof SharedArrayBuffer);
+  assert.equal(heap.size, 4 * MiB);
+  for (const v of [heap.u8, heap.i8, heap.u16, heap.i16, heap.u32, heap.i32, heap.f32, heap.f64, heap.u64, heap.i64]) {
+    assert.equal(v.buffer, heap.buffer);
+    assert.equal(v.byteLength, heap.size);
+  }
+  const p = heap.alloc(16);
+  heap.f64[p >>> 3] = 1.5;
+  assert.equal(heap.dv.getFloat64(p, true), 1.5);
+  const v = heap.view(p, 16);
+  assert.equal(v.byteOffset, p);
+  assert.equal(v.length, 16);
+  assert.equal(heap.cpu, 0);
+  assert.equal(heap.workers, 1);
+});
+
+test('sizes out of range are refused with a clear error', () => {
+  assert.throws(() => Heap.create({ size: HEAP_MAX_SIZE + 4096 }), /more than 134217728 \(128 MiB\), the largest heap one SharedArrayBuffer holds/);
+  assert.throws(() => Heap.create({ size: MiB }), /less than the smallest heap/);
+  assert.throws(() => Heap.create({ size: -1 }), RangeError);
+  assert.throws(() => Heap.create({ size: 4 * MiB, workers: 0 }), /workers must be an integer from 1 to 64/);
+  assert.throws(() => Heap.create({ size: 2 * MiB, workers: 8 }), /too small for 8 workers/);
+  const big = Heap.create({ size: HEAP_MAX_SIZE });
+  assert.equal(big.u8.length, HEAP_MAX_SIZE);
+});
+
+test('blocks are 8-byte aligned, disjoint, and hold at least what was asked', () => {
+  const heap = Heap.create({ size: 8 * MiB });
+  const blocks: [number, number][] = [];
+  for (let n = 0; n <= 9000; n += 97) {
+    const p = heap.alloc(n);
+    assert.notEqual(p, 0);
+    assert.equal(p % 8, 0);
+    assert.ok(heap.usableSize(p) >= Math.max(n, 1));
+    blocks.push([p, Math.max(n, 1)]);
+  }
+  blocks.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < blocks.length; i++) assert.ok(blocks[i - 1][0] + blocks[i - 1][1] <= blocks[i][0], 'overlap');
+  for (const [p] of blocks) heap.free(p);
+});
+
+test('calloc zeroes, realloc keeps the contents, free(0) and realloc(0, n) work as in C', () => {
+  const heap = Heap.create({ size: 4 * MiB });
+  const p = heap.alloc(64);
+  heap.u8.fill(0xee, p, p + 64);
+  heap.free(p);
+  const z = heap.calloc(64);
+  assert.ok(heap.u8.subarray(z, z + 64).every((b) => b === 0));
+  for (let i = 0; i < 64; i++) heap.u8[z + i] = i;
+  assert.equal(heap.realloc(z, 40), z, 'shrinking within the block stays in place');
+  const r = heap.realloc(z, 3000);
+  assert.notEqual(r, z);
+  for (let i = 0; i < 64; i++) assert.equal(heap.u8[r + i], i);
+  const big = heap.realloc(r, 100_000);
+  for (let i = 0; i < 64; i++) assert.equal(heap.u8[big + i], i);
+  heap.free(0);
+  const q = heap.realloc(0, 10);
+  assert.notEqual(q, 0);
+  assert.equal(heap.realloc(q, 0), 0);
+  heap.free(big);
+  assert.throws(() => heap.alloc(1.5), RangeError);
+  assert.throws(() => heap.alloc(-8), RangeError);
+});
+
+test('blocks above 8 KiB are whole pages; above 4 MiB alloc returns 0', () => {
+  const heap = Heap.create({ size: 16 * MiB });
+  const p = heap.alloc(10_000);
+  assert.equal(p % 4096, 0);
+  assert.equal(heap.usableSize(p), 16384);
+  const s = heap.stats();
+  assert.deepEqual(s.large, { blocks: 1, bytes: 16384 });
+  assert.equal(heap.alloc((4 << 20) + 1), 0);
+  heap.free(p);
+  assert.deepEqual(heap.stats().large, { blocks: 0, bytes: 0 });
+});
+
+test('exhaustion: alloc returns 0, nothing is reported, and the heap works on', () => {
+  const heap = Heap.create({ size: 4 * MiB });
+  const pool = heap.pool(100); // pool creation needs memory (the kernel's own GFP_KERNEL allocations)
+  const held: number[] = [];
+  for (;;) {
+    const p = heap.alloc(2048);
+    if (p === 0) break;
+    held.push(p);
+  }
+  assert.ok(held.length * 2048 > 2 * MiB, `only ${held.length} blocks`);
+  let n = 0;
+  while (pool.alloc() !== 0) n++;
+  assert.ok(n < 1000);
+  for (const p of held) heap.free(p);
+  assert.notEqual(heap.alloc(2048), 0);
+  assert.notEqual(pool.alloc(), 0);
+});
+
+test('pools: object size and alignment, found again by name, a size mismatch is an error', () => {
+  const heap = Heap.create({ size: 4 * MiB });
+  const a = heap.pool(24, { name: 'node' });
+  assert.equal(heap.pool(24, { name: 'node' }), a);
+  assert.throws(() => heap.pool(32, { name: 'node' }), /pool "node" exists with objects of 24 bytes, not 32/);
+  const b = heap.pool(100, { align: 64 });
+  const objs = Array.from({ length: 50 }, () => b.alloc());
+  for (const p of objs) assert.equal(p % 64, 0);
+  assert.ok(b.usableSize >= 100);
+  assert.deepEqual(heap.allPools().map((p) => p.name), ['node', 'pool-1']);
+  assert.throws(() => heap.pool(0), RangeError);
+  assert.throws(() => heap.pool(8, { align: 12 }), RangeError);
+  for (const p of objs) b.free(p);
+});
+
+test('stats: live bytes and blocks per class and pool; the parts add up to the size', () => {
+  const heap = Heap.create({ size: 8 * MiB, workers: 2 });
+  const pool = heap.pool(40, { name: 'rec' });
+  const s0 = heap.stats();
+  const blocks = Array.from({ length: 100 }, () => heap.alloc(60));
+  const objs = Array.from({ length: 30 }, () => pool.alloc());
+  const s1 = heap.stats();
+  assert.equal(s1.liveBlocks - s0.liveBlocks, 130);
+  assert.equal(s1.liveBytes - s0.liveBytes, 100 * 64 + 30 * pool.usableSize);
+  const k64 = (s: typeof s0) => s.classes.find((c) => c.name === 'kmalloc-64')!.live;
+  assert.equal(k64(s1) - k64(s0), 100);
+  assert.equal(s1.pools[0].live, 30);
+  for (const s of [s0, s1]) {
+    assert.equal(s.liveBytes + s.cachedBytes + s.freeBytes + s.overheadBytes, s.size);
+    assert.ok(s.overheadBytes > 0 && s.freeBytes > 0);
+  }
+  assert.equal(s1.workers.length, 2);
+  assert.ok(s1.workers[0].attached && !s1.workers[1].attached);
+  assert.ok(s1.workers[0].cpuSlabs > 0);
+  for (const p of blocks) heap.free(p);
+  for (const p of objs) pool.free(p);
+  const s2 = heap.stats();
+  assert.equal(s2.liveBlocks, s0.liveBlocks);
+  assert.equal(s2.liveBytes, s0.liveBytes);
+});
+
+test('debug: a write past the end of a block is caught at free as the kernel reports it, and the heap goes on', () => {
+  const heap = Heap.create({ size: 8 * MiB, debug: true });
+  assert.equal(heap.debug, true);
+  const p = heap.alloc(24);
+  heap.u8[p + heap.usableSize(p)] = 0x41; // one byte into the red zone after the object
+  assert.throws(() => heap.free(p), (e: unknown) => e instanceof KernelBug && /Redzone overwritten|Right Redzone/.test(e.report));
+  const q = heap.alloc(24);
+  assert.notEqual(q, 0);
+  heap.free(q);
+  const pool = heap.pool(32);
+  const o = pool.alloc();
+  heap.u8[o - 1] = 0x41; // left red zone
+  assert.throws(() => pool.free(o), (e: unknown) => e instanceof KernelBug && /Redzone/.test(e.report));
+});
