@@ -9,6 +9,9 @@
  *                Atomics compare-and-exchange spinlock: pop under the
  *                lock, push under the lock (what a JS user would write
  *                around a single-threaded allocator)
+ *   local        a free list of the worker's own (an Int32Array nobody
+ *                else touches): how far this machine lets independent
+ *                threads scale at all, the ceiling for the others
  *
  * All workers warm up, then wait at a barrier so they run at the same
  * time; each reports its own ns for the timed ops.
@@ -17,7 +20,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Heap, type SharedHeap } from '../src/heap/index.ts';
 
 export interface HeapWorkerData {
-  mode: 'heap-fixed' | 'heap-mixed' | 'lock';
+  mode: 'heap-fixed' | 'heap-mixed' | 'lock' | 'local';
   shared: SharedHeap | null;
   /** [0] lock word, [1] list head, [2] ready count, [3] go flag; then next[] of the lock list. */
   control: SharedArrayBuffer;
@@ -43,6 +46,23 @@ function lockList(ctl: Int32Array, next: Int32Array, n: number): number {
     Atomics.store(ctl, 0, 0);
   }
   return sum;
+}
+
+function localList(): (n: number) => number {
+  const next = new Int32Array(LOCK_SLOTS);
+  for (let i = 0; i < LOCK_SLOTS; i++) next[i] = i + 1;
+  let head = 0;
+  return (ops) => {
+    let sum = 0;
+    for (let k = 0; k < ops; k++) {
+      const i = head;
+      head = next[i];
+      sum = (sum + i) | 0;
+      next[i] = head;
+      head = i;
+    }
+    return sum;
+  };
 }
 
 function heapRun(heap: Heap, mode: string, id: number): (n: number) => number {
@@ -90,7 +110,8 @@ function main(d: HeapWorkerData): void {
   const ctl = new Int32Array(d.control);
   const next = new Int32Array(d.control, 16);
   const heap = d.shared === null ? null : Heap.attach(d.shared);
-  const run = heap === null ? (n: number) => lockList(ctl, next, n) : heapRun(heap, d.mode, d.id);
+  const run = heap !== null ? heapRun(heap, d.mode, d.id)
+    : d.mode === 'local' ? localList() : (n: number) => lockList(ctl, next, n);
   run(Math.min(d.ops, 200_000)); // warm-up: JIT and this CPU's slabs
   Atomics.add(ctl, 2, 1);
   while (Atomics.load(ctl, 3) === 0) Atomics.wait(ctl, 3, 0, 10);

@@ -11,6 +11,8 @@ export { start_kernel, type BootOptions } from './init/main.ts';
 export { resolveConfig, parseConfigJson, parseSize, ConfigError, type MachineConfig, type MachineConfigInput } from './machine/config.ts';
 export { Kernel, get_order, type SlabCtor } from './kernel/kernel.ts';
 export { KernelBug } from './kernel/bug.ts';
+export { attach, shareMachine, type SharedMachine, type AttachOptions } from './init/attach.ts';
+export { SmpError } from './kernel/smp.ts';
 export * from './include/linux/gfp_types.ts';
 export * from './include/linux/slab.ts';
 export { show_gfp_flags, parse_gfp_flags } from './include/trace/events/mmflags.ts';

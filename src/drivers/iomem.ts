@@ -21,6 +21,12 @@
  * RAM), not in the simulated RAM, and the kernel reaches them only through
  * mappings (ioremap) or, for DMA, the devices reach RAM.
  *
+ * Host threads running CPUs of one machine see the same devices: a worker
+ * attaching (src/init/attach.ts) adopts the booting thread's device buffers
+ * (share()/adopt()), as it adopts the RAM. A register file is one
+ * SharedArrayBuffer; two CPUs programming the same device at once race as
+ * they would on real hardware (drivers serialise with their own locks).
+ *
  * Accesses are little-endian; a device sees the offset in its window and the
  * access size (1, 2, 4; an 8-byte access is two 4-byte ones, low first, as
  * readq/writeq on a 32-bit bus).
@@ -31,6 +37,10 @@ import { KmemDev } from './kmem_dev.ts';
 
 export interface MmioDevice {
   readonly name: string;
+  /** The device's state, to hand to another thread (null: it has none). */
+  share(): SharedArrayBuffer | null;
+  /** Take over another thread's device state (what share() returned there). */
+  adopt(state: SharedArrayBuffer): void;
   /** Read `size` bytes (1, 2 or 4) at `off` in the window, little-endian, unsigned. */
   read(off: number, size: number): number;
   write(off: number, size: number, v: number): void;
@@ -46,6 +56,12 @@ export class UnclaimedMmio implements MmioDevice {
   }
 
   write(): void {}
+
+  share(): null {
+    return null;
+  }
+
+  adopt(): void {}
 }
 
 /** A memory BAR (a framebuffer, a device's on-board RAM): bytes, allocated on first touch. */
@@ -57,6 +73,15 @@ export class BarMemory implements MmioDevice {
   get u8(): Uint8Array {
     this.bytes ??= new Uint8Array(new SharedArrayBuffer(this.size));
     return this.bytes;
+  }
+
+  /** The bytes' buffer (allocated now if untouched, so every thread shares one). */
+  share(): SharedArrayBuffer {
+    return this.u8.buffer as SharedArrayBuffer;
+  }
+
+  adopt(state: SharedArrayBuffer): void {
+    this.bytes = new Uint8Array(state);
   }
 
   read(off: number, size: number): number {
@@ -100,6 +125,19 @@ export class IomemBus {
       devices.set('kmem-dev', new KmemDev(mem, (pa, len) => this.isRam(pa, len), bar));
     }
     this.windows = mmio.map((w) => ({ start: w.start, end: w.start + w.size, dev: devices.get(w.name) ?? new UnclaimedMmio(w.name) }));
+  }
+
+  /** Every device's state, by window (for shareMachine()). */
+  share(): (SharedArrayBuffer | null)[] {
+    return this.windows.map((w) => w.dev.share());
+  }
+
+  /** A worker takes over the booting thread's devices (same configuration, same windows). */
+  adopt(states: readonly (SharedArrayBuffer | null)[]): void {
+    this.windows.forEach((w, i) => {
+      const st = states[i];
+      if (st) w.dev.adopt(st);
+    });
   }
 
   /** [pa, pa+len) is usable RAM. */

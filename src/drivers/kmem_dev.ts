@@ -58,11 +58,20 @@ const REGS_BYTES = 4096;
 export class KmemDev implements MmioDevice {
   readonly name = 'kmem-dev';
   /** The register file, one 32-bit word per register. */
-  readonly regs = new Uint32Array(new SharedArrayBuffer(REGS_BYTES));
+  regs = new Uint32Array(new SharedArrayBuffer(REGS_BYTES));
 
   constructor(private readonly ram: PhysMem, private readonly isRam: (pa: number, len: number) => boolean,
     readonly bar: BarMemory, readonly dmaMaskBits = 32) {
     this.reset();
+  }
+
+  /** The register file's buffer; BAR2 is shared as its own window. */
+  share(): SharedArrayBuffer {
+    return this.regs.buffer as SharedArrayBuffer;
+  }
+
+  adopt(state: SharedArrayBuffer): void {
+    this.regs = new Uint32Array(state);
   }
 
   private reset(): void {

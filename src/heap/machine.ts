@@ -7,19 +7,20 @@
  *             |page0| kernel image |  free pages: slabs, large blocks,   | memmap |
  *             |NULL | (compact)    |  the shadow, the header, per-CPU... |        |
  *
- * Why i386: its pointers are 32-bit (SLUB's fast paths move one word, not
- * two), its struct page is 32 bytes and its SPARSEMEM section 64 MiB, so the
- * memmap of a small heap is 512 KiB where x86_64's would be 2 MiB. Every
- * address below 128 MiB is lowmem, so a heap address p is the physical
- * address of the block and __va(p) = p + PAGE_OFFSET.
+ * Why i386: its struct page is 32 bytes and its SPARSEMEM section 64 MiB,
+ * so the memmap of a small heap is 512 KiB where x86_64's would be 2 MiB
+ * (a whole 128 MiB section's, 2 MiB-aligned), and its pointers are one
+ * word. Every address below 128 MiB is lowmem, so a heap address p is the
+ * physical address of the block and __va(p) = p + PAGE_OFFSET. (Measured
+ * on a loaded machine, the 64 B and mixed pairs cost the same on both.)
  *
  * The compact image (MachineConfig.compact) starts right after page 0, so
  * physical page 0 stays unused and 0 can mean NULL. The machine's RAM is
  * one SharedArrayBuffer of exactly `size` bytes (one host section, so at
  * most 128 MiB): the heap's views index it by physical address.
  *
- * struct kmem_heap, in a zeroed page taken at creation, found by the address share()
- * hands to workers:
+ * struct kmem_heap, in a zeroed page taken at creation, found by the
+ * address share() hands to workers:
  *
  *   +0   magic        u32   KMEM_HEAP_MAGIC
  *   +4   mutex        s32   0 free, 1 held: pool creation and the pool table
@@ -87,7 +88,8 @@ export function bootHeapMachine(config: MachineConfig): BootedMm {
 /**
  * A worker joins (what src/init/attach.ts does for the full kernel): boot
  * the same configuration on scratch memory, which builds the same handles,
- * take over the heap's memory, and drive the lowest CPU no thread has.
+ * take over the heap's memory, and drive the lowest CPU no thread has
+ * (the next one if another worker takes it first), as its own idle task.
  */
 export function attachHeapMachine(shared: SharedMachine): BootedMm {
   const m = start_kernel_mm(shared.config, { errors: 'throw' });
@@ -101,6 +103,7 @@ export function attachHeapMachine(shared: SharedMachine): BootedMm {
       throw e;
     }
     m.sched.cpu = cpu;
+    m.sched.setCurrent(m.sched.createTask(0, `swapper/${cpu}`), cpu); // the CPU's own idle task, as attach() gives it
     return m;
   }
   throw new SmpError(`kmem/heap: all ${shared.config.cpus} workers of this heap are attached ` +

@@ -37,6 +37,8 @@ import { start_kernel } from './main.ts';
 export interface SharedMachine {
   config: MachineConfig;
   ram: PhysMemShared;
+  /** The MMIO devices' state, by window (src/drivers/iomem.ts); without it the worker's devices are its own. */
+  devices?: (SharedArrayBuffer | null)[];
 }
 
 export interface AttachOptions {
@@ -49,12 +51,13 @@ export interface AttachOptions {
 }
 
 export function shareMachine(k: Kernel): SharedMachine {
-  return { config: k.config, ram: k.mem.share() };
+  return { config: k.config, ram: k.mem.share(), devices: k.paging.iomem.share() };
 }
 
 export function attach(shared: SharedMachine, opts: AttachOptions = {}): Kernel {
   const k = start_kernel(shared.config, { errors: opts.errors });
   k.mem.adopt(shared.ram);
+  if (shared.devices) k.paging.iomem.adopt(shared.devices);
   k.trace.attach();
   const cpu = opts.cpu ?? firstFreeCpu(k);
   k.smp.attachCpu(cpu);

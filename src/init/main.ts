@@ -121,6 +121,14 @@ export interface ImageLayout {
   traceGlobal: number;
   /** mm/percpu.c's pcpu_lock and the list of chunks in vmalloc space (src/mm/percpu.ts, percpu_vm.ts). */
   pcpuGlobals: number;
+  /** init_mm.page_table_lock (mm/init-mm.c), taken when a kernel page table is populated (src/arch/x86/pgtable.ts). */
+  initMm: number;
+  /** kernel/fork.c's statics: pidmap_lock, last_pid, the thread table (src/kernel/fork.ts). */
+  forkGlobals: number;
+  /** The .data..percpu section image's pfn and the lock of its definitions (src/mm/percpu_defs.ts). */
+  percpuDefs: number;
+  /** mm/highmem.c's kmap_lock and the pkmap bookkeeping's pfn (src/mm/highmem.ts). */
+  highmem: number;
   bssEnd: number;
 }
 
@@ -160,10 +168,15 @@ export function imageLayout(layout: ArchLayout, nrCpus: number, compact = false)
   const smp = up(reclaim + reclaimStaticBytes(layout.ptrSize, nrCpus, maxNumNodes(layout)), 64);
   const traceGlobal = up(smp + Smp.bytes(nrCpus), 8);
   const pcpuGlobals = traceGlobal + 8;
-  const bssEnd = up(pcpuGlobals + PCPU_GLOBALS_BYTES, PAGE_SIZE);
+  const initMm = pcpuGlobals + PCPU_GLOBALS_BYTES;
+  const forkGlobals = initMm + 8;
+  const percpuDefs = forkGlobals + 16; // fork: pidmap_lock, last_pid, table pfn + 1, nr entries
+  const highmem = percpuDefs + 8;
+  const bssEnd = up(highmem + 8, PAGE_SIZE);
   return {
     text: start, textEnd: rodata, rodata, data, memblock, logBufBytes, dataEnd, bss, logBuf, tasks, cpus, tainted, clock, pageAllocGlobals,
-    rcu, slab, slabBytes, slabRodata: rodata, swapperPgDir, vmalloc, reclaim, smp, traceGlobal, pcpuGlobals, bssEnd,
+    rcu, slab, slabBytes, slabRodata: rodata, swapperPgDir, vmalloc, reclaim, smp, traceGlobal, pcpuGlobals, initMm,
+    forkGlobals, percpuDefs, highmem, bssEnd,
   };
 }
 

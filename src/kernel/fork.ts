@@ -35,10 +35,25 @@
  *
  * task->stack: sched.ts lays out task_struct at boot with no room to spare,
  * so the stack pointer of each task lives in kmem's thread table, one
- * 16/12-byte entry per task in a page from the buddy allocator:
+ * 20/12-byte entry per task in a page from the buddy allocator, in the
+ * order the tasks got their first stack:
  *   +0 task (struct task_struct *)  +P stack (void *)  +2P stack_vm_area flag (u32)
  * (The kernel's per-CPU cache of two freed vmap stacks, cached_stacks[], is
  * not modelled: every free goes back to vfree.)
+ *
+ * kernel/fork.c's statics, in .bss (ImageLayout.forkGlobals), shared by
+ * every host thread running a CPU:
+ *   +0  pidmap_lock    spinlock: protects last_pid and the appending of
+ *                      table entries (kernel/pid.c takes it in alloc_pid)
+ *   +4  last_pid       pids handed out by kernel_thread() (the next is 100 + last_pid)
+ *   +8  table_pfn + 1  the thread table's page (0: none yet); the page is
+ *                      allocated outside the lock (GFP_KERNEL may sleep) and
+ *                      installed under it, the loser of a race frees its page
+ *   +12 nr_entries     entries in use; an entry is complete before it is counted,
+ *                      so a look-up (a scan up to nr_entries) needs no lock
+ * An entry's stack fields change only for its own task. NR_KERNEL_STACK_KB
+ * is added to atomically (mod_lruvec_page_state). vmapStack is this
+ * thread's setting for the stacks it allocates next.
  */
 import { PAGE_SIZE, formatPtr } from '../arch/x86/layout.ts';
 import { KERN_EMERG } from './bug.ts';
@@ -47,44 +62,101 @@ import { GFP_KERNEL_ACCOUNT, __GFP_ACCOUNT, __GFP_ZERO, GFP_KERNEL } from '../in
 import { ptr_to_id } from '../lib/vsprintf.ts';
 import { kernelCaller as callerSymbol } from './ret_ip.ts';
 import type { Kernel } from './kernel.ts';
+import { PhysMem } from '../machine/memory.ts';
+import { atomicLongAdd } from '../mm/vmstat_percpu.ts';
 
 export const STACK_END_MAGIC = 0x57ac6e9d;
 const THREADINFO_GFP = GFP_KERNEL_ACCOUNT | __GFP_ZERO;
 const NUMA_NO_NODE = -1;
+/** pid of the first kernel_thread() */
+const FIRST_PID = 100;
+const F_PIDMAP_LOCK = 0;
+const F_LAST_PID = 4;
+const F_TABLE_PFN = 8;
+const F_NR_ENTRIES = 12;
 
 export class KernelStacks {
   readonly THREAD_SIZE: number;
   readonly THREAD_SIZE_ORDER: number;
   /** CONFIG_VMAP_STACK: x86_64 only. Set before creating tasks to compare. */
   vmapStack: boolean;
-  private tablePa = -1;
   private readonly entrySize: number;
-  private readonly slots = new Map<number, number>();
-  private nextPid = 100;
+  /** Physical address of the statics in .bss. */
+  private readonly globals: number;
 
   constructor(private readonly k: Kernel) {
     this.THREAD_SIZE_ORDER = k.layout.bits === 64 ? 2 : 1;
     this.THREAD_SIZE = PAGE_SIZE << this.THREAD_SIZE_ORDER;
     this.vmapStack = k.layout.bits === 64;
     this.entrySize = k.layout.ptrSize * 2 + 4;
+    this.globals = k.img.forkGlobals;
   }
 
+  private load(off: number): number {
+    const pa = this.globals + off;
+    return Atomics.load(this.k.mem.i32At(pa), PhysMem.wordIndex(pa));
+  }
+
+  private store(off: number, v: number): void {
+    const pa = this.globals + off;
+    Atomics.store(this.k.mem.i32At(pa), PhysMem.wordIndex(pa), v);
+  }
+
+  /** The thread table's physical address, or -1 when there is none yet. */
+  private tablePa(): number {
+    const pfn1 = this.load(F_TABLE_PFN);
+    return pfn1 === 0 ? -1 : (pfn1 - 1) * PAGE_SIZE;
+  }
+
+  /** The table, allocated and installed on first use. */
+  private table(): number {
+    const pa = this.tablePa();
+    if (pa >= 0) return pa;
+    const pfn = this.k.buddy.__alloc_pages(GFP_KERNEL | __GFP_ZERO, 0);
+    if (pfn < 0) throw new Error('thread table: out of memory');
+    this.k.locks.spin_lock(this.globals + F_PIDMAP_LOCK);
+    const lost = this.load(F_TABLE_PFN) !== 0;
+    if (!lost) this.store(F_TABLE_PFN, pfn + 1);
+    this.k.locks.spin_unlock(this.globals + F_PIDMAP_LOCK);
+    if (lost) this.k.buddy.__free_pages(pfn, 0);
+    return this.tablePa();
+  }
+
+  /** The task's entry: found by a scan of the entries in use; appended when `create`. */
   private entry(task: number, create: boolean): number {
-    if (this.tablePa < 0 && !create) return -1;
-    if (this.tablePa < 0) {
-      const pfn = this.k.buddy.__alloc_pages(GFP_KERNEL | __GFP_ZERO, 0);
-      if (pfn < 0) throw new Error('thread table: out of memory');
-      this.tablePa = pfn * PAGE_SIZE;
+    const tablePa = create ? this.table() : this.tablePa();
+    if (tablePa < 0) return -1;
+    const found = this.find(tablePa, task, this.load(F_NR_ENTRIES));
+    if (found >= 0 || !create) return found;
+    const lock = this.globals + F_PIDMAP_LOCK;
+    this.k.locks.spin_lock(lock);
+    const i = this.load(F_NR_ENTRIES);
+    const full = (i + 1) * this.entrySize > PAGE_SIZE;
+    if (!full) {
+      this.k.access.writePtr(tablePa + i * this.entrySize, task);
+      this.store(F_NR_ENTRIES, i + 1);
     }
-    let i = this.slots.get(task);
-    if (i === undefined) {
-      if (!create) return -1;
-      i = this.slots.size;
-      if ((i + 1) * this.entrySize > PAGE_SIZE) throw new Error('thread table full');
-      this.slots.set(task, i);
-      this.k.access.writePtr(this.tablePa + i * this.entrySize, task);
+    this.k.locks.spin_unlock(lock);
+    if (full) throw new Error('thread table full');
+    return tablePa + i * this.entrySize;
+  }
+
+  private find(tablePa: number, task: number, nr: number): number {
+    for (let i = 0; i < nr; i++) {
+      const e = tablePa + i * this.entrySize;
+      if (this.k.access.readPtr(e) === task) return e;
     }
-    return this.tablePa + i * this.entrySize;
+    return -1;
+  }
+
+  /** alloc_pid(): the next pid, under pidmap_lock. */
+  private alloc_pid(): number {
+    const lock = this.globals + F_PIDMAP_LOCK;
+    this.k.locks.spin_lock(lock);
+    const n = this.load(F_LAST_PID);
+    this.store(F_LAST_PID, n + 1);
+    this.k.locks.spin_unlock(lock);
+    return FIRST_PID + n;
   }
 
   /** task->stack (task_stack_page), or 0. */
@@ -110,7 +182,7 @@ export class KernelStacks {
       const pfn = vmap ? k.paging.vm.vmalloc_to_pfn(stack + off) : Math.floor(k.__pa(stack + off) / PAGE_SIZE);
       const nid = k.pages.page_to_nid(pfn);
       const pa = k.mmInit.pgdatPa[nid] + k.mz.pgdat.vm_stat + NR_KERNEL_STACK_KB * k.layout.ptrSize;
-      k.access.writeLong(pa, k.access.readLong(pa) + sign * (PAGE_SIZE / 1024));
+      atomicLongAdd(k.mem.i32At(pa), PhysMem.wordIndex(pa), k.layout.ptrSize / 4, sign * (PAGE_SIZE / 1024), k.smp.threads() > 1);
     }
   }
 
@@ -151,7 +223,7 @@ export class KernelStacks {
   }
 
   /** dup_task_struct() as far as kmem goes: a new task (pid, comm) with its own kernel stack; 0 on -ENOMEM. */
-  kernel_thread(comm: string, pid = this.nextPid++): number {
+  kernel_thread(comm: string, pid = this.alloc_pid()): number {
     const task = this.k.sched.createTask(pid, comm);
     if (this.alloc_thread_stack_node(task) !== 0) return 0;
     return task;

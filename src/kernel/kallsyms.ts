@@ -44,6 +44,7 @@
  * from the table (refreshed when an address or name is not found in them).
  */
 import { PhysMem } from '../machine/memory.ts';
+import { waitWhileEqual } from './locking/lock_word.ts';
 
 export type CodePtr = (arg0: number, arg1: number) => number | void;
 
@@ -213,7 +214,7 @@ export class Kallsyms {
   private lock(): void {
     const a = this.header();
     const i = PhysMem.wordIndex(this.textPa + H_LOCK);
-    while (Atomics.compareExchange(a, i, 0, 1) !== 0) Atomics.wait(a, i, 1, 1);
+    while (Atomics.compareExchange(a, i, 0, 1) !== 0) waitWhileEqual(a, i, 1, 1);
   }
 
   private unlock(): void {

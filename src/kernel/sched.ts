@@ -165,19 +165,22 @@ export class Sched {
     this.setTaskFlags((this.taskFlags() & ~PF_MEMALLOC) | old);
   }
 
+  /** Index of this CPU's preempt_count in cpuArr. */
+  private preemptWord(): number {
+    return this.cpuWord + ((this.cpu * CPU_STATE_SIZE + C_PREEMPT) >> 2);
+  }
+
   preempt_count(): number {
-    return this.cpuArr[this.cpuWord + ((this.cpu * CPU_STATE_SIZE + C_PREEMPT) >> 2)];
+    return this.cpuArr[this.preemptWord()];
   }
 
   preempt_disable(): void {
-    const pa = this.cpuPa(this.cpu) + C_PREEMPT;
-    this.access.mem.write32(pa, this.access.mem.read32(pa) + 1);
+    this.cpuArr[this.preemptWord()]++;
   }
 
   preempt_enable(): void {
-    const pa = this.cpuPa(this.cpu) + C_PREEMPT;
-    const n = this.access.mem.read32(pa);
-    if (n > 0) this.access.mem.write32(pa, n - 1);
+    const i = this.preemptWord();
+    if (this.cpuArr[i] > 0) this.cpuArr[i]--;
   }
 
   irqs_disabled(): boolean {
@@ -220,8 +223,7 @@ export class Sched {
   }
 
   private addPreempt(delta: number): void {
-    const pa = this.cpuPa(this.cpu) + C_PREEMPT;
-    this.access.mem.write32(pa, this.access.mem.read32(pa) + delta);
+    this.cpuArr[this.preemptWord()] += delta;
   }
 
   /** in_atomic() || irqs_disabled(): sleeping is not allowed. */

@@ -19,6 +19,7 @@
  * is only where things are.
  */
 import { PhysMem } from '../machine/memory.ts';
+import { waitWhileEqual } from './locking/lock_word.ts';
 
 const NR_THREADS = 0;
 const NEXT_ID = 1;
@@ -61,6 +62,15 @@ export class Smp {
     return Atomics.load(this.a, this.w + NR_THREADS);
   }
 
+  /**
+   * threads() as a plain read (the kernel's READ_ONCE(), no Atomics call),
+   * for hot paths that only ask whether other threads may be running: a
+   * thread attaching at that very moment is a race either way.
+   */
+  threadsRelaxed(): number {
+    return this.a[this.w + NR_THREADS];
+  }
+
   /** The thread driving `cpu`. */
   threadOf(cpu: number): number {
     return Atomics.load(this.a, this.w + CPU_THREAD + cpu);
@@ -94,7 +104,7 @@ export class Smp {
    * between is not lost.
    */
   sleepUntilWoken(seen: number, ms: number): void {
-    Atomics.wait(this.a, this.w + WAKE_SEQ, seen, ms);
+    waitWhileEqual(this.a, this.w + WAKE_SEQ, seen, ms);
   }
 
   wakeSeq(): number {

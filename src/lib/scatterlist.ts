@@ -24,6 +24,10 @@
  * sg_copy_from_buffer()/sg_copy_to_buffer() walk the segments page by page
  * through kmap_local_page (the sg_miter with SG_MITER_ATOMIC), so segments
  * in highmem work.
+ *
+ * SMP: no shared state. A table (struct sg_table and its chained chunks)
+ * belongs to its caller, who serialises its users as a driver does; the
+ * chunks come from kmalloc/__get_free_page, which do their own locking.
  */
 import { PAGE_SIZE } from '../arch/x86/layout.ts';
 import type { Kernel } from '../kernel/kernel.ts';

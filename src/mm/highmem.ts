@@ -33,6 +33,16 @@
  * kmapped page's address in a hash table (page_address_htable); kmem reads
  * it back from the pkmap PTEs.
  *
+ * Locking, for several host threads running CPUs: kmap_lock (a spinlock in
+ * .bss, ImageLayout.highmem +4) protects pkmap_count[], last_pkmap_nr and
+ * the pkmap PTEs: kmap_high, kunmap_high, flush_all_zero_pkmaps, and the
+ * page_address() look-up (the kernel's page_address_htable lock). The
+ * bookkeeping's pfn + 1 is at ImageLayout.highmem +0: kmap_init runs once,
+ * under kmap_lock (its allocations are GFP_NOWAIT), and publishes the pfn
+ * last; its page tables are installed under init_mm.page_table_lock. The
+ * kmap_local slots and index are this CPU's own and take no lock. The
+ * bookkeeping page also holds the per-CPU index variable's pointer (+4100).
+ *
  * kmem's fixmap index of FIX_KMAP_BEGIN: the entries before it on a 32-bit
  * PC (FIX_HOLE, FIX_DBGP_BASE, FIX_EARLYCON_MEM_BASE, FIX_APIC_BASE,
  * FIX_IO_APIC_BASE_0..63) make it 68.
@@ -43,25 +53,44 @@ import { GFP_NOWAIT, __GFP_ZERO } from '../include/linux/gfp_types.ts';
 import { NR_PAGETABLE } from './mmzone.ts';
 import { PGTY_table } from './page.ts';
 import type { Kernel } from '../kernel/kernel.ts';
+import { PhysMem } from '../machine/memory.ts';
+import { atomicLongAdd } from './vmstat_percpu.ts';
 
 export const KM_MAX_IDX = 16;
 export const FIX_KMAP_BEGIN = 68;
 
 /* The bookkeeping pages (order 1): pkmap_count[LAST_PKMAP] (int), then last_pkmap_nr at 4096. */
 const LAST_NR_OFF = 4096;
+/** The per-CPU pointer of kmap_ctrl_idx. */
+const IDX_VAR_OFF = 4100;
+/* .bss */
+const G_META_PFN = 0;
+const G_KMAP_LOCK = 4;
 
 export class Highmem {
   /** False on x86_64: no highmem, kmap is page_address. */
   readonly enabled: boolean;
   readonly PKMAP_BASE = I386_PKMAP_BASE;
   readonly LAST_PKMAP: number;
-  private metaPa = -1;
-  /** Static per-CPU int: this CPU's kmap_local index (kmap_ctrl.idx). */
-  private idxVar = -1;
+  /** kmap_lock's physical address. */
+  private readonly kmapLock: number;
 
   constructor(private readonly k: Kernel) {
     this.enabled = k.layout.arch === 'i386';
     this.LAST_PKMAP = k.paging.pt.lv.pae ? 512 : 1024;
+    this.kmapLock = k.img.highmem + G_KMAP_LOCK;
+  }
+
+  /** The bookkeeping's physical address, or -1 before kmap_init. */
+  private get metaPa(): number {
+    const pa = this.k.img.highmem + G_META_PFN;
+    const pfn1 = Atomics.load(this.k.mem.i32At(pa), PhysMem.wordIndex(pa));
+    return pfn1 === 0 ? -1 : (pfn1 - 1) * PAGE_SIZE;
+  }
+
+  /** Static per-CPU int: this CPU's kmap_local index (kmap_ctrl.idx). */
+  private get idxVar(): number {
+    return this.k.mem.read32(this.meta() + IDX_VAR_OFF);
   }
 
   /**
@@ -73,12 +102,23 @@ export class Highmem {
    * with GFP_NOWAIT because that first use may be in atomic context.
    */
   private meta(): number {
-    if (this.metaPa >= 0) return this.metaPa;
+    const pa = this.metaPa;
+    if (pa >= 0) return pa;
+    this.k.locks.spin_lock(this.kmapLock);
+    try {
+      if (this.metaPa < 0) this.kmap_init();
+    } finally {
+      this.k.locks.spin_unlock(this.kmapLock);
+    }
+    return this.metaPa;
+  }
+
+  /** Under kmap_lock: the bookkeeping, the per-CPU index, the page tables; the pfn published last. */
+  private kmap_init(): void {
     const k = this.k;
     const pfn = k.buddy.__alloc_pages(GFP_NOWAIT | __GFP_ZERO, 1);
     if (pfn < 0) throw new Error('kmap_init: out of memory');
-    this.metaPa = pfn * PAGE_SIZE;
-    this.idxVar = k.percpuDefs.DEFINE_PER_CPU('kmap_ctrl_idx', 4);
+    k.mem.write32(pfn * PAGE_SIZE + IDX_VAR_OFF, k.percpuDefs.DEFINE_PER_CPU('kmap_ctrl_idx', 4));
     const pt = k.paging.pt;
     const last = pt.lv.nr - 1;
     const span = pt.levelSize(last - 1);
@@ -89,7 +129,8 @@ export class Highmem {
     for (const [lo, hi] of ranges) {
       for (let va = Math.floor(lo / span) * span; va < hi; va += span) this.populate(va);
     }
-    return this.metaPa;
+    const g = k.img.highmem + G_META_PFN;
+    Atomics.store(k.mem.i32At(g), PhysMem.wordIndex(g), pfn + 1);
   }
 
   /** page_table_range_init() for one PTE table's span: the tables above va's PTE. */
@@ -100,20 +141,25 @@ export class Highmem {
     let table = pt.pgdPa;
     for (let l = 0; l < lv.nr - 1; l++) {
       const pa = table + pt.index(va, l) * lv.entrySize;
+      k.locks.spin_lock(k.img.initMm);
       let v = pt.readEntry(pa);
       if ((v & _PAGE_PRESENT) === 0) {
         const pfn = k.buddy.__alloc_pages(GFP_NOWAIT | __GFP_ZERO, 0);
-        if (pfn < 0) throw new Error('kmap_init: no memory for page tables');
+        if (pfn < 0) {
+          k.locks.spin_unlock(k.img.initMm);
+          throw new Error('kmap_init: no memory for page tables');
+        }
         if (lv.ctor[l + 1]) {
           // pagetable_pmd_ctor(): PGTY_table, NR_PAGETABLE
           k.pages.setType(pfn, PGTY_table);
           const nid = k.pages.page_to_nid(pfn);
           const sp = k.mmInit.pgdatPa[nid] + k.mz.pgdat.vm_stat + NR_PAGETABLE * k.layout.ptrSize;
-          k.access.writeLong(sp, k.access.readLong(sp) + 1);
+          atomicLongAdd(k.mem.i32At(sp), PhysMem.wordIndex(sp), k.layout.ptrSize / 4, 1, k.smp.threads() > 1);
         }
         v = pfn * PAGE_SIZE + (lv.pae && l === 0 ? _PAGE_PRESENT : _KERNPG_TABLE + _PAGE_USER);
         pt.writeEntry(pa, v);
       }
+      k.locks.spin_unlock(k.img.initMm);
       table = pte_pfn(v) * PAGE_SIZE;
     }
   }
@@ -162,7 +208,10 @@ export class Highmem {
 
   /** page_address() of a highmem page: its pkmap address while kmapped, else 0. */
   page_address_high(pfn: number): number {
+    if (this.metaPa < 0) return 0;
+    this.k.locks.spin_lock(this.kmapLock);
     const nr = this.slotOf(pfn);
+    this.k.locks.spin_unlock(this.kmapLock);
     return nr < 0 ? 0 : this.PKMAP_ADDR(nr);
   }
 
@@ -172,6 +221,13 @@ export class Highmem {
 
   /** flush_all_zero_pkmaps(): clear every slot whose count is 1, one TLB flush for the window. */
   flush_all_zero_pkmaps(): void {
+    this.meta();
+    this.k.locks.spin_lock(this.kmapLock);
+    this.flushZeroLocked();
+    this.k.locks.spin_unlock(this.kmapLock);
+  }
+
+  private flushZeroLocked(): void {
     let need = false;
     const pt = this.k.paging.pt;
     for (let i = 0; i < this.LAST_PKMAP; i++) {
@@ -189,7 +245,7 @@ export class Highmem {
     let count = this.LAST_PKMAP;
     for (;;) {
       last = (last + 1) & (this.LAST_PKMAP - 1);
-      if (last === 0) this.flush_all_zero_pkmaps();
+      if (last === 0) this.flushZeroLocked();
       if (this.pkmap_count(last) === 0) break;
       if (--count === 0) {
         // The kernel sleeps on pkmap_map_wait until a kunmap frees a slot; nobody else runs here.
@@ -210,23 +266,33 @@ export class Highmem {
     this.k.bug.might_sleep('include/linux/highmem-internal.h', 40, ['kmap']);
     if (!this.isHigh(pfn)) return this.lowmemAddress(pfn);
     // kmap_high()
-    let nr = this.slotOf(pfn);
-    if (nr < 0) nr = this.PKMAP_NR(this.map_new_virtual(pfn));
-    this.setCount(nr, this.pkmap_count(nr) + 1);
-    return this.PKMAP_ADDR(nr);
+    this.meta();
+    this.k.locks.spin_lock(this.kmapLock);
+    try {
+      let nr = this.slotOf(pfn);
+      if (nr < 0) nr = this.PKMAP_NR(this.map_new_virtual(pfn));
+      this.setCount(nr, this.pkmap_count(nr) + 1);
+      return this.PKMAP_ADDR(nr);
+    } finally {
+      this.k.locks.spin_unlock(this.kmapLock);
+    }
   }
 
   /** kunmap(page): drop a kmap reference; an unmapped page is the kernel's BUG_ON(!vaddr). */
   kunmap(page: number): void {
     const pfn = this.pfnOf(page);
     if (!this.isHigh(pfn)) return;
-    const nr = this.slotOf(pfn);
-    if (nr < 0 || this.pkmap_count(nr) < 2) {
-      // BUG_ON(!vaddr) in kunmap_high(); a count of 1 would be the switch's BUG() (line 386).
-      this.k.bug.bug('mm/highmem.c', nr < 0 ? 371 : 386, 'kunmap_high', ['kunmap']);
+    if (this.metaPa < 0) {
+      this.k.bug.bug('mm/highmem.c', 371, 'kunmap_high', ['kunmap']); // nothing was ever kmapped
       return;
     }
-    this.setCount(nr, this.pkmap_count(nr) - 1);
+    this.k.locks.spin_lock(this.kmapLock); // lock_kmap_any()
+    const nr = this.slotOf(pfn);
+    const count = nr < 0 ? 0 : this.pkmap_count(nr);
+    if (count >= 2) this.setCount(nr, count - 1);
+    this.k.locks.spin_unlock(this.kmapLock);
+    // BUG_ON(!vaddr) in kunmap_high(); a count of 1 would be the switch's BUG() (line 386).
+    if (count < 2) this.k.bug.bug('mm/highmem.c', nr < 0 ? 371 : 386, 'kunmap_high', ['kunmap']);
   }
 
   private idx(): number {
@@ -299,11 +365,13 @@ export class Highmem {
     let used = 0;
     let idle = 0;
     if (this.metaPa < 0) return { used, idle };
+    this.k.locks.spin_lock(this.kmapLock);
     for (let i = 0; i < this.LAST_PKMAP; i++) {
       const c = this.pkmap_count(i);
       if (c >= 2) used++;
       else if (c === 1) idle++;
     }
+    this.k.locks.spin_unlock(this.kmapLock);
     return { used, idle };
   }
 

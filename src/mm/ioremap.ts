@@ -34,6 +34,13 @@
  * and would do port I/O for an ioport_map() cookie (0x10000..0x3ffff: kmem
  * has no ports, so inb reads all ones); anything lower is a bug the kernel
  * reports as "Bad IO access at port 0x... (...)", ten times per boot.
+ *
+ * SMP: ioremap keeps no state of its own. The area comes from vmalloc's
+ * allocator under its locks (vmalloc.ts), the page tables are installed
+ * under init_mm.page_table_lock (pgtable.ts), and the PTEs of a range are
+ * written by the CPU that owns the area. bad_io_access()'s report budget is
+ * an atomic counter in vmalloc's statics. The devices behind the windows
+ * are shared by every host thread (drivers/iomem.ts).
  */
 import { PAGE_SIZE, type ArchLayout } from '../arch/x86/layout.ts';
 import type { KernelAddr } from '../arch/x86/kaddr.ts';

@@ -15,6 +15,7 @@
  *   +--------------------------------------------------------------+
  *   | _watermark[min, low, high, promo]  watermark_boost            |
  *   | nr_reserved_highatomic  lowmem_reserve[MAX_NR_ZONES]          |
+ *   | percpu_drift_mark                                             |
  *   | node  zone_pgdat  per_cpu_pageset  per_cpu_zonestats (__percpu)|
  *   | pageset_high_min/max, pageset_batch                            |
  *   | zone_start_pfn managed_pages spanned_pages present_pages       |
@@ -126,6 +127,7 @@ export function mmzoneLayouts(ptrSize: 4 | 8, arch: Arch) {
     ['watermark_boost', 'ulong'],
     ['nr_reserved_highatomic', 'ulong'],
     ['lowmem_reserve', 'long', zs.MAX_NR_ZONES],
+    ['percpu_drift_mark', 'ulong'],
     ['node', 'int'],
     ['zone_pgdat', 'ptr'],
     ['per_cpu_pageset', 'ptr'],
@@ -218,6 +220,7 @@ export class Zone {
   readonly iBoost: number;
   readonly iReservedHighatomic: number;
   readonly iLowmemReserve: number;
+  readonly iDriftMark: number;
   readonly iStartPfn: number;
   readonly iManaged: number;
   readonly iSpanned: number;
@@ -259,6 +262,7 @@ export class Zone {
     this.iBoost = at(L.zone.watermark_boost);
     this.iReservedHighatomic = at(L.zone.nr_reserved_highatomic);
     this.iLowmemReserve = at(L.zone.lowmem_reserve);
+    this.iDriftMark = at(L.zone.percpu_drift_mark);
     this.iStartPfn = at(L.zone.zone_start_pfn);
     this.iManaged = at(L.zone.managed_pages);
     this.iSpanned = at(L.zone.spanned_pages);

@@ -7,8 +7,10 @@
  *   free_area.ts   the buddy free lists of a zone: split, merge, fallback
  *   pcp.ts         the per-CPU page lists in front of them (orders 0..3)
  *   watermark.ts   who may take a zone's last pages; min_free_kbytes
- *   mmzone.ts      struct zone / per_cpu_pages and their handles
+ *   mmzone.ts      struct zone / per_cpu_pages / per_cpu_zonestat and their handles
  *   page_list.ts   lists of struct page threaded through page->lru
+ *   pcp_fast.ts    the common order-0..3 case, flat
+ *   vmstat_percpu.ts  zone counters through per-CPU diffs
  *
  *   __alloc_pages(gfp, order)
  *     gfp_zone() -> highest zone; gfp_migratetype() -> free list
@@ -132,7 +134,11 @@ export class PageAllocator {
   private readonly p: Pages;
   private readonly z: MmzoneLayouts['zone'];
   private readonly ptr: number;
-  /** zonelists[nid * 2 + (THISNODE ? 1 : 0)], built by build_all_zonelists. */
+  /**
+   * zonelists[nid * 2 + (THISNODE ? 1 : 0)], built by build_all_zonelists.
+   * Like `preferred`, a JS copy of what the pgdats hold: fixed once the zones
+   * are up (no memory hotplug), and the same in every thread's boot.
+   */
   private zonelists: Zone[][] = [];
   /** First zone of each zonelist at or below each highest_zoneidx: [list * MAX_NR_ZONES + idx]. */
   private preferred: (Zone | null)[] = [];
@@ -153,10 +159,10 @@ export class PageAllocator {
         this.zoneByVa.set(zone.va, zone);
       }
     }
-    this.wm = new Watermarks(this.zones, d.mz.zs, d.lists, this.globals, d.log, d.access,
-      d.pgdatPa.map((pa) => pa + d.mz.pgdat.totalreserve_pages), d.cpuToNode);
     this.counters = new VmCounters(this.zones, d.sched, d.smp, d.nrCpus, d.access.mem,
       d.pgdatPa.map((pa) => pa + d.mz.pgdat.vm_stat), this.ptr);
+    this.wm = new Watermarks(this.zones, d.mz.zs, d.lists, this.globals, d.log, d.access,
+      d.pgdatPa.map((pa) => pa + d.mz.pgdat.totalreserve_pages), d.cpuToNode, this.counters);
     let pcpRef: PcpLists | null = null;
     this.freeArea = new FreeArea(d.pages, d.sparse, d.lists, this.globals, this.hooks, this.counters, d.locks, d.sched,
       (order) => pcpRef!.allowedOrder(order));
@@ -580,7 +586,7 @@ export class PageAllocator {
     for (const z of this.zones) {
       if (z.nid !== zone.nid || z.idx > highestZoneidx || z.present() === 0) continue;
       if (z.get(z.iBoost)) boosted = true;
-      if (this.wm.zone_watermark_ok(z, order, z.wmark(WMARK_HIGH), highestZoneidx, 0)) balanced = true;
+      if (this.wm.zone_watermark_ok_safe(z, order, z.wmark(WMARK_HIGH), highestZoneidx)) balanced = true; // pgdat_balanced()
     }
     if (balanced && !boosted) return;
     this.kswapd.wakeup(zone, order, highestZoneidx);

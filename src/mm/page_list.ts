@@ -19,16 +19,16 @@
  * Nothing here allocates: the last decoded place is left in `arr`/`w`, the
  * words of the last entry pointer made in `elo`/`ehi`.
  */
-import { HOST_SECTION_SIZE, sectionOffset, type PhysMem } from '../machine/memory.ts';
+import { HOST_SECTION_SHIFT, HOST_SECTION_SIZE, sectionOffset, type PhysMem } from '../machine/memory.ts';
 import { ptr64FromWords, ptr64HiWord, ptr64LoWord, type ArchLayout } from '../arch/x86/layout.ts';
 import type { PageLayout } from './page.ts';
 import type { Sparse } from './sparse.ts';
 
 const TWO32 = 4294967296;
-/** LIST_POISON1 / LIST_POISON2 (0xdead000000000100 / ...122 on x86_64, 0x100 / 0x122 on i386). */
-const POISON1_LO = 0x100;
-const POISON2_LO = 0x122;
-const POISON_HI = 0xdead0000 | 0;
+/** LIST_POISON1 / LIST_POISON2 (0xdead000000000100 / ...122 on x86_64, 0x100 / 0x122 on i386), as words. */
+export const POISON1_LO = 0x100;
+export const POISON2_LO = 0x122;
+export const POISON_HI = 0xdead0000 | 0;
 
 /** A list head: its kernel virtual address and where its two words live. */
 export interface ListHead {
@@ -61,6 +61,8 @@ export class PageLists {
    * (pfns below 2^26, 256 GiB of RAM); -1 where that does not apply.
    */
   readonly intHi: number;
+  /** The high word of PAGE_OFFSET (x86_64, whose low word is 0): direct-map pointers decode with integers too. */
+  private readonly directHi: number;
 
   constructor(private readonly mem: PhysMem, private readonly sparse: Sparse, pl: PageLayout, layout: ArchLayout) {
     this.is64 = layout.ptrSize === 8;
@@ -74,6 +76,7 @@ export class PageLists {
     this.vmemmapHi = this.is64 ? ptr64HiWord(this.vmemmap) : 0;
     if (this.is64 && ptr64LoWord(this.vmemmap) !== 0) throw new Error('page_list: VMEMMAP_START must be 4 GiB aligned');
     this.intHi = this.is64 && pl.size === 64 && pl.lru < 64 ? this.vmemmapHi : -1;
+    this.directHi = this.is64 && ptr64LoWord(this.pageOffset) === 0 ? ptr64HiWord(this.pageOffset) : -1;
   }
 
   /** A ListHead for the list_head at physical address pa. */
@@ -103,6 +106,13 @@ export class PageLists {
       const pfn = lo >>> 6;
       this.arr = this.sparse.arr(pfn);
       this.w = this.sparse.word(pfn) + this.lruWord;
+      return;
+    }
+    // A list head in the direct map below 64 x 4 GiB: physical address (hi - directHi, lo).
+    const rel = (hi - this.directHi) | 0;
+    if (this.directHi !== -1 && rel >= 0 && rel < 64) {
+      this.arr = this.mem.i32[rel * (TWO32 / HOST_SECTION_SIZE) + (lo >>> HOST_SECTION_SHIFT)];
+      this.w = (lo & (HOST_SECTION_SIZE - 1)) >>> 2;
       return;
     }
     const va = this.is64 ? (hi & 0xffff) * TWO32 + (lo >>> 0) : lo >>> 0;

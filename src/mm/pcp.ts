@@ -200,7 +200,7 @@ export class PcpLists {
         pfn = this.lists.first(list);
         if (pfn < 0) return -1;
       }
-      this.lists.del(pfn);
+      this.lists.delFirst(list, pfn);
       pcp.arr[pcp.iCount] -= 1 << order;
       return pfn;
     } finally {

@@ -42,18 +42,13 @@ import {
   ZONE_BELOW_HIGH, ZONE_BOOSTED_WATERMARK, type Zone, type ZoneSet,
 } from './mmzone.ts';
 import { PG_head, PAGE_TYPE_NONE, type PageLayout } from './page.ts';
-import type { PageLists } from './page_list.ts';
+import { POISON1_LO, POISON2_LO, POISON_HI, type PageLists } from './page_list.ts';
 import { G_KSWAPD_PENDING, G_MOBILITY_DISABLED, G_READY, type PageAllocGlobals } from './page_alloc_globals.ts';
 import type { PageAllocator } from './page_alloc.ts';
 import type { Sparse } from './sparse.ts';
 import type { PhysMem } from '../machine/memory.ts';
 
 const TWO32 = 4294967296;
-
-/** LIST_POISON1 / LIST_POISON2 as x86_64 stores them: low words, and the common high word. */
-const POISON1_LO = 0x100;
-const POISON2_LO = 0x122;
-const POISON_HI = 0xdead0000 | 0;
 
 /** A long of struct zone at word i (lw words per long). Kept tiny: V8 inlines it at every use. */
 function longAt(a: Int32Array, i: number, lw: number): number {

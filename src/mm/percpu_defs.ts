@@ -21,47 +21,121 @@
  * the kernel image's .data..percpu), and does for it what boot does for the
  * whole section: copies its initial bytes into every CPU's static area. A
  * name defined twice gives the same variable (a DECLARE_PER_CPU elsewhere).
- * The section's fill level is stored in the image's last 8 bytes.
+ *
+ * The image (PERCPU_STATIC_SIZE bytes), all in simulated memory so that
+ * every host thread running a CPU sees the same variables:
+ *
+ *   +0                variables, growing up (static_used bytes)
+ *   ...               free
+ *   names_low         the symbol table (what kallsyms would tell the
+ *                     linker's names), growing down, one entry per variable:
+ *                     ptr u32, size u32, name_len u32, name (padded to 4)
+ *   size - 8          static_used   u32
+ *   size - 4          names_low     u32 (0: no names yet, i.e. size - 8)
+ *
+ * In .bss (ImageLayout.percpuDefs): +0 the image's pfn + 1 (0: none yet),
+ * +4 a spinlock serialising definitions (the linker runs once; kmem's
+ * definitions may come from several threads). A look-up scans the names
+ * without the lock: an entry is complete before names_low covers it.
+ * this_cpu_*() touch only this CPU's copy, as the kernel's do.
  */
 import { PAGE_SIZE } from '../arch/x86/layout.ts';
 import { GFP_NOWAIT, __GFP_ZERO } from '../include/linux/gfp_types.ts';
 import type { Kernel } from '../kernel/kernel.ts';
+import { PhysMem } from '../machine/memory.ts';
 
 /** The static area of each unit (percpu.ts STATIC_SIZE). */
 export const PERCPU_STATIC_SIZE = 16 << 10;
 /* The image: the section, then (last 8 bytes) the bytes used. */
 const HDR = 0;
 const USED_OFF = PERCPU_STATIC_SIZE - 8;
+const NAMES_LOW_OFF = PERCPU_STATIC_SIZE - 4;
+/* .bss */
+const G_IMAGE_PFN = 0;
+const G_LOCK = 4;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export class PercpuDefs {
-  private imagePa = -1;
-  private readonly names = new Map<string, { ptr: number; size: number }>();
+  private readonly globals: number;
 
-  constructor(private readonly k: Kernel) {}
+  constructor(private readonly k: Kernel) {
+    this.globals = k.img.percpuDefs;
+  }
+
+  private imagePfnWord(): [Int32Array, number] {
+    const pa = this.globals + G_IMAGE_PFN;
+    return [this.k.mem.i32At(pa), PhysMem.wordIndex(pa)];
+  }
+
+  /** The image's physical address, or -1. */
+  private imageIfAny(): number {
+    const [a, i] = this.imagePfnWord();
+    const pfn1 = Atomics.load(a, i);
+    return pfn1 === 0 ? -1 : (pfn1 - 1) * PAGE_SIZE;
+  }
 
   private image(): number {
-    if (this.imagePa < 0) {
-      const order = this.k.get_order(PERCPU_STATIC_SIZE);
-      const pfn = this.k.buddy.__alloc_pages(GFP_NOWAIT | __GFP_ZERO, order); // the "linker's" memory: any context
-      if (pfn < 0) throw new Error('percpu: no memory for the section image');
-      this.imagePa = pfn * PAGE_SIZE;
+    const pa = this.imageIfAny();
+    if (pa >= 0) return pa;
+    const order = this.k.get_order(PERCPU_STATIC_SIZE);
+    const pfn = this.k.buddy.__alloc_pages(GFP_NOWAIT | __GFP_ZERO, order); // the "linker's" memory: any context
+    if (pfn < 0) throw new Error('percpu: no memory for the section image');
+    const [a, i] = this.imagePfnWord();
+    if (Atomics.compareExchange(a, i, 0, pfn + 1) !== 0) this.k.buddy.__free_pages(pfn, order); // another thread's came first
+    return this.imageIfAny();
+  }
+
+  private namesLow(img: number): number {
+    const pa = img + NAMES_LOW_OFF;
+    const low = Atomics.load(this.k.mem.i32At(pa), PhysMem.wordIndex(pa));
+    return low === 0 ? USED_OFF : low;
+  }
+
+  /** The symbol table entry of name: [ptr, size], or null. */
+  private find(img: number, name: string): [number, number] | null {
+    const mem = this.k.mem;
+    const want = encoder.encode(name);
+    for (let e = this.namesLow(img); e < USED_OFF;) {
+      const len = mem.read32(img + e + 8);
+      if (len === want.length && decoder.decode(mem.readBytes(img + e + 12, len)) === name) {
+        return [mem.read32(img + e), mem.read32(img + e + 4)];
+      }
+      e += 12 + Math.ceil(len / 4) * 4;
     }
-    return this.imagePa;
+    return null;
   }
 
   /** Bytes of the static area in use. */
   get static_used(): number {
-    return this.k.mem.read32(this.image() + USED_OFF);
+    const img = this.imageIfAny();
+    return img < 0 ? 0 : this.k.mem.read32(img + USED_OFF);
   }
 
   /** DEFINE_PER_CPU(type name, size) = init: the per-CPU pointer (offset in the unit). */
   DEFINE_PER_CPU(name: string, size: number, init: Uint8Array | number = 0, align = Math.min(size, 8)): number {
-    const known = this.names.get(name);
-    if (known) return known.ptr;
     const img = this.image();
+    const known = this.find(img, name);
+    if (known) return known[0];
+    const lock = this.globals + G_LOCK;
+    this.k.locks.spin_lock(lock);
+    try {
+      return this.define(img, name, size, init, align);
+    } finally {
+      this.k.locks.spin_unlock(lock);
+    }
+  }
+
+  /** DEFINE_PER_CPU under the lock. */
+  private define(img: number, name: string, size: number, init: Uint8Array | number, align: number): number {
+    const known = this.find(img, name);
+    if (known) return known[0];
     const a = Math.max(1, align);
     const ptr = Math.ceil(this.static_used / a) * a;
-    if (ptr + size > USED_OFF) {
+    const nameBytes = encoder.encode(name);
+    const entryLow = this.namesLow(img) - 12 - Math.ceil(nameBytes.length / 4) * 4;
+    if (ptr + size > entryLow) {
       // The linker would fail: "PERCPU: static area too small" is boot's panic for a too-big section.
       this.k.bug.panic(`PERCPU: static area too small (${ptr + size} > ${PERCPU_STATIC_SIZE} bytes)`, ['setup_per_cpu_areas']);
     }
@@ -73,17 +147,24 @@ export class PercpuDefs {
     }
     this.k.mem.writeBytes(img + HDR + ptr, bytes);
     this.k.mem.write32(img + USED_OFF, ptr + size);
+    // the symbol table entry, complete before names_low covers it
+    this.k.mem.write32(img + entryLow, ptr);
+    this.k.mem.write32(img + entryLow + 4, size);
+    this.k.mem.write32(img + entryLow + 8, nameBytes.length);
+    this.k.mem.writeBytes(img + entryLow + 12, nameBytes);
+    const lowPa = img + NAMES_LOW_OFF;
+    Atomics.store(this.k.mem.i32At(lowPa), PhysMem.wordIndex(lowPa), entryLow);
     // setup_per_cpu_areas(): memcpy(ptr + delta, __per_cpu_load, __per_cpu_end - __per_cpu_start) for every CPU.
     for (let cpu = 0; cpu < this.k.config.cpus; cpu++) {
       this.k.mem.writeBytes(this.k.percpu.per_cpu_ptr_pa(ptr, cpu), this.k.mem.readBytes(img + HDR + ptr, size));
     }
-    this.names.set(name, { ptr, size });
     return ptr;
   }
 
   /** DECLARE_PER_CPU / a look-up by name: the pointer of a variable defined before, or -1. */
   lookup(name: string): number {
-    return this.names.get(name)?.ptr ?? -1;
+    const img = this.imageIfAny();
+    return img < 0 ? -1 : this.find(img, name)?.[0] ?? -1;
   }
 
   /** &per_cpu(var, cpu) */

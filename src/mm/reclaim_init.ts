@@ -45,7 +45,7 @@ export function reclaim_init(k: Kernel): MemPressure {
   k.config.nodes.forEach((n, nid) => n.cpus.forEach((c) => (cpuToNode[c] = nid)));
   const shrinkers = new Shrinkers({
     layout: k.layout, kaddr: k.kaddr, slab: k.slab, kallsyms: k.kallsyms, rcu: k.rcu, log: k.log, sched: k.sched,
-    nrCpus, nrNodeIds: pgdatPa.length, dataPa: k.img.reclaim,
+    mutexes: k.mutexes, smp: k.smp, nrCpus, nrNodeIds: pgdatPa.length, dataPa: k.img.reclaim,
   });
   shrinkers.init();
   const kswapdTasks = pgdatPa.map((_, nid) => {

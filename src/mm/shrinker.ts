@@ -52,6 +52,19 @@
  * shrink_control per CPU). Nested shrink_slab() calls on one CPU cannot
  * happen: reclaim runs with PF_MEMALLOC, which keeps allocations made by a
  * shrinker out of direct reclaim.
+ *
+ * Several CPUs (host threads) at once, as in 6.12: shrinker_list changes
+ * only under shrinker_mutex (register, free); shrink_slab() walks it
+ * without the mutex (the kernel's rcu_read_lock()) and pins each shrinker
+ * with refcount_inc_not_zero() (Atomics) before calling it; shrinker_free()
+ * drops the initial reference and waits on shrinker->done, which the last
+ * shrinker_put() completes, so no CPU is inside the callbacks when the
+ * shrinker goes off the list. nr_deferred[] is an atomic_long_t per node
+ * (taken and added to with Atomics). The callbacks are code pointers:
+ * each thread that reclaims must register the same functions under the
+ * same names (kallsyms.ts). kmem's RCU does not track readers, so a walk
+ * on one CPU racing a shrinker_free() + synchronize_rcu() on another is
+ * not covered (the freed shrinker's list pointers are read after the free).
  */
 import type { KernelAddr } from '../arch/x86/kaddr.ts';
 import type { ArchLayout } from '../arch/x86/layout.ts';
@@ -63,6 +76,10 @@ import type { Rcu } from '../kernel/rcu.ts';
 import { INIT_LIST_HEAD, LIST_POISON2, __list_del_entry, list_add_tail } from '../lib/list.ts';
 import { GFP_KERNEL, __GFP_ZERO } from '../include/linux/gfp_types.ts';
 import type { SlabCommon } from './slab_common.ts';
+import type { Mutexes } from '../kernel/locking/mutex.ts';
+import { waitWhileEqual, type ThreadCount } from '../kernel/locking/lock_word.ts';
+import { PhysMem } from '../machine/memory.ts';
+import { atomicLongAdd } from './vmstat_percpu.ts';
 
 export const SHRINK_STOP = -1;
 export const SHRINK_EMPTY = -2;
@@ -117,6 +134,8 @@ export interface ShrinkerDeps {
   rcu: Rcu;
   log: Log;
   sched: Sched;
+  mutexes: Mutexes;
+  smp: ThreadCount;
   nrCpus: number;
   nrNodeIds: number;
   /** Physical address of the subsystem's .bss area (Shrinkers.staticBytes()). */
@@ -192,12 +211,43 @@ export class Shrinkers {
     return this.d.kaddr.access.readLong(this.k.__pa(s + this.L.batch));
   }
 
-  private refcount(s: number): number {
-    return this.k.read32(s + this.L.refcount) | 0;
+  /** An int field of a shrinker as [array, index] for Atomics. */
+  private word(va: number): [Int32Array, number] {
+    const pa = this.k.__pa(va);
+    return [this.k.access.mem.i32At(pa), PhysMem.wordIndex(pa)];
   }
 
-  private setRefcount(s: number, v: number): void {
-    this.k.write32(s + this.L.refcount, v);
+  /** shrinker_try_get(): refcount_inc_not_zero() */
+  private shrinker_try_get(s: number): boolean {
+    const [a, i] = this.word(s + this.L.refcount);
+    for (let c = Atomics.load(a, i); c !== 0; c = Atomics.load(a, i)) {
+      if (Atomics.compareExchange(a, i, c, c + 1) === c) return true;
+    }
+    return false;
+  }
+
+  /** shrinker_put(): the last reference completes shrinker->done. */
+  private shrinker_put(s: number): void {
+    const [a, i] = this.word(s + this.L.refcount);
+    if (Atomics.sub(a, i, 1) !== 1) return;
+    const [d, j] = this.word(s + this.L.done);
+    Atomics.store(d, j, 1); // complete()
+    Atomics.notify(d, j);
+  }
+
+  /**
+   * wait_for_completion(&shrinker->done): until no shrink_slab() holds the
+   * shrinker. With one host thread, a holder can only be this thread's own
+   * shrink_slab() (a callback freeing its shrinker): kmem goes on, as the
+   * walk already steps past it safely.
+   */
+  private wait_for_done(s: number): void {
+    const [d, j] = this.word(s + this.L.done);
+    while (Atomics.load(d, j) === 0 && this.d.smp.threads() > 1) waitWhileEqual(d, j, 0, 50);
+  }
+
+  private get mutexPa(): number {
+    return this.d.dataPa + this.S.shrinker_mutex;
   }
 
   /** The fields a caller sets before shrinker_register(): s->count_objects = ..., and so on. */
@@ -220,8 +270,17 @@ export class Shrinkers {
     return this.d.kaddr.access.readLong(this.k.__pa(this.nrDeferredSlot(s, nid)));
   }
 
-  private setNrDeferred(s: number, nid: number, v: number): void {
-    this.d.kaddr.access.writeLong(this.k.__pa(this.nrDeferredSlot(s, nid)), v);
+  /** atomic_long_add(v, &nr_deferred[nid]) */
+  private addNrDeferred(s: number, nid: number, v: number): void {
+    const pa = this.k.__pa(this.nrDeferredSlot(s, nid));
+    atomicLongAdd(this.k.access.mem.i32At(pa), PhysMem.wordIndex(pa), this.ptr / 4, v, this.d.smp.threads() > 1);
+  }
+
+  /** xchg_nr_deferred(): take the deferred work (what was there is subtracted, so a concurrent add is kept). */
+  private takeNrDeferred(s: number, nid: number): number {
+    const nr = this.nr_deferred(s, nid);
+    if (nr !== 0) this.addNrDeferred(s, nid, -nr);
+    return nr;
   }
 
   /* shrink_control */
@@ -265,23 +324,28 @@ export class Shrinkers {
       this.d.log.printk(KERN_WARNING, 'Must use shrinker_alloc() to dynamically allocate the shrinker');
       return;
     }
-    list_add_tail(this.k, s + this.L.list, this.shrinker_list);
+    this.d.mutexes.mutex_lock(this.mutexPa);
+    list_add_tail(this.k, s + this.L.list, this.shrinker_list); // list_add_tail_rcu()
     this.setFlags(s, this.flags(s) | SHRINKER_REGISTERED);
+    this.d.mutexes.mutex_unlock(this.mutexPa);
     this.k.write32(s + this.L.done, 0); // init_completion()
-    this.setRefcount(s, 1);
+    // the first reference: from now on shrink_slab() may use it
+    const [a, i] = this.word(s + this.L.refcount);
+    Atomics.store(a, i, 1);
   }
 
   /** shrinker_free(): off the list (if registered); the memory goes after a grace period. NULL is fine. */
   shrinker_free(s: number): void {
     if (s === 0) return;
     if (this.flags(s) & SHRINKER_REGISTERED) {
-      // shrinker_put() drops the initial reference; wait_for_completion() returns at once:
-      // no shrink_slab() is running on another CPU in kmem's single-threaded mode.
-      this.setRefcount(s, this.refcount(s) - 1);
+      this.shrinker_put(s);
+      this.wait_for_done(s);
+      this.d.mutexes.mutex_lock(this.mutexPa);
       // list_del_rcu(): next stays valid for a shrink_slab() walking the list right now
       __list_del_entry(this.k, s + this.L.list);
       this.k.writePtr(s + this.L.list + this.ptr, LIST_POISON2(this.ptr));
       this.setFlags(s, this.flags(s) & ~SHRINKER_REGISTERED);
+      this.d.mutexes.mutex_unlock(this.mutexPa);
     }
     this.d.rcu.call_rcu(s + this.L.rcu, this.freeRcu);
   }
@@ -303,9 +367,7 @@ export class Shrinkers {
     const freeable = k.call(this.k.readPtr(s + this.L.count_objects), s, sc);
     if (freeable === 0 || freeable === SHRINK_EMPTY) return freeable;
     const nid = this.scGet(sc, 'nid');
-    // xchg_nr_deferred()
-    const nr = this.nr_deferred(s, nid);
-    this.setNrDeferred(s, nid, 0);
+    const nr = this.takeNrDeferred(s, nid);
     const seeks = this.seeks(s);
     const delta = seeks ? Math.floor((Math.floor(freeable / 2 ** priority) * 4) / seeks) : Math.floor(freeable / 2);
     let totalScan = Math.floor(nr / 2 ** priority) + delta;
@@ -327,7 +389,7 @@ export class Shrinkers {
     }
     let nextDeferred = Math.max(nr + delta - scanned, 0);
     nextDeferred = Math.min(nextDeferred, 2 * freeable);
-    this.setNrDeferred(s, nid, this.nr_deferred(s, nid) + nextDeferred);
+    if (nextDeferred !== 0) this.addNrDeferred(s, nid, nextDeferred); // add_nr_deferred()
     return freed;
   }
 
@@ -338,12 +400,10 @@ export class Shrinkers {
     const sc = this.scSlot();
     for (let pos = this.k.readPtr(head); pos !== head;) {
       const s = pos - this.L.list;
-      // shrinker_try_get(): refcount_inc_not_zero()
-      if (this.refcount(s) === 0) {
+      if (!this.shrinker_try_get(s)) {
         pos = this.k.readPtr(pos);
         continue;
       }
-      this.setRefcount(s, this.refcount(s) + 1);
       this.k.fill(sc, this.SC.size, 0);
       this.k.write32(sc + this.SC.gfp_mask, gfp);
       this.k.write32(sc + this.SC.nid, nid);
@@ -353,7 +413,7 @@ export class Shrinkers {
       // Step to the next shrinker before shrinker_put(): a shrinker_free() from a callback
       // has unlinked s but its memory stays until the grace period (the kernel's rcu_read_lock()).
       pos = this.k.readPtr(pos);
-      this.setRefcount(s, this.refcount(s) - 1);
+      this.shrinker_put(s);
     }
     return freed;
   }

@@ -96,9 +96,10 @@
  * boot of the machine: kmem_rcu_free's code address (kallsyms) and
  * slab_max_order (from the managed pages at kmem_cache_init()).
  *
- * Not modelled: slab_mutex around cache_reap()'s walk of slab_caches (the
- * walk reads the list; caches are not created or destroyed under it here),
- * kick_all_cpus_sync() and cross-CPU calls to CPUs another host thread
+ * cache_reap() walks slab_caches only if mutex_trylock(&slab_mutex)
+ * succeeds (else it waits for its next expiry), as 6.1 does.
+ *
+ * Not modelled: kick_all_cpus_sync() and cross-CPU calls to CPUs another host thread
  * drives (on_each_cpu() reaches the CPUs this thread drives),
  * CONFIG_DEBUG_SLAB, freelist randomisation, CPU hotplug, the static
  * init_kmem_cache_node[] array (the boot caches' node structures are in a
@@ -1100,6 +1101,8 @@ export class Slab implements SlabAllocator {
     const reapNodePa = this.d.staticsPa + this.S.slab_reap_node + cpu * 4;
     const rn = this.w.r32(reapNodePa);
     const jiffies = this.jiffies;
+    // cache creation or destruction on another CPU: give up till next time
+    if (!this.common.slab_mutex_trylock()) return;
     for (const s of this.common.caches()) {
       const n = this.get_node(s, node);
       if (rn !== node) this.reap_alien(s, n, rn);
@@ -1114,6 +1117,7 @@ export class Slab implements SlabAllocator {
         this.drain_freelist(s, n, Math.floor((this.v.u32(n, this.N.free_limit) + 5 * num - 1) / (5 * num)));
       }
     }
+    this.common.slab_mutex_unlock();
     // next_reap_node()
     this.w.w32(reapNodePa, (rn + 1) % this.d.nrNodes);
   }

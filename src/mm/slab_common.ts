@@ -507,6 +507,15 @@ export class SlabCommon {
     this.d.mutexes.mutex_unlock(this.d.dataPa + this.L.slab_mutex);
   }
 
+  /** mutex_trylock(&slab_mutex), for the periodic walks of slab_caches (SLAB's cache_reap()); release with slab_mutex_unlock(). */
+  slab_mutex_trylock(): boolean {
+    return this.d.mutexes.mutex_trylock(this.d.dataPa + this.L.slab_mutex);
+  }
+
+  slab_mutex_unlock(): void {
+    this.mutex_unlock_slab();
+  }
+
   /** __kmem_cache_create_args() with slab_mutex held. */
   private kmem_cache_create_locked(name: string | null, objectSize: number, args: KmemCacheArgs, flags: number): number {
     const fn = '__kmem_cache_create_args';
@@ -767,9 +776,7 @@ export class SlabCommon {
       const object = this.fast.alloc(s, gfp, 0);
       if (object >= 0) return object;
     }
-    const obj = this.slab_alloc_node(s, gfp, -1, 0);
-    if (this.hooks.kmem_cache_alloc !== undefined && s !== 0) this.trace_kmem_cache_alloc(obj, s, gfp, -1);
-    return obj;
+    return this.kmem_cache_alloc_node(s, gfp, -1);
   }
 
   kmem_cache_alloc_node(s: number, gfp: number, node: number): number {

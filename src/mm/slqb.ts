@@ -98,8 +98,9 @@
  * registered at boot, the same in every thread's boot, so it stays a JS
  * field.
  *
- * The periodic cache_trim_worker() (every 3 s per CPU, as remembered)
- * runs on the simulated timer (reap_tick(ms), which kmem replay drives with
+ * The periodic cache_trim_worker() (every 3 s per CPU, as remembered;
+ * skipped when slab_mutex is taken, for the patches' down_read_trylock of
+ * slqb_lock) runs on the simulated timer (reap_tick(ms), which kmem replay drives with
  * the trace's time): on each CPU, for each cache, its node's list (remote
  * queue claimed, one freebatch flushed, under list_lock) and its own list
  * (kmem_cache_trim_percpu(): remote queue claimed, one freebatch flushed,
@@ -786,6 +787,8 @@ export class Slqb implements SlabAllocator {
   private cache_trim_worker(): void {
     const sched = this.d.sched;
     const node = this.numaNode();
+    // down_read_trylock(&slqb_lock) in the patches; kmem's slab_caches is under slab_mutex
+    if (!this.common.slab_mutex_trylock()) return;
     for (const s of this.common.caches()) {
       const n = this.nodeSlab(s, node);
       if (n !== 0) {
@@ -798,6 +801,7 @@ export class Slqb implements SlabAllocator {
       this.trim_percpu(s);
       sched.local_irq_enable();
     }
+    this.common.slab_mutex_unlock();
   }
 
   /** The simulated timer: SLQB's jiffies advance by ms; each CPU this thread drives runs its due cache_trim_worker(). */

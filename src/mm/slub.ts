@@ -74,19 +74,21 @@
  *    layout that is not the kernel's. As PG_locked shares its word with
  *    PG_workingset (the node-partial mark), those bits are set and cleared
  *    with Atomics too.
- *  - nr_slabs and total_objects (atomic_long_t) change by Atomics.add on
- *    their low word (they stay far below 2^31).
- *  While only one host thread is attached nothing can run between a read
- *  and the store that depends on it, so all of this is plain loads and
- *  stores (the lock words keep their meaning; a worker may attach at any
- *  time between two calls).
+ *  - nr_slabs and total_objects (atomic_long_t) change by atomicLongAdd()
+ *    (vmstat_percpu.ts: Atomics.add on the low word, the carry to the high).
  *  - Flushing other CPUs' slabs (shrink, destroy, validate): flush_all()
  *    below, with per-CPU flush requests that the owning CPU serves.
  *  - Backing out: in the deterministic mode a list_lock held by another CPU
  *    can never be released, and the spinlock code reports the soft lockup
- *    and throws. Every path takes the lock before it changes anything that
- *    would be lost by leaving there (where 6.12 takes it later, the place
- *    is noted), so the caches stay consistent after the report.
+ *    and throws. Every path takes the lock before it changes allocator
+ *    state that leaving there would lose (where 6.12 takes it later, the
+ *    place is noted), so the caches stay consistent after the report. (Not
+ *    covered: retry_load_slab, when a constructor installed a CPU slab
+ *    while a new one was being made; backing out there leaks the new slab.)
+ *  While only one host thread is attached nothing can run between a read
+ *  and the store that depends on it, so all of this is plain loads and
+ *  stores (the words keep their meaning; a worker may attach at any time
+ *  between two calls).
  *
  * Slab debugging (CONFIG_SLUB_DEBUG, off unless slab_debug= or a cache's
  * flags ask for it; the option's parsing and the object layout are in
@@ -118,6 +120,7 @@ import { KERN_ERR, KERN_INFO, KERN_WARNING, TAINT_BAD_PAGE, type Bug, type Log }
 import type { Sched } from '../kernel/sched.ts';
 import type { Smp } from '../kernel/smp.ts';
 import type { Spinlocks } from '../kernel/locking/spinlock.ts';
+import { waitWhileEqual } from '../kernel/locking/lock_word.ts';
 import type { Kallsyms } from '../kernel/kallsyms.ts';
 import type { Rcu } from '../kernel/rcu.ts';
 import { NO_HASH_POINTERS_BANNER, format_page_flags, ptr_to_id } from '../lib/vsprintf.ts';
@@ -146,6 +149,7 @@ import type { Sparse } from './sparse.ts';
 import type { PageAllocator } from './page_alloc.ts';
 import { PageLists, type ListHead } from './page_list.ts';
 import type { Percpu } from './percpu.ts';
+import { atomicLongAdd } from './vmstat_percpu.ts';
 import {
   DOWN, MAX_OBJS_PER_PAGE, PARTIAL, SLAB_FROZEN, SLAB_INUSE_MASK, SLAB_OBJECTS_MASK, SLAB_OBJECTS_SHIFT,
   checkSlabMatchesPage, kmemCacheLayout, slabLayout, type KmemCacheArgs, type KmemCacheLayout, type SlabAllocator,
@@ -314,6 +318,8 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
   private readonly fast: SlubFastpath;
   /** struct slub_flush_work */
   private readonly F: ReturnType<typeof slubFlushWorkLayout>;
+  /** The per-CPU offset of slub_flush (fixed by the boot, the same on every thread). */
+  private slubFlushOff = 0;
   /* derived: the per-CPU first chunk (fixed at boot) */
   private readonly pcpuBase: number;
   private readonly pcpuUnit: number;
@@ -586,7 +592,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
 
   /** More than one host thread attached: words other CPUs also change need Atomics (the kernel's LOCK prefix). */
   private parallel(): boolean {
-    return this.d.smp.threads() > 1;
+    return this.d.smp.threadsRelaxed() > 1;
   }
 
   /**
@@ -608,17 +614,16 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
   }
 
   /**
-   * slab_update_freelist(), as __update_freelist_slow() does it: under
+   * slab_update_freelist(), as __update_freelist_slow() does it, on the
+   * struct slab at a[w..] (sparse.arr(pfn), sparse.word(pfn)): under
    * slab_lock, slab->freelist and slab->counters become newFreelist and
    * newCounters if they still are oldFreelist and oldCounters; false if
    * another CPU changed them since the caller read them (it reads again and
    * retries). With one host thread nothing runs between the caller's read
    * and this store, and the bit lock is not taken.
    */
-  private slab_update_freelist(pfn: number, oldFreelist: number, oldCounters: number, newFreelist: number,
+  private slab_update_freelist(a: Int32Array, w: number, oldFreelist: number, oldCounters: number, newFreelist: number,
     newCounters: number): boolean {
-    const a = this.d.sparse.arr(pfn);
-    const w = this.d.sparse.word(pfn);
     const parallel = this.parallel();
     if (parallel) this.slab_lock(a, w + this.wFlags);
     const ok = this.pget(a, w + this.wFreelist) === oldFreelist && a[w + this.wCounters] === (oldCounters | 0);
@@ -775,7 +780,12 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
   private ___slab_alloc(s: number, gfp: number, node: number, c: number, origSize: number): number {
     if (this.kmem_cache_debug(s)) return this.debug_slab_alloc(s, gfp, node, origSize);
     const w = this.w;
-    const slabPtr = w.rptr(c + this.C.slab);
+    // kmem_cache_cpu is aligned to its size: one section holds all of it
+    const ca = this.i32[(c * INV_SECTION) | 0];
+    const ci = (c & SECTION_MASK) >> 2;
+    const cSlab = ci + (this.C.slab >> 2);
+    const cPartial = ci + (this.C.partial >> 2);
+    const slabPtr = this.pget(ca, cSlab);
     if (slabPtr === 0) {
       if (node >= 0 && !this.node_isset(node)) node = -1;
     } else {
@@ -788,20 +798,20 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
       if (mismatch) {
         this.deactivate_cpu_slab(s, c);
       } else {
-        let freelist = w.rptr(c + this.C.freelist);
+        let freelist = this.pget(ca, ci + (this.C.freelist >> 2));
         if (freelist === 0) freelist = this.get_freelist(pfn);
         if (freelist !== 0) return this.load_freelist(s, c, freelist);
         // The CPU slab is full: get_freelist() unfroze it; it stays on no list.
-        w.wptr(c + this.C.slab, 0);
+        this.pset(ca, cSlab, 0);
         this.bumpTid(c);
       }
     }
     // new_slab: the CPU partial slabs first.
-    for (let p = w.rptr(c + this.C.partial); p !== 0; p = w.rptr(c + this.C.partial)) {
+    for (let p = this.pget(ca, cPartial); p !== 0; p = this.pget(ca, cPartial)) {
       const pfn = this.slabPfn(p);
       if (node < 0 || this.slab_nid(pfn) === node) {
-        w.wptr(c + this.C.partial, this.slabGetPtr(pfn, this.wNext));
-        w.wptr(c + this.C.slab, p);
+        this.pset(ca, cPartial, this.pget(this.d.sparse.arr(pfn), this.d.sparse.word(pfn) + this.wNext));
+        this.pset(ca, cSlab, p);
         return this.load_freelist(s, c, this.get_freelist(pfn));
       }
       this.__put_partials(s, c, -1, 1);
@@ -848,12 +858,14 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
 
   /** get_freelist(): take the CPU slab's freelist (remote frees); the slab stays frozen only if there was one. */
   private get_freelist(pfn: number): number {
+    const a = this.d.sparse.arr(pfn);
+    const w = this.d.sparse.word(pfn);
     for (;;) {
-      const freelist = this.slabFreelist(pfn);
-      const counters = this.counters(pfn);
+      const freelist = this.pget(a, w + this.wFreelist);
+      const counters = a[w + this.wCounters];
       const objects = (counters >>> SLAB_OBJECTS_SHIFT) & SLAB_OBJECTS_MASK;
       const frozen = freelist !== 0 ? SLAB_FROZEN : 0;
-      if (this.slab_update_freelist(pfn, freelist, counters, 0, (counters & ~(SLAB_INUSE_MASK | SLAB_FROZEN)) | objects | frozen)) {
+      if (this.slab_update_freelist(a, w, freelist, counters, 0, (counters & ~(SLAB_INUSE_MASK | SLAB_FROZEN)) | objects | frozen)) {
         return freelist;
       }
     }
@@ -861,11 +873,13 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
 
   /** freeze_slab(): a slab taken off a partial list becomes a CPU slab; returns its freelist. */
   private freeze_slab(pfn: number): number {
+    const a = this.d.sparse.arr(pfn);
+    const w = this.d.sparse.word(pfn);
     for (;;) {
-      const freelist = this.slabFreelist(pfn);
-      const counters = this.counters(pfn);
+      const freelist = this.pget(a, w + this.wFreelist);
+      const counters = a[w + this.wCounters];
       const objects = (counters >>> SLAB_OBJECTS_SHIFT) & SLAB_OBJECTS_MASK;
-      if (this.slab_update_freelist(pfn, freelist, counters, 0, (counters & ~SLAB_INUSE_MASK) | objects | SLAB_FROZEN)) {
+      if (this.slab_update_freelist(a, w, freelist, counters, 0, (counters & ~SLAB_INUSE_MASK) | objects | SLAB_FROZEN)) {
         return freelist;
       }
     }
@@ -1114,22 +1128,19 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
     this.w.wlong(n - this.po + this.N.nr_partial, this.nr_partial(n) - 1);
   }
 
-  /* node_nr_slabs(), node_nr_objs(): atomic_long_t, read and changed in their low word (the counts stay below 2^31) */
+  /* node_nr_slabs(), node_nr_objs(): atomic_long_t */
 
   private node_nr_slabs(n: number): number {
-    return this.w.r32(n - this.po + this.N.nr_slabs);
+    return this.w.rlong(n - this.po + this.N.nr_slabs);
   }
 
   private node_nr_objs(n: number): number {
-    return this.w.r32(n - this.po + this.N.total_objects);
+    return this.w.rlong(n - this.po + this.N.total_objects);
   }
 
-  /** atomic_long_add() on a kmem_cache_node counter: Atomics.add when other threads may add too. */
+  /** atomic_long_add() on a kmem_cache_node counter (vmstat_percpu.ts): Atomics when other threads may add too. */
   private node_counter_add(pa: number, delta: number): void {
-    const a = this.i32[(pa * INV_SECTION) | 0];
-    const i = (pa & SECTION_MASK) >> 2;
-    if (this.parallel()) Atomics.add(a, i, delta);
-    else a[i] = (a[i] + delta) | 0;
+    atomicLongAdd(this.i32[(pa * INV_SECTION) | 0], (pa & SECTION_MASK) >> 2, this.ptr >> 2, delta, this.parallel());
   }
 
   private inc_slabs_node(s: number, nid: number, objects: number): void {
@@ -1195,7 +1206,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
         w.wptr(freelistTail - this.po + this.u32(s, this.cache.offset), oldFreelist);
         newFreelist = freelist;
       }
-      if (this.slab_update_freelist(pfn, oldFreelist, counters, newFreelist, (counters & ~(SLAB_INUSE_MASK | SLAB_FROZEN)) | inuse)) break;
+      if (this.slab_update_freelist(this.d.sparse.arr(pfn), this.d.sparse.word(pfn), oldFreelist, counters, newFreelist, (counters & ~(SLAB_INUSE_MASK | SLAB_FROZEN)) | inuse)) break;
     }
     // Stage three: the lists.
     if (inuse === 0 && this.nr_partial(n) >= this.min_partial(s)) {
@@ -1329,7 +1340,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
         flags = this.lock_node(n);
         onNodePartial = this.test_node_partial(pfn);
       }
-      if (this.slab_update_freelist(pfn, prior, counters, head, (counters & ~SLAB_INUSE_MASK) | inuse)) break;
+      if (this.slab_update_freelist(a, w, prior, counters, head, (counters & ~SLAB_INUSE_MASK) | inuse)) break;
     }
     if (n === 0) {
       // Frozen: the CPU that owns the slab will find the objects. Full before: to this CPU's partial list.
@@ -2668,6 +2679,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
     const slubFlush = this.d.percpu.__alloc_percpu(this.F.size, this.ptr);
     if (slubFlush === 0) throw new Error('SLUB: no per-CPU memory for slub_flush at boot');
     this.w.wptr(G + this.G.slub_flush, slubFlush);
+    this.slubFlushOff = slubFlush;
     this.fast.setFlushWork(slubFlush + this.F.work);
     // Print slub debugging pointers without hashing
     if (p.debug.flags !== 0 || p.debug.string !== null || p.noHashPointers) this.no_hash_pointers_enable();
@@ -2729,7 +2741,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
 
   /** Physical address of cpu's struct slub_flush_work. */
   private slubFlush(cpu: number): number {
-    return this.pcpuBase + cpu * this.pcpuUnit + this.w.rptr(this.d.staticsPa + this.G.slub_flush);
+    return this.pcpuBase + cpu * this.pcpuUnit + this.slubFlushOff;
   }
 
   /**
@@ -2764,7 +2776,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
       const holder = Atomics.compareExchange(la, li, 0, this.d.sched.cpu + 1);
       if (holder === 0) break;
       this.serve_flush();
-      Atomics.wait(la, li, holder, 1);
+      waitWhileEqual(la, li, holder, 1);
     }
     try {
       for (let cpu = 0; cpu < this.d.nrCpus; cpu++) {
@@ -2802,7 +2814,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
         continue;
       }
       // WORK_RUNNING past the deadline: the CPU is flushing; wait for it to finish.
-      Atomics.wait(a, i, state, left > 0 ? left : FLUSH_WAIT_MS);
+      waitWhileEqual(a, i, state, left > 0 ? left : FLUSH_WAIT_MS);
     }
   }
 

@@ -42,11 +42,16 @@
  * (an object in a slab of order > 0) leads to its head through
  * compound_head (vmemmap only; without it the general path does it).
  *
- * SMP: the kmem_cache_cpu and the slub_flush work word are this CPU's own
- * per-CPU data, touched by no other CPU (the kernel's this_cpu_cmpxchg is
- * atomic only against its own CPU), so plain loads and stores. A flush of
- * this CPU's slabs asked by another thread (slub.ts, flush_all) makes both
- * paths miss until __slab_alloc() or the general free serves it.
+ * SMP: the kmem_cache_cpu is this CPU's own per-CPU data, touched by no
+ * other CPU (the kernel's this_cpu_cmpxchg is atomic only against its own
+ * CPU), so plain loads and stores. The slub_flush work word is set by
+ * another thread asking this CPU to flush its slabs (slub.ts, flush_all)
+ * and only read here, with a plain load: while it is set both paths miss
+ * (MISS) until __slab_alloc() or the general free serves the request.
+ * Each CPU's per-CPU unit is reached through one Int32Array and word index
+ * computed at boot (and again on mem.onRebind); a unit that straddles two
+ * RAM sections makes that CPU's fast paths miss, and SLUB's general code
+ * does the same work with its own accessors.
  */
 import { PAGE_SIZE } from '../arch/x86/layout.ts';
 import { HOST_SECTION_SIZE, type PhysMem } from '../machine/memory.ts';

@@ -75,6 +75,33 @@
  *    this file from process context with preemption enabled, or at
  *    flush_scheduled_work(), not in a kworker.
  *  - vm_map_ram() (the per-CPU vmap blocks) is not modelled.
+ *
+ * Locking (several host threads may run CPUs at once; everything below is
+ * in the statics, so every thread sees the same state):
+ *
+ *   free_vmap_area_lock    spinlock  the free list: the search and clip of
+ *                                    alloc_vmap_area(), the merges of the purge
+ *   vmap_nodes[0].busy.lock spinlock the busy list (insert, find, unlink,
+ *                                    /proc/vmallocinfo's walk)
+ *   vmap_nodes[0].lazy.lock spinlock the lazy list (free_vmap_area_noflush,
+ *                                    the purge taking the list, show_purge_info)
+ *   vmap_purge_lock        mutex     one purge at a time (it sleeps: TLB flush);
+ *                                    kmem also creates the vmap_area cache under
+ *                                    it on first use (vmalloc_init)
+ *   vmap_lazy_nr, nr_vmalloc_pages   atomic_long_t (Atomics.add)
+ *   work_pending           atomic bits (Atomics.or / exchange)
+ *   vfree_deferred[cpu]    per-CPU: pushed by its CPU (vfree_atomic) and
+ *                                    drained by its CPU's work item, as each CPU
+ *                                    has its own vfree_deferred.wq in 6.12
+ *   ne_fit_preload_node[cpu] per-CPU: filled outside the spinlock (the
+ *                                    allocation may sleep), used under it
+ *
+ * No allocation that may sleep happens under a spinlock: the vmap_area for
+ * a new area and the preload are allocated first; the NE_FIT fallback
+ * under free_vmap_area_lock uses GFP_NOWAIT as the kernel does. Lock order:
+ * vmap_purge_lock, then one spinlock at a time. JS fields cache only
+ * layouts and addresses (callerAddr: names already registered in the shared
+ * kallsyms table; runningWork: this thread's own recursion guard).
  */
 import { PAGE_SHIFT, PAGE_SIZE, formatPtr, type ArchLayout } from '../arch/x86/layout.ts';
 import type { KernelAddr } from '../arch/x86/kaddr.ts';
@@ -93,6 +120,11 @@ import {
 } from '../include/linux/gfp_types.ts';
 import { gfpflags_allow_blocking } from '../include/linux/gfp.ts';
 import { SLAB_PANIC } from '../include/linux/slab.ts';
+import type { Spinlocks } from '../kernel/locking/spinlock.ts';
+import type { Mutexes } from '../kernel/locking/mutex.ts';
+import type { Smp } from '../kernel/smp.ts';
+import { atomicLongAdd } from './vmstat_percpu.ts';
+import { PhysMem } from '../machine/memory.ts';
 import { kmemCacheArgs, type SlabCommon } from './slab_common.ts';
 import type { PageAllocator } from './page_alloc.ts';
 import type { Pages } from './page.ts';
@@ -158,10 +190,16 @@ export function vmallocStaticsLayout(ptrSize: number, nrCpus: number) {
     ['nr_vmalloc_pages', 'long'],
     ['vmap_area_cachep', 'ptr'],
     ['vmap_initialized', 'int'],
-    /** bit 0: drain_vmap_work queued; bit 1: vfree_deferred work queued. */
+    /** bit 0: drain_vmap_work queued (each CPU's vfree_deferred work is pending while its list is not empty). */
     ['work_pending', 'int'],
     /** lib/iomap.c bad_io_access(): reports made so far (it stops after 10). */
     ['bad_io_reports', 'int'],
+    ['free_vmap_area_lock', 'int'],
+    /** vmap_nodes[0].busy.lock and .lazy.lock */
+    ['busy_lock', 'int'],
+    ['lazy_lock', 'int'],
+    /** struct mutex vmap_purge_lock */
+    ['vmap_purge_lock', 'int'],
     ['vfree_deferred', 'ptr', nrCpus],
     ['ne_fit_preload_node', 'ptr', nrCpus],
   ]);
@@ -172,7 +210,6 @@ export function vmallocStaticsBytes(ptrSize: number, nrCpus: number): number {
 }
 
 const WORK_DRAIN = 1;
-const WORK_VFREE = 2;
 
 export interface VmallocDeps {
   layout: ArchLayout;
@@ -188,6 +225,9 @@ export interface VmallocDeps {
   log: Log;
   sched: Sched;
   kallsyms: Kallsyms;
+  locks: Spinlocks;
+  mutexes: Mutexes;
+  smp: Smp;
   nrCpus: number;
   /** Physical address of the statics in .bss. */
   staticsPa: number;
@@ -278,6 +318,25 @@ export class Vmalloc {
     return this.statics + this.S[field];
   }
 
+  /** A static's physical address (what the lock and atomic code take). */
+  private sPa(field: keyof VmallocStaticsFields): number {
+    return this.d.staticsPa + this.S[field];
+  }
+
+  /** atomic_long_add(delta, &field) */
+  private atomicLongAdd(field: keyof VmallocStaticsFields, delta: number): void {
+    const pa = this.sPa(field);
+    atomicLongAdd(this.d.access.mem.i32At(pa), PhysMem.wordIndex(pa), this.ptr / 4, delta, true);
+  }
+
+  private lock(field: 'free_vmap_area_lock' | 'busy_lock' | 'lazy_lock'): void {
+    this.d.locks.spin_lock(this.sPa(field));
+  }
+
+  private unlock(field: 'free_vmap_area_lock' | 'busy_lock' | 'lazy_lock'): void {
+    this.d.locks.spin_unlock(this.sPa(field));
+  }
+
   /* struct vmap_area */
   private vaStart(va: number): number { return this.rp(va + this.va.va_start); }
   private vaEnd(va: number): number { return this.rp(va + this.va.va_end); }
@@ -325,6 +384,16 @@ export class Vmalloc {
    */
   vmalloc_init(): void {
     if (this.initialized) return;
+    const purgeLock = this.sPa('vmap_purge_lock');
+    this.d.mutexes.mutex_lock(purgeLock);
+    try {
+      if (!this.initialized) this.vmalloc_init_locked();
+    } finally {
+      this.d.mutexes.mutex_unlock(purgeLock);
+    }
+  }
+
+  private vmalloc_init_locked(): void {
     const cachep = this.d.slab.kmem_cache_create('vmap_area', this.va.size, kmemCacheArgs(this.ptr, 0), SLAB_PANIC);
     this.wp(this.s('vmap_area_cachep'), cachep);
     INIT_LIST_HEAD(this.d.kaddr, this.s('free_vmap_area_list'));
@@ -334,7 +403,9 @@ export class Vmalloc {
     this.setVaStart(free, 1);
     this.setVaEnd(free, this.ULONG_MAX);
     list_add_tail(this.d.kaddr, this.listOf(free), this.s('free_vmap_area_list'));
-    this.w32(this.s('vmap_initialized'), 1);
+    const flag = this.sPa('vmap_initialized');
+    Atomics.store(this.d.access.mem.i32At(flag), PhysMem.wordIndex(flag), 1); // published after the lists
+
   }
 
   private get cachep(): number {
@@ -355,7 +426,7 @@ export class Vmalloc {
   }
 
   private addVmallocPages(n: number): void {
-    this.wl(this.s('nr_vmalloc_pages'), this.rl(this.s('nr_vmalloc_pages')) + n);
+    this.atomicLongAdd('nr_vmalloc_pages', n);
   }
 
   /** vmap_lazy_nr: pages in freed areas waiting for the purge. */
@@ -401,6 +472,13 @@ export class Vmalloc {
   /** __find_vmap_area(): the busy area containing addr (guard page included), or 0. */
   find_vmap_area(addr: number): number {
     if (!this.initialized) return 0;
+    this.lock('busy_lock');
+    const va = this.findBusyLocked(addr);
+    this.unlock('busy_lock');
+    return va;
+  }
+
+  private findBusyLocked(addr: number): number {
     const m = this.d.kaddr;
     const head = this.s('busy_head');
     for (let pos = m.readPtr(head); pos !== head; pos = m.readPtr(pos)) {
@@ -493,6 +571,18 @@ export class Vmalloc {
     return vend;
   }
 
+  /** The search of alloc_vmap_area(), purging once when nothing fits: the address, or vend. */
+  private findRange(size: number, align: number, vstart: number, vend: number, gfp: number, node: number): number {
+    for (let purged = false; ; purged = true) {
+      this.preload(gfp, node);
+      this.lock('free_vmap_area_lock');
+      const addr = this.allocRange(size, align, vstart, vend);
+      this.unlock('free_vmap_area_lock');
+      if (addr !== vend || purged) return addr;
+      this.reclaim_and_purge_vmap_areas();
+    }
+  }
+
   /**
    * alloc_vmap_area(): a busy vmap_area of `size` bytes (guard included) in
    * [vstart, vend), or a negative errno (-EINVAL, -ENOMEM, -EBUSY).
@@ -503,22 +593,20 @@ export class Vmalloc {
     gfp &= GFP_RECLAIM_MASK;
     const va = this.d.slab.kmem_cache_alloc_node(this.cachep, gfp, node);
     if (va === 0) return -12;
-    let purged = false;
     let addr: number;
-    for (;;) {
-      this.preload(gfp, node);
-      addr = this.allocRange(size, align, vstart, vend);
-      if (addr !== vend) break;
-      if (purged) {
-        if (!(gfp & __GFP_NOWARN)) {
-          this.d.log.printk(KERN_WARNING, `vmalloc_node_range for size ${size} failed: Address range restricted to ` +
-            `${hexl(this.d.layout, vstart)} - ${hexl(this.d.layout, vend)}`);
-        }
-        this.kmemCacheFree(va);
-        return -16;
+    try {
+      addr = this.findRange(size, align, vstart, vend, gfp, node);
+    } catch (e) { // a deadlock report backed out of a lock: give the vmap_area back
+      this.kmemCacheFree(va);
+      throw e;
+    }
+    if (addr === vend) {
+      if (!(gfp & __GFP_NOWARN)) {
+        this.d.log.printk(KERN_WARNING, `vmalloc_node_range for size ${size} failed: Address range restricted to ` +
+          `${hexl(this.d.layout, vstart)} - ${hexl(this.d.layout, vend)}`);
       }
-      this.reclaim_and_purge_vmap_areas();
-      purged = true;
+      this.kmemCacheFree(va);
+      return -16;
     }
     this.setVaStart(va, addr);
     this.setVaEnd(va, addr + size);
@@ -528,7 +616,9 @@ export class Vmalloc {
       this.wp(vm + this.vm.addr, addr);
       this.wl(vm + this.vm.size, size);
     }
+    this.lock('busy_lock');
     this.insertSorted(va, this.s('busy_head'));
+    this.unlock('busy_lock');
     return va;
   }
 
@@ -578,9 +668,12 @@ export class Vmalloc {
       this.d.bug.warn('mm/vmalloc.c', 2419, 'free_vmap_area_noflush', null, [], true);
       return;
     }
-    const nrLazy = this.rl(this.s('vmap_lazy_nr')) + (this.vaEnd(va) - this.vaStart(va)) / PAGE_SIZE;
-    this.wl(this.s('vmap_lazy_nr'), nrLazy);
+    const nrPages = (this.vaEnd(va) - this.vaStart(va)) / PAGE_SIZE;
+    this.atomicLongAdd('vmap_lazy_nr', nrPages);
+    const nrLazy = this.rl(this.s('vmap_lazy_nr'));
+    this.lock('lazy_lock');
     this.insertSorted(va, this.s('lazy_head'));
+    this.unlock('lazy_lock');
     if (nrLazy > this.lazy_max_pages()) this.schedule_work(WORK_DRAIN);
   }
 
@@ -595,21 +688,34 @@ export class Vmalloc {
    * then give the ranges back to the free list. True if anything was purged.
    */
   private purge(start: number, end: number): boolean {
+    const purgeLock = this.sPa('vmap_purge_lock');
+    this.d.mutexes.mutex_lock(purgeLock);
+    try {
+      return this.purgeLocked(start, end);
+    } finally {
+      this.d.mutexes.mutex_unlock(purgeLock);
+    }
+  }
+
+  /** Under vmap_purge_lock: take the lazy list (under its lock), flush, merge (under free_vmap_area_lock). */
+  private purgeLocked(start: number, end: number): boolean {
     const m = this.d.kaddr;
     const lazy = this.s('lazy_head');
-    if (list_empty(m, lazy)) return false;
+    this.lock('lazy_lock');
     const areas = this.listAreas(lazy);
+    for (const va of areas) list_del_init(m, this.listOf(va)); // list_replace_init() onto the purge list
+    this.unlock('lazy_lock');
+    if (areas.length === 0) return false;
     start = Math.min(start, this.vaStart(areas[0]));
     end = Math.max(end, this.vaEnd(areas[areas.length - 1]));
     this.d.tlb.flush_tlb_kernel_range(start, end);
     // purge_vmap_node(): each area moves to a local list (list_add: reversed), then reclaim_list_global().
     let nrPurged = 0;
-    for (const va of areas) {
-      list_del_init(m, this.listOf(va));
-      nrPurged += (this.vaEnd(va) - this.vaStart(va)) / PAGE_SIZE;
-    }
-    this.wl(this.s('vmap_lazy_nr'), this.rl(this.s('vmap_lazy_nr')) - nrPurged);
+    for (const va of areas) nrPurged += (this.vaEnd(va) - this.vaStart(va)) / PAGE_SIZE;
+    this.atomicLongAdd('vmap_lazy_nr', -nrPurged);
+    this.lock('free_vmap_area_lock');
     for (let i = areas.length - 1; i >= 0; i--) this.mergeOrAdd(areas[i]);
+    this.unlock('free_vmap_area_lock');
     return true;
   }
 
@@ -629,32 +735,45 @@ export class Vmalloc {
   /* ---------------------------------------------------------------- */
 
   private schedule_work(bit: number): void {
-    const p = this.s('work_pending');
-    this.w32(p, this.r32(p) | bit);
+    const p = this.sPa('work_pending');
+    Atomics.or(this.d.access.mem.i32At(p), PhysMem.wordIndex(p), bit);
+  }
+
+  /** Take the pending bits (test_and_clear of each work item's PENDING bit). */
+  private takePendingWork(): number {
+    const p = this.sPa('work_pending');
+    return Atomics.exchange(this.d.access.mem.i32At(p), PhysMem.wordIndex(p), 0);
   }
 
   /** Run the queued work items (drain_vmap_area_work, delayed_vfree_work) if this context could let a kworker run. */
   run_pending_work(force = false): void {
     if (this.runningWork) return;
     if (!force && (this.d.sched.atomicContext() || this.d.sched.in_interrupt())) return;
-    const p = this.s('work_pending');
     this.runningWork = true;
     try {
-      for (let pending = this.r32(p); pending !== 0; pending = this.r32(p)) {
-        this.w32(p, 0);
-        if (pending & WORK_VFREE) this.delayed_vfree_work();
+      for (;;) {
+        const vfreed = this.delayed_vfree_work();
+        const pending = this.takePendingWork();
         if (pending & WORK_DRAIN) this.purge(this.ULONG_MAX, 0);
+        else if (!vfreed) break;
       }
     } finally {
       this.runningWork = false;
     }
   }
 
-  /** delayed_vfree_work(): vfree() everything vfree_atomic() queued, on every CPU's list. */
-  private delayed_vfree_work(): void {
+  /**
+   * delayed_vfree_work() of every CPU this thread drives (each CPU's work
+   * item runs on that CPU): vfree() what vfree_atomic() queued there. True
+   * if anything was queued.
+   */
+  private delayed_vfree_work(): boolean {
+    let any = false;
     for (let cpu = 0; cpu < this.d.nrCpus; cpu++) {
       const head = this.s('vfree_deferred') + cpu * this.ptr;
       let node = this.rp(head);
+      if (node === 0 || !this.d.smp.drives(cpu)) continue;
+      any = true;
       this.wp(head, 0);
       while (node !== 0) {
         const next = this.rp(node);
@@ -662,6 +781,7 @@ export class Vmalloc {
         node = next;
       }
     }
+    return any;
   }
 
   /* ---------------------------------------------------------------- */
@@ -701,7 +821,13 @@ export class Vmalloc {
     this.wl(area + this.vm.flags, flags);
     this.wp(area + this.vm.caller, this.callerAddress(caller));
     this.wl(area + this.vm.requested_size, requested);
-    const va = this.alloc_vmap_area(size, align, start, end, node, gfp, 0, area);
+    let va: number;
+    try {
+      va = this.alloc_vmap_area(size, align, start, end, node, gfp, 0, area);
+    } catch (e) {
+      this.d.slab.kfree(area);
+      throw e;
+    }
     if (va < 0) {
       this.d.slab.kfree(area);
       return 0;
@@ -726,9 +852,12 @@ export class Vmalloc {
         frames);
       return 0;
     }
-    const va = this.find_vmap_area(addr);
+    if (!this.initialized) return 0;
+    this.lock('busy_lock'); // find_unlink_vmap_area()
+    const va = this.findBusyLocked(addr);
+    if (va !== 0) list_del_init(this.d.kaddr, this.listOf(va));
+    this.unlock('busy_lock');
     if (va === 0) return 0;
-    list_del_init(this.d.kaddr, this.listOf(va)); // find_unlink_vmap_area()
     const vm = this.rp(va + this.va.vm);
     if (vm === 0) return 0;
     this.free_unmap_vmap_area(va);
@@ -824,7 +953,13 @@ export class Vmalloc {
       this.vfree(addr);
       return 0;
     }
-    const ret = this.vmap_pages_range(addr, nrSmall, (i) => this.rp(pagesArr + i * this.ptr), prot);
+    let ret: number;
+    try {
+      ret = this.vmap_pages_range(addr, nrSmall, (i) => this.rp(pagesArr + i * this.ptr), prot);
+    } catch (e) { // init_mm.page_table_lock could never be had: undo the area
+      this.vfree(addr);
+      throw e;
+    }
     if (ret < 0) {
       this.warnAlloc(gfp, `vmalloc error: size ${nr * PAGE_SIZE}, failed to map pages`, fn);
       this.vfree(addr);
@@ -900,8 +1035,7 @@ export class Vmalloc {
     const head = this.s('vfree_deferred') + this.d.sched.cpu * this.ptr;
     const first = this.rp(head);
     this.wp(addr, first); // may fault: the kernel writes through addr too
-    this.wp(head, addr);
-    if (first === 0) this.schedule_work(WORK_VFREE);
+    this.wp(head, addr); // schedule_work(&p->wq): the non-empty list is the pending work
   }
 
   /** vunmap(addr): remove a vmap() mapping (not the pages). */
@@ -1023,6 +1157,7 @@ export class Vmalloc {
   vmallocinfo(nrNodes: number): VmallocInfoEntry[] {
     if (!this.initialized) return [];
     const out: VmallocInfoEntry[] = [];
+    this.lock('busy_lock');
     for (const va of this.listAreas(this.s('busy_head'))) {
       const vm = this.rp(va + this.va.vm);
       if (vm === 0) continue;
@@ -1043,11 +1178,14 @@ export class Vmalloc {
         nrPages: nr, phys: this.vmPhysAddr(vm), flags, vpages: this.is_vmalloc_addr(pagesArr), numa, unpurged: false,
       });
     }
+    this.unlock('busy_lock');
+    this.lock('lazy_lock');
     for (const va of this.listAreas(this.s('lazy_head'))) {
       const start = this.vaStart(va);
       const end = this.vaEnd(va);
       out.push({ start, end, size: end - start, caller: null, nrPages: 0, phys: 0, flags: 0, vpages: false, numa: null, unpurged: true });
     }
+    this.unlock('lazy_lock');
     return out;
   }
 
@@ -1055,16 +1193,22 @@ export class Vmalloc {
   ranges(which: 'free' | 'busy' | 'lazy'): [number, number][] {
     if (!this.initialized) return [];
     const head = this.s(which === 'free' ? 'free_vmap_area_list' : which === 'busy' ? 'busy_head' : 'lazy_head');
-    return this.listAreas(head).map((va) => [this.vaStart(va), this.vaEnd(va)]);
+    const lock = which === 'free' ? 'free_vmap_area_lock' : which === 'busy' ? 'busy_lock' : 'lazy_lock';
+    this.lock(lock);
+    const out = this.listAreas(head).map((va): [number, number] => [this.vaStart(va), this.vaEnd(va)]);
+    this.unlock(lock);
+    return out;
   }
 
   /** lib/iomap.c bad_io_access()'s "static int count = 10": true while reports are still allowed (and counts one). */
   takeBadIoReport(): boolean {
-    const p = this.s('bad_io_reports');
-    const n = this.r32(p);
-    if (n >= 10) return false;
-    this.w32(p, n + 1);
-    return true;
+    const p = this.sPa('bad_io_reports');
+    const a = this.d.access.mem.i32At(p);
+    const i = PhysMem.wordIndex(p);
+    for (let n = Atomics.load(a, i); n < 10; n = Atomics.load(a, i)) {
+      if (Atomics.compareExchange(a, i, n, n + 1) === n) return true;
+    }
+    return false;
   }
 }
 

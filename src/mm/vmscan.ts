@@ -140,7 +140,7 @@ export class Kswapd {
   private balanced(nid: number, order: number, highest: number): boolean {
     for (const z of this.zones) {
       if (z.nid !== nid || z.idx > highest || z.present() === 0) continue;
-      if (this.wm.zone_watermark_ok(z, order, z.wmark(WMARK_HIGH), highest, 0)) return true;
+      if (this.wm.zone_watermark_ok_safe(z, order, z.wmark(WMARK_HIGH), highest)) return true;
     }
     return false;
   }

@@ -35,7 +35,7 @@
 import type { Smp } from '../kernel/smp.ts';
 import { PhysMem } from '../machine/memory.ts';
 import type { Sched } from '../kernel/sched.ts';
-import { NR_VM_ZONE_STAT_ITEMS, type Zone } from './mmzone.ts';
+import { NR_VM_ZONE_STAT_ITEMS, WMARK_HIGH, WMARK_LOW, WMARK_MIN, type Zone } from './mmzone.ts';
 
 const TWO32 = 4294967296;
 
@@ -146,12 +146,20 @@ export class VmCounters {
     return Math.min(125, 2 * fls(this.nrCpus) * (1 + fls(mem)));
   }
 
-  /** refresh_zone_stat_thresholds(): every populated zone's threshold, on every CPU. */
+  /**
+   * refresh_zone_stat_thresholds(): every populated zone's threshold, on
+   * every CPU; and percpu_drift_mark, where the CPUs' diffs together could
+   * hide a breach of the min watermark behind a counter above the low one
+   * (below the mark, zone_watermark_ok_safe() reads the snapshot).
+   */
   refresh_zone_stat_thresholds(): void {
     for (const zone of this.zones) {
       if (zone.present() === 0) continue;
       const t = this.calculate_normal_threshold(zone);
       for (const st of zone.stats) st.u8[st.bThreshold] = t;
+      const tolerateDrift = zone.wmark(WMARK_LOW) - zone.wmark(WMARK_MIN);
+      const maxDrift = this.nrCpus * t;
+      if (maxDrift > tolerateDrift) zone.set(zone.iDriftMark, zone.wmark(WMARK_HIGH) + maxDrift);
     }
   }
 

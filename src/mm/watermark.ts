@@ -23,13 +23,14 @@ import {
   ALLOC_HIGHATOMIC, ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, ALLOC_OOM, ALLOC_RESERVES, ALLOC_WMARK_MASK,
 } from '../include/linux/gfp.ts';
 import {
-  MIGRATE_HIGHATOMIC, MIGRATE_PCPTYPES, NR_PAGE_ORDERS, WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO,
+  MIGRATE_HIGHATOMIC, MIGRATE_PCPTYPES, NR_FREE_PAGES, NR_PAGE_ORDERS, WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO,
   type ZoneSet, type Zone,
 } from './mmzone.ts';
 import type { PageLists } from './page_list.ts';
 import type { PageAllocGlobals } from './page_alloc_globals.ts';
 import { KERN_WARNING, type Log } from '../kernel/bug.ts';
 import type { KmemAccess } from '../machine/kmem_access.ts';
+import type { VmCounters } from './vmstat_percpu.ts';
 
 const SWAP_CLUSTER_MAX = 32;
 const MIN_PERCPU_PAGELIST_HIGH_FRACTION = 8;
@@ -45,6 +46,7 @@ export class Watermarks {
     /** Physical address of each node's pgdat->totalreserve_pages. */
     private readonly totalreservePa: readonly number[],
     private readonly cpuToNode: readonly number[],
+    private readonly counters: VmCounters,
   ) {}
 
   private unusableFree(zone: Zone, order: number, allocFlags: number): number {
@@ -76,6 +78,14 @@ export class Watermarks {
 
   zone_watermark_ok(zone: Zone, order: number, mark: number, highestZoneidx: number, allocFlags: number): boolean {
     return this.__zone_watermark_ok(zone, order, mark, highestZoneidx, allocFlags, zone.freePages());
+  }
+
+  /** zone_watermark_ok_safe(): below percpu_drift_mark, the counter with the CPUs' diffs (kswapd's check). */
+  zone_watermark_ok_safe(zone: Zone, order: number, mark: number, highestZoneidx: number): boolean {
+    let freePages = zone.freePages();
+    const drift = zone.get(zone.iDriftMark);
+    if (drift && freePages < drift) freePages = this.counters.zone_page_state_snapshot(zone, NR_FREE_PAGES);
+    return this.__zone_watermark_ok(zone, order, mark, highestZoneidx, 0, freePages);
   }
 
   /** zone_watermark_fast(): the order-0 shortcut, then the full check. */

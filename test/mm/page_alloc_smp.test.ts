@@ -12,7 +12,7 @@ import { readProc } from '../../src/fs/proc/procfs.ts';
 import { KernelBug } from '../../src/kernel/bug.ts';
 import type { Kernel } from '../../src/kernel/kernel.ts';
 import type { Zone } from '../../src/mm/page_alloc.ts';
-import { MIGRATE_UNMOVABLE, NR_FREE_PAGES, NR_VM_ZONE_STAT_ITEMS } from '../../src/mm/mmzone.ts';
+import { MIGRATE_UNMOVABLE, NR_FREE_PAGES, NR_VM_ZONE_STAT_ITEMS, WMARK_HIGH, WMARK_LOW, WMARK_MIN } from '../../src/mm/mmzone.ts';
 import { allocatorState, boot, checkAllocator, freeBlocks, logSince, rng, type LiveBlocks } from './helpers.ts';
 
 function zoneOf(k: Kernel, pfn: number): Zone {
@@ -116,6 +116,8 @@ test('zone counters: per-CPU diffs within the threshold, snapshots exact, refres
   const live = interleave(k, 4000, 11);
   const held = [...live.values()].reduce((n, o) => n + (1 << o), 0);
   assert.equal(avail() + held, availBefore, 'NR_FREE_PAGES + pcp + used == what was free: no update lost');
+  // managed == free lists + pcp lists + live blocks + the kernel's own pages, each page once; NR_FREE_PAGES agrees.
+  checkAllocator(k, live);
   for (const z of zones) {
     const onLists = freeBlocks(k).filter((b) => b.nid === z.nid && b.zone === z.idx && b.mt !== 4)
       .reduce((n, b) => n + (1 << b.order), 0);
@@ -145,6 +147,39 @@ test('zone counters: per-CPU diffs within the threshold, snapshots exact, refres
   }
   for (const [pfn, order] of live) k.__free_pages(k.pfn_to_page(pfn), order);
   assert.equal(avail(), availBefore);
+});
+
+test('percpu_drift_mark: below it, kswapd\'s balance check (zone_watermark_ok_safe) reads the snapshot', () => {
+  // 256 MiB: below 512 MiB khugepaged does not raise min_free_kbytes after refresh_zone_stat_thresholds() ran.
+  const k = boot({ arch: 'x86_64', mem: '256M', cpus: 2 });
+  for (const z of populated(k)) {
+    const t = k.buddy.statThreshold(z, 0);
+    const tolerate = k.buddy.wmark(z, WMARK_LOW) - k.buddy.wmark(z, WMARK_MIN);
+    assert.equal(z.get(z.iDriftMark), 2 * t > tolerate ? k.buddy.wmark(z, WMARK_HIGH) + 2 * t : 0, `${z.name}`);
+  }
+  for (const cpu of [0, 1]) {
+    k.set_cpu(cpu);
+    k.buddy.refresh_cpu_vm_stats();
+  }
+  k.set_cpu(0);
+  const z = populated(k).reduce((a, b) => (k.buddy.managed(b) > k.buddy.managed(a) ? b : a));
+  const item = z.iVmStat + NR_FREE_PAGES * z.lw;
+  const snap = k.buddy.zoneStat(z, NR_FREE_PAGES);
+  const t = k.buddy.statThreshold(z, 1);
+  const st = z.stats[1];
+  const drift = z.get(z.iDriftMark);
+  // CPU 1 owes t pages its diff has not folded yet: the counter reads t more than the free lists hold.
+  z.set(item, snap + t);
+  st.u8[st.bDiff + NR_FREE_PAGES] = -t & 0xff;
+  assert.equal(k.buddy.zoneStat(z, NR_FREE_PAGES), snap, 'the snapshot is unchanged');
+  assert.equal(k.buddy.wm.zone_watermark_ok(z, 0, snap, z.idx, 0), true, 'the counter alone passes a mark at the true free count');
+  z.set(z.iDriftMark, snap + t + 1);
+  assert.equal(k.buddy.wm.zone_watermark_ok_safe(z, 0, snap, z.idx), false, 'below the drift mark: the snapshot fails it');
+  z.set(z.iDriftMark, snap);
+  assert.equal(k.buddy.wm.zone_watermark_ok_safe(z, 0, snap, z.idx), true, 'above the drift mark: the counter is trusted');
+  z.set(z.iDriftMark, drift);
+  z.set(item, snap);
+  st.u8[st.bDiff + NR_FREE_PAGES] = 0;
 });
 
 test('NUMA events are counted per CPU and summed when read: numa_hit and numa_local grow by one per allocation', () => {

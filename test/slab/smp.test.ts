@@ -129,6 +129,28 @@ test('SLAB on two nodes: a remote free goes to the alien cache under its lock; t
   k.kmem_cache_destroy(s);
 });
 
+test('SLAB: cache_reap() skips its walk while another CPU holds slab_mutex, and catches up at the next expiry', () => {
+  const k = boot({ mem: '128M', cpus: 2, slab: 'slab' }, { errors: 'throw' });
+  const impl = k.slab.impl as Slab;
+  const s = k.kmem_cache_create('reap_mutex', 300, 0, 0, null);
+  const objs = Array.from({ length: 100 }, () => k.kmem_cache_alloc(s, k.GFP_KERNEL));
+  for (const o of objs) k.kmem_cache_free(s, o);
+  impl.reap_tick(2000); // marks the arrays untouched
+  const before = impl.cpuAvail(s, 0);
+  k.set_cpu(1);
+  assert.ok(k.slab.slab_mutex_trylock(), 'CPU 1 takes slab_mutex');
+  k.set_cpu(0);
+  impl.reap_tick(2000);
+  assert.equal(impl.cpuAvail(s, 0), before, 'no reaping while slab_mutex is held');
+  k.set_cpu(1);
+  k.slab.slab_mutex_unlock();
+  k.set_cpu(0);
+  impl.reap_tick(2000);
+  assert.ok(impl.cpuAvail(s, 0) < before, 'reaped at the next expiry');
+  assert.equal(k.kmem_cache_shrink(s), 0);
+  k.kmem_cache_destroy(s);
+});
+
 test('SLAB: a flush needs n->list_lock; held by another CPU, the freeing CPU spins (soft lockup at once)', () => {
   const k = boot({ mem: '128M', cpus: 2, slab: 'slab' }, { errors: 'log' });
   const impl = k.slab.impl as Slab;

@@ -30,12 +30,11 @@ for (const { slab, nodes } of CASES) {
     const k = start_kernel(resolveConfig({ mem: '512M', cpus: 4, nodes, slab }), { errors: 'log' });
     const r = await runStress(k, { workers: 4, seconds: 2, maxOps: 20000, seed: 11 });
     assert.ok(r.per_worker_ops.every((n) => n > 0), 'every worker ran');
-    assert.ok(r.cross_cpu_frees > r.frees / 10, `many frees on another CPU (${r.cross_cpu_frees} of ${r.frees})`);
-    assert.deepEqual(
-      { double: r.double_allocations, lost: r.lost_objects, pages: r.lost_pages, tags: r.overwritten_tags, reports: r.debug_reports },
-      { double: 0, lost: 0, pages: 0, tags: 0, reports: 0 },
-      k.log.dmesg().split('\n').filter((l) => /BUG|WARN/.test(l)).slice(0, 20).join('\n'));
-    assert.equal(r.allocations, r.frees);
+    assert.ok(r.cross_cpu_frees * 10 > r.frees, `frees on another CPU: ${r.cross_cpu_frees} of ${r.frees}`);
+    const kernelLog = k.log.dmesg();
+    const failures = ['double_allocations', 'lost_objects', 'lost_pages', 'overwritten_tags', 'debug_reports'] as const;
+    for (const what of failures) assert.equal(r[what], 0, `${what}\n${kernelLog}`);
+    assert.equal(r.frees, r.allocations, 'every object freed');
     assert.equal(k.smp.threads(), 1, 'the workers detached');
     for (const pa of lockWords(k)) assert.ok(!k.locks.spin_is_locked(pa), `lock word at ${pa.toString(16)} left held`);
     if (slab !== 'slob') {

@@ -11,6 +11,7 @@ import { readProc } from '../../src/fs/proc/procfs.ts';
 import { KernelBug } from '../../src/kernel/bug.ts';
 import type { Kernel } from '../../src/kernel/kernel.ts';
 import { _PAGE_PRESENT, _PAGE_PSE, pte_pfn } from '../../src/arch/x86/pgtable.ts';
+import { PGTY_table } from '../../src/mm/page.ts';
 import { PAGE_SIZE } from '../../src/arch/x86/layout.ts';
 
 export function boot(input: MachineConfigInput, opts: BootOptions = {}): Kernel {
@@ -65,6 +66,13 @@ export function tablePages(k: Kernel): Map<number, number> {
   };
   visit(pt.pgdPa, 0);
   return out;
+}
+
+/** What meminfo PageTables should say: the table pages with a ctor (PUD and PMD pages), in kB. */
+export function pageTableKb(k: Kernel): number {
+  let n = 0;
+  for (const pfn of tablePages(k).keys()) if (k.pages.page_type(pfn) >>> 24 === PGTY_table) n++;
+  return n * 4;
 }
 
 /**

@@ -24,9 +24,8 @@ import fc from 'fast-check';
 import { PAGE_SIZE } from '../../src/arch/x86/layout.ts';
 import type { Kernel } from '../../src/kernel/kernel.ts';
 import type { MachineConfigInput } from '../../src/machine/config.ts';
-import { PGTY_table } from '../../src/mm/page.ts';
 import { checkAllocator, type LiveBlocks } from '../mm/helpers.ts';
-import { boot, checkVmapAreas, mapped, meminfoKb, tablePages } from './helpers.ts';
+import { boot, checkVmapAreas, mapped, meminfoKb, pageTableKb, tablePages } from './helpers.ts';
 
 type Cmd =
   | { op: 'vmalloc'; pages: number; extra: number; zero: boolean; cpu: number }
@@ -54,12 +53,6 @@ function cmdArb(cpus: number): fc.Arbitrary<Cmd> {
     { weight: 3, arbitrary: fc.record({ op: fc.constant('touch' as const), pick: fc.nat(), page: fc.nat(), cpu }) },
     { weight: 1, arbitrary: fc.constant({ op: 'purge' as const }) },
   );
-}
-
-function pageTableKb(k: Kernel): number {
-  let n = 0;
-  for (const pfn of tablePages(k).keys()) if (k.pages.page_type(pfn) >>> 24 === PGTY_table) n++;
-  return n * 4;
 }
 
 function check(k: Kernel, live: readonly Live[]): void {

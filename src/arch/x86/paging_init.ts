@@ -15,6 +15,9 @@
  *     vm      Vmalloc      mm/vmalloc.c
  *     io      Ioremap      arch/x86/mm/ioremap.c, lib/iomap.c
  *
+ * Locks: init_mm.page_table_lock (ImageLayout.initMm) for installing page
+ * tables (pgtable.ts); vmalloc's own in vmalloc.ts.
+ *
  * Nothing here allocates memory at boot: the top table is in the image, and
  * everything else is allocated when first needed.
  */
@@ -30,6 +33,8 @@ import { PGTY_table, PAGE_TYPE_NONE } from '../../mm/page.ts';
 import { NR_PAGETABLE } from '../../mm/mmzone.ts';
 import { GFP_KERNEL, __GFP_ZERO } from '../../include/linux/gfp_types.ts';
 import type { Kernel } from '../../kernel/kernel.ts';
+import { atomicLongAdd } from '../../mm/vmstat_percpu.ts';
+import { PhysMem } from '../../machine/memory.ts';
 
 export interface Paging {
   readonly pt: PageTables;
@@ -47,16 +52,18 @@ export interface Paging {
 
 /** The parts of the kernel paging needs (everything built before it). */
 type PagingParts = Pick<Kernel, 'config' | 'layout' | 'mem' | 'access' | 'kaddr' | 'log' | 'bug' | 'sched' | 'sparse' | 'pages' |
-  'mz' | 'buddy' | 'img' | 'mmInit' | 'kallsyms' | 'slab'>;
+  'mz' | 'buddy' | 'img' | 'mmInit' | 'kallsyms' | 'slab' | 'locks' | 'mutexes' | 'smp'>;
 
 export function paging_init(k: PagingParts): Paging {
   const pae = k.config.arch === 'i386' && k.config.pae === true;
   const ptr = k.layout.ptrSize;
+  // mod_node_page_state(NR_PAGETABLE): an atomic add, as several CPUs may allocate tables at once
   const modPagetable = (pfn: number, delta: number) => {
     const nid = k.pages.page_to_nid(pfn);
     const pa = k.mmInit.pgdatPa[nid] + k.mz.pgdat.vm_stat + NR_PAGETABLE * ptr;
-    k.access.writeLong(pa, k.access.readLong(pa) + delta);
+    atomicLongAdd(k.mem.i32At(pa), PhysMem.wordIndex(pa), ptr / 4, delta, k.smp.threads() > 1);
   };
+  const ptLockPa = k.img.initMm;
   const pt = new PageTables(k.mem, k.layout, pae, k.img.swapperPgDir, {
     // GFP_PGTABLE_KERNEL & ~__GFP_HIGHMEM: zeroed, lowmem
     allocPage: () => k.buddy.__alloc_pages(GFP_KERNEL | __GFP_ZERO, 0),
@@ -75,7 +82,7 @@ export function paging_init(k: PagingParts): Paging {
       if (k.pages.page_type(pfn) !== PAGE_TYPE_NONE) k.pages.clearType(pfn);
       modPagetable(pfn, -1);
     },
-  });
+  }, { lock: () => k.locks.spin_lock(ptLockPa), unlock: () => k.locks.spin_unlock(ptLockPa) });
   const tlb = new Tlb(k.config.cpus);
   pt.onFreeTable = (start, end) => tlb.flush_tlb_kernel_range(start, end);
   const maxLowPfn = Math.floor((k.kaddr.directMapEnd - k.layout.PAGE_OFFSET) / PAGE_SIZE);
@@ -86,7 +93,7 @@ export function paging_init(k: PagingParts): Paging {
   k.kaddr.iomem = iomem;
   const vm = new Vmalloc({
     layout: k.layout, access: k.access, kaddr: k.kaddr, pt, tlb, buddy: k.buddy, pages: k.pages, sparse: k.sparse, slab: k.slab,
-    bug: k.bug, log: k.log, sched: k.sched, kallsyms: k.kallsyms, nrCpus: k.config.cpus, staticsPa: k.img.vmalloc, pae,
+    bug: k.bug, log: k.log, sched: k.sched, kallsyms: k.kallsyms, locks: k.locks, mutexes: k.mutexes, smp: k.smp, nrCpus: k.config.cpus, staticsPa: k.img.vmalloc, pae,
     numa: k.config.arch === 'x86_64',
   });
   const physDigits = ptr === 8 || pae ? 16 : 8;

@@ -56,6 +56,15 @@
  *  - an entry pointing to a table is _PAGE_TABLE (0x067) | table address,
  *    except a PAE PDPT entry, which may only hold _PAGE_PRESENT.
  *
+ * Locking: the tables are shared by every CPU (and every host thread
+ * running one). A lower table is installed under init_mm.page_table_lock,
+ * as __pte_alloc_kernel()/__pud_alloc()/__pmd_alloc() do: the page is
+ * allocated first (GFP_KERNEL may sleep, so never under the spinlock), then
+ * under the lock the entry is checked again; a CPU that lost the race frees
+ * its page. The entries of a range are written by whoever owns the range
+ * (vmalloc's vmap_area), with no lock, as in the kernel. `w` (the last
+ * walk's result) is this thread's scratch.
+ *
  * What kmem does not map through these tables: the direct map of RAM, the
  * x86_64 kernel image mapping and the vmemmap are translated by arithmetic
  * (kaddr.ts). The kernel maps them with 1G/2M (4M) pages at boot; kmem does
@@ -219,6 +228,12 @@ export interface PageTableAlloc {
   dtor(pfn: number): void;
 }
 
+/** spin_lock(&init_mm.page_table_lock) and its unlock. */
+export interface PageTableLock {
+  lock(): void;
+  unlock(): void;
+}
+
 /** The result of a walk (PageTables.walk), in fields so a walk allocates nothing. */
 export interface WalkResult {
   /** Level of the last entry read (the leaf, or the first not-present one). */
@@ -257,6 +272,8 @@ export class PageTables {
     /** Physical address of swapper_pg_dir / init_top_pgt. */
     readonly pgdPa: number,
     private readonly alloc: PageTableAlloc,
+    /** init_mm.page_table_lock; null for a read-only view of the tables. */
+    private readonly ptLock: PageTableLock | null = null,
   ) {
     this.lv = pagingLevels(layout, pae);
     this.div = this.lv.shift.map((s) => 2 ** s);
@@ -399,19 +416,43 @@ export class PageTables {
       const pa = table + this.index(va, l) * lv.entrySize;
       let v = this.readEntry(pa);
       if ((v & _PAGE_PRESENT) === 0) {
-        const pfn = this.alloc.allocPage();
-        if (pfn < 0) return -1;
-        if (lv.ctor[l + 1]) this.alloc.ctor(pfn);
-        // pud_populate / pmd_populate_kernel / p4d_populate: _PAGE_TABLE | __pa(table);
-        // a PAE PDPT entry (pud_populate on PAE) is __pa(pmd) | _PAGE_PRESENT.
-        v = pfn * PAGE_SIZE + (lv.pae && l === 0 ? _PAGE_PRESENT : _PAGE_TABLE);
-        this.writeEntry(pa, v);
+        v = this.populate(pa, l);
+        if (v < 0) return -1;
       } else if (l > 0 && (v & _PAGE_PSE) !== 0) {
         return -2;
       }
       table = pte_pfn(v) * PAGE_SIZE;
     }
     return table + this.index(va, level) * lv.entrySize;
+  }
+
+  /**
+   * The table below the entry at pa (level l) was missing: allocate one and
+   * install it under init_mm.page_table_lock, unless another CPU did first.
+   * Returns the entry's value, or -1 (-ENOMEM).
+   */
+  private populate(pa: number, l: number): number {
+    const lv = this.lv;
+    const pfn = this.alloc.allocPage();
+    if (pfn < 0) return -1;
+    if (lv.ctor[l + 1]) this.alloc.ctor(pfn);
+    try {
+      this.ptLock?.lock();
+    } catch (e) { // a lock that can never be had (kmem's deadlock reports back out): leave nothing behind
+      this.alloc.freePage(pfn);
+      throw e;
+    }
+    let v = this.readEntry(pa);
+    const lost = (v & _PAGE_PRESENT) !== 0;
+    if (!lost) {
+      // pud_populate / pmd_populate_kernel / p4d_populate: _PAGE_TABLE | __pa(table);
+      // a PAE PDPT entry (pud_populate on PAE) is __pa(pmd) | _PAGE_PRESENT.
+      v = pfn * PAGE_SIZE + (lv.pae && l === 0 ? _PAGE_PRESENT : _PAGE_TABLE);
+      this.writeEntry(pa, v);
+    }
+    this.ptLock?.unlock();
+    if (lost) this.alloc.freePage(pfn); // pmd_free / pte_free_kernel: another CPU populated it first
+    return v;
   }
 
   /**

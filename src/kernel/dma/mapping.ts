@@ -23,6 +23,11 @@
  * struct device (the part the DMA API uses), in memory (kzalloc):
  *   +0 u64 dma_mask   +8 u64 coherent_dma_mask   +16 u64 bus_dma_limit
  * (dev->dma_mask points at a u64 in the kernel; here it is the u64 itself).
+ *
+ * SMP: no shared state besides the struct device, whose masks its driver
+ * sets at probe time; mapping a segment only reads them and writes the
+ * caller's scatterlist. The device registers live in drivers/ (shared by
+ * every host thread, as hardware is).
  */
 import { PAGE_SIZE } from '../../arch/x86/layout.ts';
 import type { Kernel } from '../kernel.ts';

@@ -23,8 +23,31 @@ export const OWNER_MASK = 0x7fffffff;
 const WAIT_SLICE_MS = 50;
 
 export interface ThreadCount {
+  /** Host threads attached (Atomics.load). */
   threads(): number;
+  /** Host threads attached, as a plain read (a thread attaching at that very moment is a race either way). */
+  threadsRelaxed(): number;
 }
+
+/**
+ * Block the thread until the word at a[i] is no longer `value` or `ms`
+ * pass: Atomics.wait, or where a thread may not block (a browser page's
+ * main thread, where Atomics.wait throws) a spin on Atomics.load.
+ */
+export function waitWhileEqual(a: Int32Array, i: number, value: number, ms: number): void {
+  if (canBlock) {
+    try {
+      Atomics.wait(a, i, value, ms);
+      return;
+    } catch {
+      canBlock = false;
+    }
+  }
+  const end = performance.now() + ms;
+  while (Atomics.load(a, i) === value && performance.now() < end) { /* spin */ }
+}
+
+let canBlock = true;
 
 export class LockWords {
   constructor(private readonly mem: PhysMem, private readonly smp: ThreadCount) {}
@@ -33,7 +56,7 @@ export class LockWords {
   tryAcquire(pa: number, me: number): number {
     const a = this.mem.i32At(pa);
     const i = PhysMem.wordIndex(pa);
-    if (this.smp.threads() === 1) {
+    if (this.smp.threadsRelaxed() === 1) {
       const seen = a[i];
       if (seen === 0) a[i] = me;
       return seen;
@@ -60,7 +83,7 @@ export class LockWords {
         if (Atomics.compareExchange(a, i, cur, cur | WAITERS) !== cur) continue;
         cur |= WAITERS;
       }
-      Atomics.wait(a, i, cur, WAIT_SLICE_MS);
+      waitWhileEqual(a, i, cur, WAIT_SLICE_MS);
       if (Date.now() - start >= maxMs) return false;
     }
   }
@@ -71,7 +94,7 @@ export class LockWords {
     const i = PhysMem.wordIndex(pa);
     const cur = Atomics.load(a, i);
     if (cur === 0) return 0;
-    if ((cur & WAITERS) === 0 && this.smp.threads() === 1) a[i] = 0;
+    if ((cur & WAITERS) === 0 && this.smp.threadsRelaxed() === 1) a[i] = 0;
     else if ((Atomics.exchange(a, i, 0) & WAITERS) !== 0) Atomics.notify(a, i);
     return cur;
   }

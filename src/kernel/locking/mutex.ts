@@ -51,7 +51,7 @@ export class Mutexes {
     const me = this.sched.cpu + 1;
     const seen = this.words.tryAcquire(pa, me);
     if (seen === 0) return;
-    if ((seen & OWNER_MASK) === me || this.smp.threads() <= 1) this.hungTask(this.hungTaskTimeoutSecs);
+    if ((seen & OWNER_MASK) === me || this.smp.threadsRelaxed() <= 1) this.hungTask(this.hungTaskTimeoutSecs);
     if (!this.words.waitAcquire(pa, me, this.hungTaskTimeoutSecs * 1000)) this.hungTask(this.hungTaskTimeoutSecs);
   }
 

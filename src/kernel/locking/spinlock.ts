@@ -101,7 +101,13 @@ export class Spinlocks {
   spin_lock_irqsave(lockPa: number): number {
     const flags = this.sched.irqs_disabled() ? 1 : 0;
     this.sched.local_irq_disable();
-    this.spin_lock(lockPa);
+    try {
+      this.spin_lock(lockPa);
+    } catch (e) {
+      // the call backs out (recursion, soft lockup): as it was before it
+      if (flags === 0) this.sched.local_irq_enable();
+      throw e;
+    }
     return flags;
   }
 
@@ -112,7 +118,12 @@ export class Spinlocks {
 
   spin_lock_irq(lockPa: number): void {
     this.sched.local_irq_disable();
-    this.spin_lock(lockPa);
+    try {
+      this.spin_lock(lockPa);
+    } catch (e) {
+      this.sched.local_irq_enable();
+      throw e;
+    }
   }
 
   spin_unlock_irq(lockPa: number): void {
@@ -122,7 +133,12 @@ export class Spinlocks {
 
   spin_lock_bh(lockPa: number): void {
     this.sched.local_bh_disable();
-    this.spin_lock(lockPa);
+    try {
+      this.spin_lock(lockPa);
+    } catch (e) {
+      this.sched.local_bh_enable();
+      throw e;
+    }
   }
 
   spin_unlock_bh(lockPa: number): void {
@@ -141,7 +157,7 @@ export class Spinlocks {
       this.sched.preempt_enable();
       throw new KernelBug('deadlock', lines.join('\n'));
     }
-    if (this.smp.threads() <= 1) {
+    if (this.smp.threadsRelaxed() <= 1) {
       // Nobody else runs: the holder can never release the lock.
       this.softLockup(Number.isFinite(this.softLockupSeconds) ? this.softLockupSeconds + 2 : 2 * WATCHDOG_THRESH_DEFAULT + 2);
     }
