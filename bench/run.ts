@@ -10,7 +10,8 @@
  * Progress goes to stderr; results to stdout. What is measured and how:
  * bench/harness.ts (timing), bench/alloc.ts (allocator patterns),
  * bench/boot.ts + bench/boot_child.ts (boot time and RSS, one process per boot),
- * bench/heap.ts (kmem/heap: one thread, worker threads, bundle size).
+ * bench/heap.ts (kmem/heap: one thread, worker threads, bundle size),
+ * bench/smp.ts (per-CPU slab allocation with 1 and 2 workers on one machine).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -30,6 +31,7 @@ import { PROFILE_LOOP } from './profile_order0.ts';
 import { implementationTasks, jsAllocatorTasks, segregatedTasks, slabTasks, THING_LABEL, TLSF_LABEL } from './slab.ts';
 import { formatVmalloc, vmallocBenches } from './vmalloc.ts';
 import { formatHeap, heapBenches, heapTargets } from './heap.ts';
+import { formatSmp, smpBenches, smpTargets } from './smp.ts';
 
 const args = new Set(process.argv.slice(2));
 const JSON_OUT = args.has('--json');
@@ -235,13 +237,15 @@ async function main(): Promise<void> {
   const { results: slab, note: slabNote } = await slabBenches();
   const vmalloc = vmallocBenches(QUICK, log);
   const heap = await heapBenches(QUICK, log);
+  log('smp: kmem_cache per-CPU pairs and @thi.ng/malloc behind one lock, 1 and 2 workers');
+  const smp = await smpBenches(QUICK ? 500 : 1500);
   const cross = await crossCheck(alloc.results);
 
   const profiles = PROFILE ? [profile([], 'page'), profile(['--no-turbo-inlining'], 'page')] : [];
-  const tgt = [...targets(alloc.results, boot), ...slabTargets(slab, slabNote), ...heapTargets(heap)];
+  const tgt = [...targets(alloc.results, boot), ...slabTargets(slab, slabNote), ...heapTargets(heap), ...smpTargets(smp)];
 
   if (JSON_OUT) {
-    process.stdout.write(JSON.stringify({ machine: { ...m, loadAvg1End: loadavg()[0] }, timerOverheadNs: timerNs, alloc, slab, slabNote, vmalloc, heap, crossCheck: cross, boot, targets: tgt, profiles }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ machine: { ...m, loadAvg1End: loadavg()[0] }, timerOverheadNs: timerNs, alloc, slab, slabNote, vmalloc, heap, smp, crossCheck: cross, boot, targets: tgt, profiles }, null, 2) + '\n');
     return;
   }
 
@@ -271,6 +275,9 @@ async function main(): Promise<void> {
   out.push(formatVmalloc(vmalloc));
   out.push('');
   out.push(formatHeap(heap));
+  out.push('');
+  out.push('SMP (issue 5): one op = alloc + free of 64 bytes on each worker\'s own CPU, all workers at once:');
+  out.push(formatSmp(smp));
   out.push('');
   out.push(`Cross-check with tinybench (one pair per call; performance.now() costs ${fmt(timerNs)} ns here):`);
   out.push(table(['benchmark', 'tinybench mean', 'tinybench p50', 'batched harness'],

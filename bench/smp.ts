@@ -53,6 +53,17 @@ export async function smpBenches(ms = 1500): Promise<SmpBench[]> {
   return out;
 }
 
+/** The issue's target: 2 workers at least 1.7x one on the per-CPU path. */
+export function smpTargets(results: readonly SmpBench[]): { what: string; target: string; measured: string; met: boolean }[] {
+  const kmem = results[0];
+  return [{
+    what: 'kmem_cache 64 B per-CPU pairs: 2 workers vs 1 (aggregate pairs/s)', target: '>= 1.7x',
+    measured: `${kmem.scaling.toFixed(2)}x (${(kmem.runs[1].opsPerSecond / 1e6).toFixed(1)} vs ${(kmem.runs[0].opsPerSecond / 1e6).toFixed(1)} M pairs/s;` +
+      ` thi.ng + lock ${results[1].scaling.toFixed(2)}x)`,
+    met: kmem.scaling >= 1.7,
+  }];
+}
+
 export function formatSmp(results: readonly SmpBench[]): string {
   const lines = ['| workload | workers | M pairs/s total | per worker | ns/pair per worker | 2 vs 1 |', '|---|---|---|---|---|---|'];
   for (const r of results) {

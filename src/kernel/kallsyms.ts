@@ -142,7 +142,24 @@ export class Kallsyms {
     return fn(arg0, arg1) ?? 0;
   }
 
-  /** Is addr a registered function? */
+  /**
+   * Bind `fn` to every function of the table that this thread has no JS
+   * function for (a snapshot's RAM loaded into a fresh machine: its code
+   * pointers are in .text, its JavaScript is not); returns how many.
+   */
+  bindUnbound(fn: CodePtr): number {
+    this.syncFunctions();
+    let n = 0;
+    for (let i = 0; i < this.names.length; i++) {
+      if (this.fns[i] === undefined) {
+        this.fns[i] = fn;
+        n++;
+      }
+    }
+    return n;
+  }
+
+    /** Is addr a registered function? */
   isFunction(addr: number): boolean {
     return this.index(addr) >= 0;
   }

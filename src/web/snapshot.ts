@@ -8,14 +8,14 @@
  * deterministic for a configuration. So a snapshot is the configuration and
  * the bytes, and loading one boots a fresh machine with the same
  * configuration (which puts every structure at the same address) and then
- * overwrites its RAM with the saved bytes. What lives outside RAM is kept
- * in the header: the CPU the machine was running on (sched.cpu); the code
- * pointers registered after boot (kallsyms: a cache constructor, such as
- * the replay's for inode-like caches, an RCU callback), restored at the
- * same addresses as functions that do nothing, since a snapshot cannot
- * carry JavaScript (a constructor that wrote into its objects no longer
- * does after a load); and an `extra` object for the caller (the explorer
- * keeps its hand-made allocations there).
+ * overwrites its RAM with the saved bytes. The code pointers registered
+ * after boot (kallsyms: a cache constructor, such as the replay's for
+ * inode-like caches, an RCU callback) are in RAM too (kallsyms' table is in
+ * .text), but their JavaScript is not: after a load they call functions
+ * that do nothing (a constructor that wrote into its objects no longer
+ * does). What lives outside RAM is kept in the header: the CPU the machine
+ * was running on (sched.cpu), and an `extra` object for the caller (the
+ * explorer keeps its hand-made allocations there).
  *
  * File format (gzip of the following; little-endian):
  *
@@ -37,7 +37,8 @@ import { HOST_SECTION_SIZE } from '../machine/memory.ts';
 import { PAGE_SIZE } from '../arch/x86/layout.ts';
 
 const MAGIC = 'KMEMSNAP';
-const VERSION = 1;
+/** 2: kallsyms' table moved into .text (version 1 kept it in the header). */
+const VERSION = 2;
 const WORDS_PER_PAGE = PAGE_SIZE / 4;
 const PAGES_PER_SECTION = HOST_SECTION_SIZE / PAGE_SIZE;
 
@@ -50,37 +51,8 @@ export interface SnapshotHeader {
   /** Pages stored. */
   pages: number;
   cpu: number;
-  /** Code pointers by name, in registration order, and the named symbols with their sizes. */
-  kallsyms?: { fns: string[]; named: [string, number][] };
   created: string;
   extra: unknown;
-}
-
-/*
- * Kallsyms keeps its tables private; a snapshot needs their names to put
- * the same symbols at the same addresses. Read them by name (a public
- * accessor in src/kernel/kallsyms.ts would be better: asked for).
- */
-interface KallsymsTables {
-  names?: string[];
-  namedName?: string[];
-  namedSize?: number[];
-}
-
-function kallsymsState(k: Kernel): { fns: string[]; named: [string, number][] } {
-  const t = k.kallsyms as unknown as KallsymsTables;
-  const names = t.names ?? [];
-  const namedName = t.namedName ?? [];
-  const namedSize = t.namedSize ?? [];
-  return { fns: names.slice(), named: namedName.map((n, i) => [n, namedSize[i] ?? 0x100]) };
-}
-
-/** Register, as no-ops, the code pointers the snapshot's machine had beyond those of a fresh boot. */
-function restoreKallsyms(k: Kernel, saved: { fns: string[]; named: [string, number][] }): void {
-  const now = kallsymsState(k);
-  for (let i = now.fns.length; i < saved.fns.length; i++) k.kallsyms.register(saved.fns[i], () => {}, {});
-  const known = new Set(now.named.map(([n]) => n));
-  for (const [name, size] of saved.named) if (!known.has(name)) k.kallsyms.symbol(name, size);
 }
 
 export interface Snapshot {
@@ -121,7 +93,7 @@ export function takeSnapshot(k: Kernel, extra: unknown = null): Uint8Array {
   }
   const header: SnapshotHeader = {
     format: 'kmem-snapshot', version: VERSION, config: k.config, memSize: mem.size, pages: stored.length, cpu: k.sched.cpu,
-    kallsyms: kallsymsState(k), created: new Date().toISOString(), extra,
+    created: new Date().toISOString(), extra,
   };
   let json = JSON.stringify(header);
   json += ' '.repeat(up8(new TextEncoder().encode(json).length) - new TextEncoder().encode(json).length);
@@ -193,7 +165,7 @@ export function restoreSnapshot(snap: Snapshot, console?: (line: string) => void
     }
   }
   if (header.cpu >= 0 && header.cpu < k.config.cpus) k.set_cpu(header.cpu);
-  if (header.kallsyms) restoreKallsyms(k, header.kallsyms);
+  k.kallsyms.bindUnbound(() => {});
   return k;
 }
 
