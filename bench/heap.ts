@@ -73,7 +73,7 @@ async function workerRun(mode: HeapWorkerData['mode'], workers: number, ops: num
   const heap = mode === 'lock' || mode === 'local' ? null : Heap.create({ size: HEAP_BYTES, workers: workers + 1 });
   const shared = heap === null ? null : heap.share();
   const threads = Array.from({ length: workers }, (_, id) => startTsWorker(new URL('./heap_worker.ts', import.meta.url), {
-    workerData: { mode, shared, control, ops, id, workers } satisfies HeapWorkerData,
+    workerData: { mode, shared, control, ops, id } satisfies HeapWorkerData,
   }));
   const ctl = new Int32Array(control);
   const results = Promise.all(threads.map((t) => new Promise<number>((resolve, reject) => {

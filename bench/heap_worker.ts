@@ -26,7 +26,6 @@ export interface HeapWorkerData {
   control: SharedArrayBuffer;
   ops: number;
   id: number;
-  workers: number;
 }
 
 export const LOCK_SLOTS = 1 << 16;

@@ -1,8 +1,9 @@
 /*
  * SMP benchmark (issue 5): throughput of per-CPU-cached slab allocation
- * with 1 and with 2 workers on the same machine, next to the same workload
- * on @thi.ng/malloc behind one Atomics lock (what a JS user would
- * otherwise do). One op = one allocation + one free of a 64-byte object.
+ * with 1, 2 and (when the host has 4 threads) 4 workers on the same
+ * machine, next to the same workload on @thi.ng/malloc behind one Atomics
+ * lock (what a JS user would otherwise do). One op = one allocation + one
+ * free of a 64-byte object.
  *
  *   kmem_cache, N workers    each worker attached as its own CPU
  *                            (src/init/attach.ts), kmem_cache_alloc/free on

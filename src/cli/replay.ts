@@ -28,7 +28,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import cliProgress from 'cli-progress';
-import { ConfigError } from '../machine/config.ts';
+import { ConfigError, SLAB_IMPLS } from '../machine/config.ts';
 import { start_kernel } from '../init/main.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { TraceParser, type TraceHeader } from '../trace/parse.ts';
@@ -48,18 +48,13 @@ export interface ReplayFlags extends BootFlags {
   limit?: string;
 }
 
-/** The slab allocators --slab knows: those kmem has, and those still to come. */
-export const SLAB_ALLOCATORS = ['slub', 'slob', 'slab', 'slqb'] as const;
-const SLAB_LATER: string[] = [];
-
 /** --slab's comma list, checked; a message for the first one that cannot be used. */
 export function parseSlabList(text: string): { slabs: string[] } | { error: string } {
   const slabs: string[] = [];
   for (const raw of text.split(',')) {
     const name = raw.trim().toLowerCase();
     if (name === '') continue;
-    if (SLAB_LATER.includes(name)) return { error: `--slab ${name}: not implemented yet` };
-    if (!(SLAB_ALLOCATORS as readonly string[]).includes(name)) {
+    if (!(SLAB_IMPLS as readonly string[]).includes(name)) {
       return { error: `--slab ${name}: unknown slab allocator (slub, slob, slab, slqb)` };
     }
     if (!slabs.includes(name)) slabs.push(name);

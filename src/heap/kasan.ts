@@ -97,10 +97,9 @@ export class KasanReports {
     lines.push(...this.m.bug.dump_stack(frames, KERN_ERR));
     const mark = lines.length;
     lines.push('');
-    const pfn = p >= 0 && p < this.m.mem.size && this.m.sparse.pfn_valid(Math.floor(p / PAGE_SIZE)) ? Math.floor(p / PAGE_SIZE) : -1;
     const slabPfn = this.slabPfn(p);
     if (slabPfn >= 0) lines.push(...this.describeObject(slabPfn, p, regionState), '');
-    if (pfn >= 0) {
+    if (this.pfnOf(p) >= 0) {
       const head = this.slub.folioPfn(p + this.po);
       lines.push('The buggy address belongs to the physical page:',
         ...dump_page(this.m.pages, this.m.layout, head, 'kasan: bad access detected'), '');
@@ -131,9 +130,15 @@ export class KasanReports {
     ];
   }
 
+  /** The pfn of the page at heap address p, -1 if p is in no page of the machine's. */
+  private pfnOf(p: number): number {
+    const pfn = Math.floor(p / PAGE_SIZE);
+    return p >= 0 && p < this.m.mem.size && this.m.sparse.pfn_valid(pfn) ? pfn : -1;
+  }
+
   /** The pfn of the slab p is in, -1 if none. */
   private slabPfn(p: number): number {
-    if (p < 0 || p >= this.m.mem.size || !this.m.sparse.pfn_valid(Math.floor(p / PAGE_SIZE))) return -1;
+    if (this.pfnOf(p) < 0) return -1;
     const head = this.slub.folioPfn(p + this.po);
     return this.slub.isSlab(head) ? head : -1;
   }

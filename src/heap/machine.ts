@@ -34,7 +34,7 @@ import { PAGE_SIZE } from '../arch/x86/layout.ts';
 import { HOST_SECTION_SIZE } from '../machine/memory.ts';
 import type { MachineConfig } from '../machine/config.ts';
 import { start_kernel_mm, type BootedMm } from '../init/main.ts';
-import type { SharedMachine } from '../init/attach.ts';
+import { runAsCpu, type SharedMachine } from '../init/attach.ts';
 import { BOOT_THREAD_ID, SmpError } from '../kernel/smp.ts';
 
 /** The largest heap: one host section of the machine's RAM, so that one typed array covers it. */
@@ -97,13 +97,11 @@ export function attachHeapMachine(shared: SharedMachine): BootedMm {
   for (let cpu = 1; cpu < shared.config.cpus; cpu++) {
     if (m.smp.threadOf(cpu) !== BOOT_THREAD_ID) continue;
     try {
-      m.smp.attachCpu(cpu);
+      runAsCpu(m, cpu);
     } catch (e) {
       if (e instanceof SmpError) continue; // another worker took it first
       throw e;
     }
-    m.sched.cpu = cpu;
-    m.sched.setCurrent(m.sched.createTask(0, `swapper/${cpu}`), cpu); // the CPU's own idle task, as attach() gives it
     return m;
   }
   throw new SmpError(`kmem/heap: all ${shared.config.cpus} workers of this heap are attached ` +

@@ -31,7 +31,7 @@ import type { MachineConfig } from '../machine/config.ts';
 import type { PhysMemShared } from '../machine/memory.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { BOOT_THREAD_ID, SmpError } from '../kernel/smp.ts';
-import { start_kernel } from './main.ts';
+import { start_kernel, type BootedMm } from './main.ts';
 
 /** What a worker needs to attach: structured-cloneable (postMessage copies the config, shares the RAM). */
 export interface SharedMachine {
@@ -59,13 +59,21 @@ export function attach(shared: SharedMachine, opts: AttachOptions = {}): Kernel 
   k.mem.adopt(shared.ram);
   if (shared.devices) k.paging.iomem.adopt(shared.devices);
   k.trace.attach();
-  const cpu = opts.cpu ?? firstFreeCpu(k);
-  k.smp.attachCpu(cpu);
-  k.sched.cpu = cpu;
-  // The CPU's own idle task (the booting thread ran every CPU as swapper/0),
-  // so that task state such as PF_MEMALLOC is not shared with another thread.
-  k.sched.setCurrent(k.sched.createTask(0, opts.comm ?? `swapper/${cpu}`), cpu);
+  runAsCpu(k, opts.cpu ?? firstFreeCpu(k), opts.comm);
   return k;
+}
+
+/**
+ * This thread becomes CPU `cpu` (kmem_smp.cpu_thread[cpu] = this thread;
+ * SmpError if another thread has it) and runs there as the CPU's own task,
+ * pid 0 named `comm` (default swapper/N): the booting thread ran every CPU
+ * as swapper/0, and task state such as PF_MEMALLOC must not be shared with
+ * another thread. Also what kmem/heap's workers do (src/heap/machine.ts).
+ */
+export function runAsCpu(m: Pick<BootedMm, 'smp' | 'sched'>, cpu: number, comm = `swapper/${cpu}`): void {
+  m.smp.attachCpu(cpu);
+  m.sched.cpu = cpu;
+  m.sched.setCurrent(m.sched.createTask(0, comm), cpu);
 }
 
 function firstFreeCpu(k: Kernel): number {

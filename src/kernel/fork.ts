@@ -63,7 +63,6 @@ import { ptr_to_id } from '../lib/vsprintf.ts';
 import { kernelCaller as callerSymbol } from './ret_ip.ts';
 import type { Kernel } from './kernel.ts';
 import { PhysMem } from '../machine/memory.ts';
-import { atomicLongAdd } from '../mm/vmstat_percpu.ts';
 
 export const STACK_END_MAGIC = 0x57ac6e9d;
 const THREADINFO_GFP = GFP_KERNEL_ACCOUNT | __GFP_ZERO;
@@ -180,9 +179,7 @@ export class KernelStacks {
     const k = this.k;
     for (let off = 0; off < this.THREAD_SIZE; off += PAGE_SIZE) {
       const pfn = vmap ? k.paging.vm.vmalloc_to_pfn(stack + off) : Math.floor(k.__pa(stack + off) / PAGE_SIZE);
-      const nid = k.pages.page_to_nid(pfn);
-      const pa = k.mmInit.pgdatPa[nid] + k.mz.pgdat.vm_stat + NR_KERNEL_STACK_KB * k.layout.ptrSize;
-      atomicLongAdd(k.mem.i32At(pa), PhysMem.wordIndex(pa), k.layout.ptrSize / 4, sign * (PAGE_SIZE / 1024), k.smp.threads() > 1);
+      k.buddy.counters.mod_node_page_state(k.pages.page_to_nid(pfn), NR_KERNEL_STACK_KB, sign * (PAGE_SIZE / 1024));
     }
   }
 

@@ -170,6 +170,11 @@ export class Sched {
     return this.cpuWord + ((this.cpu * CPU_STATE_SIZE + C_PREEMPT) >> 2);
   }
 
+  /** Index of this CPU's irqs_disabled word in cpuArr. */
+  private irqsWord(): number {
+    return this.cpuWord + ((this.cpu * CPU_STATE_SIZE + C_IRQS_OFF) >> 2);
+  }
+
   preempt_count(): number {
     return this.cpuArr[this.preemptWord()];
   }
@@ -184,15 +189,15 @@ export class Sched {
   }
 
   irqs_disabled(): boolean {
-    return this.cpuArr[this.cpuWord + ((this.cpu * CPU_STATE_SIZE + C_IRQS_OFF) >> 2)] !== 0;
+    return this.cpuArr[this.irqsWord()] !== 0;
   }
 
   local_irq_disable(): void {
-    this.cpuArr[this.cpuWord + ((this.cpu * CPU_STATE_SIZE + C_IRQS_OFF) >> 2)] = 1;
+    this.cpuArr[this.irqsWord()] = 1;
   }
 
   local_irq_enable(): void {
-    this.cpuArr[this.cpuWord + ((this.cpu * CPU_STATE_SIZE + C_IRQS_OFF) >> 2)] = 0;
+    this.cpuArr[this.irqsWord()] = 0;
   }
 
   /**

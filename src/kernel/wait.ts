@@ -9,8 +9,9 @@
  *                                24      12
  *
  * A task that must wait (mempool_alloc() with every element handed out)
- * queues a wait_queue_entry on the head, sleeps until wake_up() or a
- * timeout, and tries again. Who can wake it depends on how kmem runs:
+ * sleeps until wake_up() or a timeout, and tries again (kmem queues no
+ * wait_queue_entry: every sleeper waits on one wake sequence, below). Who
+ * can wake it depends on how kmem runs:
  *
  *   single-threaded (the default, deterministic): only the sleeping task
  *   runs, so no one can ever wake it and nothing changes while it sleeps.
@@ -27,7 +28,7 @@
  * HZ is 250, as in the distribution configs kmem's figures come from.
  */
 import { defineStruct } from './struct_layout.ts';
-import { INIT_LIST_HEAD, list_empty, type PointerMemory } from '../lib/list.ts';
+import { INIT_LIST_HEAD, type PointerMemory } from '../lib/list.ts';
 
 export const HZ = 250;
 
@@ -61,7 +62,7 @@ export interface WakeSource {
 const SLEEP_SLICE_MS = 20;
 
 /** Deterministic mode refuses the sleep; with other threads attached the task sleeps on the wake sequence. */
-export function smpSleeper(smp: WakeSource): Sleeper {
+function smpSleeper(smp: WakeSource): Sleeper {
   let seen = smp.wakeSeq();
   return {
     sleep: (_wq, timeout) => {
@@ -87,11 +88,6 @@ export class WaitQueues {
   init_waitqueue_head(wq: number): void {
     this.m.write32(wq + this.L.lock, 0);
     INIT_LIST_HEAD(this.m, wq + this.L.head);
-  }
-
-  /** waitqueue_active(wq): someone is queued. */
-  waitqueue_active(wq: number): boolean {
-    return !list_empty(this.m, wq + this.L.head);
   }
 
   wake_up(wq: number): void {

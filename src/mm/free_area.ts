@@ -38,7 +38,6 @@ import type { PageAllocGlobals } from './page_alloc_globals.ts';
 import type { PageAllocHooks } from './page_alloc.ts';
 import type { VmCounters } from './vmstat_percpu.ts';
 import type { Spinlocks } from '../kernel/locking/spinlock.ts';
-import type { Sched } from '../kernel/sched.ts';
 
 /** fallbacks[] of 6.12: the migratetypes to steal from, in order. */
 const FALLBACKS: readonly (readonly number[])[] = [
@@ -61,7 +60,6 @@ export class FreeArea {
     private readonly hooks: PageAllocHooks,
     private readonly counters: VmCounters,
     private readonly locks: Spinlocks,
-    private readonly sched: Sched,
     /** pcp_allowed_order(), for the mm_page_alloc_zone_locked trace's percpu_refill. */
     private readonly pcpAllowedOrder: (order: number) => boolean,
   ) {
@@ -70,20 +68,12 @@ export class FreeArea {
   }
 
   /**
-   * spin_lock_irqsave(&zone->lock, flags): local_irq_save(), then the lock.
-   * When taking it backs out (kmem's report of a deadlock or soft lockup),
-   * the interrupt state is restored before the report goes on up.
+   * spin_lock_irqsave(&zone->lock, flags). When taking it backs out (kmem's
+   * report of a deadlock or soft lockup), the interrupt state is restored
+   * before the report goes on up.
    */
   lock(zone: Zone): number {
-    const flags = this.sched.irqs_disabled() ? 1 : 0;
-    this.sched.local_irq_disable();
-    try {
-      this.locks.spin_lock(zone.lockPa);
-    } catch (e) {
-      if (flags === 0) this.sched.local_irq_enable();
-      throw e;
-    }
-    return flags;
+    return this.locks.spin_lock_irqsave(zone.lockPa);
   }
 
   /** spin_unlock_irqrestore(&zone->lock, flags) */

@@ -54,7 +54,6 @@ import { NR_PAGETABLE } from './mmzone.ts';
 import { PGTY_table } from './page.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { PhysMem } from '../machine/memory.ts';
-import { atomicLongAdd } from './vmstat_percpu.ts';
 
 export const KM_MAX_IDX = 16;
 export const FIX_KMAP_BEGIN = 68;
@@ -152,9 +151,7 @@ export class Highmem {
         if (lv.ctor[l + 1]) {
           // pagetable_pmd_ctor(): PGTY_table, NR_PAGETABLE
           k.pages.setType(pfn, PGTY_table);
-          const nid = k.pages.page_to_nid(pfn);
-          const sp = k.mmInit.pgdatPa[nid] + k.mz.pgdat.vm_stat + NR_PAGETABLE * k.layout.ptrSize;
-          atomicLongAdd(k.mem.i32At(sp), PhysMem.wordIndex(sp), k.layout.ptrSize / 4, 1, k.smp.threads() > 1);
+          k.buddy.counters.mod_node_page_state(k.pages.page_to_nid(pfn), NR_PAGETABLE, 1);
         }
         v = pfn * PAGE_SIZE + (lv.pae && l === 0 ? _PAGE_PRESENT : _KERNPG_TABLE + _PAGE_USER);
         pt.writeEntry(pa, v);

@@ -7,7 +7,8 @@
  *   | node_zones[MAX_NR_ZONES]  struct zone, see below              |
  *   | node_zonelists[2]         ZONELIST_FALLBACK, ZONELIST_NOFALLBACK
  *   | nr_zones, node_start_pfn, node_present_pages, node_spanned_pages
- *   | node_id, kswapd_wait/order/highest_zoneidx/failures, totalreserve_pages
+ *   | node_id, kswapd_wait/order/highest_zoneidx/failures/wakeups,   |
+ *   | totalreserve_pages                                             |
  *   | vm_stat[NR_VM_NODE_STAT_ITEMS]                                 |
  *   +--------------------------------------------------------------+
  *
@@ -20,7 +21,7 @@
  *   | pageset_high_min/max, pageset_batch                            |
  *   | zone_start_pfn managed_pages spanned_pages present_pages       |
  *   | free_area[0..10]: { free_list[MIGRATE_TYPES]; nr_free }        |
- *   | lock  vm_stat[NR_VM_ZONE_STAT_ITEMS]  vm_numa_event[6]         |
+ *   | flags  lock  vm_stat[NR_VM_ZONE_STAT_ITEMS]  vm_numa_event[6]  |
  *   +--------------------------------------------------------------+
  *
  * Invariants of the free lists (mm/page_alloc.c):

@@ -164,7 +164,7 @@ export class PageAllocator {
     this.wm = new Watermarks(this.zones, d.mz.zs, d.lists, this.globals, d.log, d.access,
       d.pgdatPa.map((pa) => pa + d.mz.pgdat.totalreserve_pages), d.cpuToNode, this.counters);
     let pcpRef: PcpLists | null = null;
-    this.freeArea = new FreeArea(d.pages, d.sparse, d.lists, this.globals, this.hooks, this.counters, d.locks, d.sched,
+    this.freeArea = new FreeArea(d.pages, d.sparse, d.lists, this.globals, this.hooks, this.counters, d.locks,
       (order) => pcpRef!.allowedOrder(order));
     this.pcp = pcpRef = new PcpLists(d.sparse, d.lists, this.freeArea, this.wm, this.hooks, d.mz.pcpLists, d.mz.zs.ZONE_MOVABLE,
       d.locks);
@@ -353,11 +353,16 @@ export class PageAllocator {
   drain_all_pages(zone: Zone | null = null): void {
     for (let cpu = 0; cpu < this.d.nrCpus; cpu++) {
       if (zone !== null) {
-        if (zone.pcps.length && zone.pcps[cpu].arr[zone.pcps[cpu].iCount]) this.pcp.drain(zone, cpu);
+        if (this.pcpHasPages(zone, cpu)) this.pcp.drain(zone, cpu);
         continue;
       }
-      for (const z of this.zones) if (z.pcps.length && z.pcps[cpu].arr[z.pcps[cpu].iCount]) this.pcp.drain(z, cpu);
+      for (const z of this.zones) if (this.pcpHasPages(z, cpu)) this.pcp.drain(z, cpu);
     }
+  }
+
+  /** pcp->count of one CPU's lists of the zone is not 0 (__drain_all_pages()'s has_pcps). */
+  private pcpHasPages(zone: Zone, cpu: number): boolean {
+    return zone.pcps.length !== 0 && zone.pcps[cpu].arr[zone.pcps[cpu].iCount] !== 0;
   }
 
   /* ---------------------------------------------------------------- */

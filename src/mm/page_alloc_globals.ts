@@ -62,9 +62,6 @@ export class PageAllocGlobals {
   get ready(): boolean { return this.a[this.w + G_READY] !== 0; }
   set ready(v: boolean) { this.a[this.w + G_READY] = v ? 1 : 0; }
 
-  /** Some kswapd is woken and has not run yet (the allocation that woke it runs it on return). */
-  get kswapd_pending(): boolean { return this.a[this.w + G_KSWAPD_PENDING] !== 0; }
-
   /** Physical address of kswapd_pending, for vmscan.ts. */
   kswapdPendingPa(globalsPa: number): number {
     return globalsPa + 4 * G_KSWAPD_PENDING;

@@ -6,7 +6,7 @@
  * Orders 0..3 (and the THP order) are cached per CPU and per zone, one list
  * per order and pcp migratetype:
  *
- *   per_cpu_pages   count high high_min high_max batch flags alloc_factor free_count
+ *   per_cpu_pages   lock count high high_min high_max batch flags alloc_factor expire free_count
  *     lists[0]  order 0 Unmovable    lists[1]  order 0 Movable    lists[2]  order 0 Reclaimable
  *     lists[3]  order 1 Unmovable    ...                          lists[11] order 3 Reclaimable
  *     lists[12] THP Unmovable+Reclaimable    lists[13] THP Movable   (x86_64)

@@ -160,7 +160,7 @@ export class PcpFastPath {
   alloc(gfp: number, order: number): number {
     const g = this.globals.a;
     const gw = this.globals.w;
-    if (order !== (order & FAST_ORDER_MASK) || g[gw + G_READY] === 0 || this.smp.threads() !== 1 ||
+    if (order !== (order & FAST_ORDER_MASK) || g[gw + G_READY] === 0 || this.smp.threadsRelaxed() !== 1 ||
       this.pa.hooks.mm_page_alloc !== undefined) return -1;
     const sched = this.sched;
     if ((gfp & __GFP_DIRECT_RECLAIM) !== 0 && sched.atomicContext()) return -1;
@@ -261,7 +261,7 @@ export class PcpFastPath {
    * false (nothing changed) for the general code.
    */
   free(pfn: number, order: number, cold: boolean): boolean {
-    if (order !== (order & FAST_ORDER_MASK) || this.smp.threads() !== 1 || this.pa.hooks.mm_page_free !== undefined ||
+    if (order !== (order & FAST_ORDER_MASK) || this.smp.threadsRelaxed() !== 1 || this.pa.hooks.mm_page_free !== undefined ||
       this.globals.a[this.globals.initOnAllocWord + 1] !== 0 || !this.sparse.pfn_valid(pfn) || (pfn & ((1 << order) - 1)) !== 0) {
       return false;
     }

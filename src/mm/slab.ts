@@ -99,8 +99,8 @@
  * cache_reap() walks slab_caches only if mutex_trylock(&slab_mutex)
  * succeeds (else it waits for its next expiry), as 6.1 does.
  *
- * Not modelled: kick_all_cpus_sync() and cross-CPU calls to CPUs another host thread
- * drives (on_each_cpu() reaches the CPUs this thread drives),
+ * Not modelled: kick_all_cpus_sync() and cross-CPU calls to CPUs another
+ * host thread drives (on_each_cpu() reaches the CPUs this thread drives),
  * CONFIG_DEBUG_SLAB, freelist randomisation, CPU hotplug, the static
  * init_kmem_cache_node[] array (the boot caches' node structures are in a
  * page from the page allocator). struct slab under SLAB: slab_cache,

@@ -490,21 +490,17 @@ export class SlabCommon {
    * kernel's report. `name` null stands for a NULL pointer.
    */
   kmem_cache_create(name: string | null, objectSize: number, args: KmemCacheArgs, flags: number): number {
-    this.mutex_lock_slab();
+    this.slab_mutex_lock();
     try {
       return this.kmem_cache_create_locked(name, objectSize, args, flags);
     } finally {
-      this.mutex_unlock_slab();
+      this.slab_mutex_unlock();
     }
   }
 
   /** mutex_lock(&slab_mutex): several host threads may create and destroy caches at once. */
-  private mutex_lock_slab(): void {
+  private slab_mutex_lock(): void {
     this.d.mutexes.mutex_lock(this.d.dataPa + this.L.slab_mutex);
-  }
-
-  private mutex_unlock_slab(): void {
-    this.d.mutexes.mutex_unlock(this.d.dataPa + this.L.slab_mutex);
   }
 
   /** mutex_trylock(&slab_mutex), for the periodic walks of slab_caches (SLAB's cache_reap()); release with slab_mutex_unlock(). */
@@ -513,7 +509,7 @@ export class SlabCommon {
   }
 
   slab_mutex_unlock(): void {
-    this.mutex_unlock_slab();
+    this.d.mutexes.mutex_unlock(this.d.dataPa + this.L.slab_mutex);
   }
 
   /** __kmem_cache_create_args() with slab_mutex held. */
@@ -607,12 +603,12 @@ export class SlabCommon {
     if (s === 0) return;
     if (!this.kasan_check_cache(s)) return;
     this.d.rcu.rcu_barrier(); // kvfree_rcu_barrier(): in-flight kfree_rcu()s may be ours
-    this.mutex_lock_slab();
+    this.slab_mutex_lock();
     let release = false;
     try {
       release = this.kmem_cache_destroy_locked(s);
     } finally {
-      this.mutex_unlock_slab();
+      this.slab_mutex_unlock();
     }
     if (!release) return;
     const c = this.impl.cache;

@@ -50,7 +50,7 @@ export class SlabPages {
   private readonly ptr: 4 | 8;
   readonly wSlabCache: number;
   readonly wFreelist: number;
-  readonly wCounters: number;
+  private readonly wCounters: number;
   private readonly slabListOff: number;
 
   constructor(private readonly d: SlabPagesDeps, private readonly common: SlabCommon,

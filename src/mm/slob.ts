@@ -226,8 +226,9 @@ export class Slob implements SlabAllocator {
     return v >= 0x8000 ? v - 0x10000 : v;
   }
 
+  /** The page a block is in (its physical address is below 2^53: & works on its low word). */
   private base(b: number): number {
-    return b - ((b - this.po) % PAGE_SIZE);
+    return b - ((b - this.po) & (PAGE_SIZE - 1));
   }
 
   /** set_slob() */
@@ -256,7 +257,7 @@ export class Slob implements SlabAllocator {
 
   /** slob_last() */
   private slob_last(s: number): boolean {
-    return (this.slob_next(s) - this.po) % PAGE_SIZE === 0;
+    return ((this.slob_next(s) - this.po) & (PAGE_SIZE - 1)) === 0;
   }
 
   /* The allocator proper ------------------------------------------------ */
@@ -291,8 +292,12 @@ export class Slob implements SlabAllocator {
     this.d.buddy.__free_pages(pfn, order);
   }
 
-  /** slob_page_alloc(): a block of size bytes in the page; [block or 0, page removed from its list]. */
-  private slob_page_alloc(pfn: number, size: number, align: number, alignOffset: number): [number, boolean] {
+  /**
+   * slob_page_alloc(): a block of size bytes in the page, or 0. A page left
+   * with no free units is taken off its list (the kernel's
+   * page_removed_from_list: the caller sees units == 0).
+   */
+  private slob_page_alloc(pfn: number, size: number, align: number, alignOffset: number): number {
     const units = SLOB_UNITS(size);
     let prev = 0;
     let delta = 0;
@@ -324,13 +329,10 @@ export class Slob implements SlabAllocator {
         }
         const left = this.getUnits(pfn) - units;
         this.setUnits(pfn, left);
-        if (left === 0) {
-          this.clear_slob_page_free(pfn);
-          return [cur, true];
-        }
-        return [cur, false];
+        if (left === 0) this.clear_slob_page_free(pfn);
+        return cur;
       }
-      if (this.slob_last(cur)) return [0, false];
+      if (this.slob_last(cur)) return 0;
     }
   }
 
@@ -348,10 +350,9 @@ export class Slob implements SlabAllocator {
       const pfn = this.d.pages.pfnOfLru(pos);
       if (node !== -1 && this.d.pages.page_to_nid(pfn) !== node) continue;
       if (this.getUnits(pfn) < SLOB_UNITS(size)) continue;
-      const [got, removed] = this.slob_page_alloc(pfn, size, align, alignOffset);
-      if (got === 0) continue;
-      b = got;
-      if (!removed && !list_is_first(k, pos, list)) list_rotate_to_front(k, pos, list);
+      b = this.slob_page_alloc(pfn, size, align, alignOffset);
+      if (b === 0) continue;
+      if (this.getUnits(pfn) !== 0 && !list_is_first(k, pos, list)) list_rotate_to_front(k, pos, list);
       break;
     }
     this.d.locks.spin_unlock_irqrestore(this.slobLock, flags);
@@ -366,7 +367,7 @@ export class Slob implements SlabAllocator {
       INIT_LIST_HEAD(k, this.slabList(pfn));
       this.set_slob(b, SLOB_PAGE_UNITS, b + PAGE_SIZE);
       this.set_slob_page_free(pfn, list);
-      b = this.slob_page_alloc(pfn, size, align, alignOffset)[0];
+      b = this.slob_page_alloc(pfn, size, align, alignOffset);
       this.d.locks.spin_unlock_irqrestore(this.slobLock, flags);
       if (b === 0) throw new Error('slob_alloc: BUG_ON(!b)');
     }

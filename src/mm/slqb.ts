@@ -94,22 +94,22 @@
  *
  * SLQB's statics (the kernel's .bss): the boot kmem_cache_node pieces' cut
  * point (slab_pages.ts), then SLQB's jiffies (ms, advanced by reap_tick)
- * and each CPU's next cache_trim_worker time (ulong next_trim[nr_cpus]). The slqb_rcu_free callback's code address is
- * registered at boot, the same in every thread's boot, so it stays a JS
- * field.
+ * and each CPU's next cache_trim_worker time (ulong next_trim[nr_cpus]).
+ * The slqb_rcu_free callback's code address is registered at boot, the
+ * same in every thread's boot, so it stays a JS field.
  *
  * The periodic cache_trim_worker() (every 3 s per CPU, as remembered;
  * skipped when slab_mutex is taken, for the patches' down_read_trylock of
- * slqb_lock) runs on the simulated timer (reap_tick(ms), which kmem replay drives with
- * the trace's time): on each CPU, for each cache, its node's list (remote
- * queue claimed, one freebatch flushed, under list_lock) and its own list
- * (kmem_cache_trim_percpu(): remote queue claimed, one freebatch flushed,
- * rlist flushed).
+ * slqb_lock) runs on the simulated timer (reap_tick(ms), which kmem
+ * replay drives with the trace's time): on each CPU, for each cache, its
+ * node's list (remote queue claimed, one freebatch flushed, under
+ * list_lock) and its own list (kmem_cache_trim_percpu(): remote queue
+ * claimed, one freebatch flushed, rlist flushed).
  *
- * Not modelled: slab colouring (objects start at the page), CPU hotplug, SLQB's debugging (it had SLUB's), the
- * rest of its statistics, per-CPU structures allocated per node (kmem
- * uses the percpu allocator for kmem_cache_cpu), cross-CPU calls to CPUs
- * another host thread drives.
+ * Not modelled: slab colouring (objects start at the page), CPU hotplug,
+ * SLQB's debugging (it had SLUB's), the rest of its statistics, per-CPU
+ * structures allocated per node (kmem uses the percpu allocator for
+ * kmem_cache_cpu), cross-CPU calls to CPUs another host thread drives.
  */
 import { PAGE_SIZE } from '../arch/x86/layout.ts';
 import { VaWords, type RamWords } from '../machine/ram_words.ts';

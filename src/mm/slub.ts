@@ -315,7 +315,6 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
   private readonly wFlags: number;
   /** The fast paths (slub_fastpath.ts), which SlabCommon tries first. */
   readonly fastpath: SlubFastpath;
-  private readonly fast: SlubFastpath;
   /** struct slub_flush_work */
   private readonly F: ReturnType<typeof slubFlushWorkLayout>;
   /** The per-CPU offset of slub_flush (fixed by the boot, the same on every thread). */
@@ -385,14 +384,13 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
         return pfn < 0 ? 0 : this.po + pfn * PAGE_SIZE;
       },
     });
-    this.fast = new SlubFastpath({
+    this.fastpath = new SlubFastpath({
       ptrSize: this.ptr, pageOffset: this.po, vmemmap: this.vmemmap, structPage: this.structPage, lowmemBytes: d.kaddr.directMapEnd - this.po,
       pcpuBase: this.pcpuBase, pcpuUnit: this.pcpuUnit, tidStep: this.tidStep, cpu_slab: this.cache.cpu_slab,
       flags: this.cache.flags, size: this.cache.size_, offset: this.cache.offset, c_freelist: this.C.freelist,
       c_tid: this.C.tid, c_slab: this.C.slab, slab_cache: this.S.slab_cache, counters: this.S.counters,
       page_type: this.S.__page_type,
     }, d.mem, d.nrCpus, d.sparse, d.sched, d.buddy.globals, this);
-    this.fastpath = this.fast;
   }
 
   /** Bytes of mm/slub.c static data for a machine with this pointer size and MAX_NUMNODES. */
@@ -600,13 +598,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
    * lockup throws before anything changed, with interrupts as they were.
    */
   private lock_node(n: number): number {
-    const irqsWereOn = !this.d.sched.irqs_disabled();
-    try {
-      return this.d.locks.spin_lock_irqsave(n - this.po + this.N.list_lock);
-    } catch (e) {
-      if (irqsWereOn) this.d.sched.local_irq_enable();
-      throw e;
-    }
+    return this.d.locks.spin_lock_irqsave(n - this.po + this.N.list_lock);
   }
 
   private unlock_node(n: number, flags: number): void {
@@ -671,7 +663,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
   /** slab_alloc_node() without the hooks: this CPU's lockless freelist, else __slab_alloc(). */
   slab_alloc_node(s: number, gfp: number, node: number, origSize: number): number {
     if (node < 0) {
-      const object = this.fast.pop(s);
+      const object = this.fastpath.pop(s);
       if (object !== 0) return object;
     }
     return this.__slab_alloc(s, gfp, node, origSize);
@@ -688,7 +680,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
     if (node >= 0) {
       const slab = this.w.rptr(c + this.C.slab);
       if (slab !== 0 && this.slab_nid(this.slabPfn(slab)) === node) {
-        const object = this.fast.pop(s);
+        const object = this.fastpath.pop(s);
         if (object !== 0) return object;
       }
     }
@@ -742,7 +734,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
 
   /** do_slab_free(): onto this CPU's freelist if the slab is this CPU's slab, else __slab_free(). */
   private do_slab_free(s: number, slabPfn: number, head: number, tail: number, cnt: number): void {
-    const r = this.fast.push(s, slabPfn, head, tail);
+    const r = this.fastpath.push(s, slabPfn, head, tail);
     if (r === PUSHED) return;
     if (r === DOUBLE_FREE) {
       this.double_free();
@@ -858,28 +850,28 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
 
   /** get_freelist(): take the CPU slab's freelist (remote frees); the slab stays frozen only if there was one. */
   private get_freelist(pfn: number): number {
-    const a = this.d.sparse.arr(pfn);
-    const w = this.d.sparse.word(pfn);
-    for (;;) {
-      const freelist = this.pget(a, w + this.wFreelist);
-      const counters = a[w + this.wCounters];
-      const objects = (counters >>> SLAB_OBJECTS_SHIFT) & SLAB_OBJECTS_MASK;
-      const frozen = freelist !== 0 ? SLAB_FROZEN : 0;
-      if (this.slab_update_freelist(a, w, freelist, counters, 0, (counters & ~(SLAB_INUSE_MASK | SLAB_FROZEN)) | objects | frozen)) {
-        return freelist;
-      }
-    }
+    return this.take_freelist(pfn, false);
   }
 
   /** freeze_slab(): a slab taken off a partial list becomes a CPU slab; returns its freelist. */
   private freeze_slab(pfn: number): number {
+    return this.take_freelist(pfn, true);
+  }
+
+  /**
+   * The retry loop get_freelist() and freeze_slab() share: slab->freelist
+   * becomes NULL and inuse = objects; frozen afterwards if `freeze`, else
+   * only if there was a freelist to take.
+   */
+  private take_freelist(pfn: number, freeze: boolean): number {
     const a = this.d.sparse.arr(pfn);
     const w = this.d.sparse.word(pfn);
     for (;;) {
       const freelist = this.pget(a, w + this.wFreelist);
       const counters = a[w + this.wCounters];
       const objects = (counters >>> SLAB_OBJECTS_SHIFT) & SLAB_OBJECTS_MASK;
-      if (this.slab_update_freelist(a, w, freelist, counters, 0, (counters & ~SLAB_INUSE_MASK) | objects | SLAB_FROZEN)) {
+      const frozen = freeze || freelist !== 0 ? SLAB_FROZEN : 0;
+      if (this.slab_update_freelist(a, w, freelist, counters, 0, (counters & ~(SLAB_INUSE_MASK | SLAB_FROZEN)) | objects | frozen)) {
         return freelist;
       }
     }
@@ -2680,7 +2672,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
     if (slubFlush === 0) throw new Error('SLUB: no per-CPU memory for slub_flush at boot');
     this.w.wptr(G + this.G.slub_flush, slubFlush);
     this.slubFlushOff = slubFlush;
-    this.fast.setFlushWork(slubFlush + this.F.work);
+    this.fastpath.setFlushWork(slubFlush + this.F.work);
     // Print slub debugging pointers without hashing
     if (p.debug.flags !== 0 || p.debug.string !== null || p.noHashPointers) this.no_hash_pointers_enable();
     // slab_nodes: the nodes with normal memory (N_NORMAL_MEMORY), a bitmap of up to 64 nodes

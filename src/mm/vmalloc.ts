@@ -405,7 +405,6 @@ export class Vmalloc {
     list_add_tail(this.d.kaddr, this.listOf(free), this.s('free_vmap_area_list'));
     const flag = this.sPa('vmap_initialized');
     Atomics.store(this.d.access.mem.i32At(flag), PhysMem.wordIndex(flag), 1); // published after the lists
-
   }
 
   private get cachep(): number {

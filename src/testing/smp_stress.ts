@@ -20,7 +20,7 @@
  *   [0]  stop            set by any worker when time is up
  *   [1]  done            workers that freed or handed off all they hold
  *   [16 + 16w ...]       worker w: ops, allocs, frees, cross_sent, cross_freed,
- *                        tag_errors, double_allocations, live
+ *                        tag_errors, double_allocations
  *   mailbox (from, to)   a single-producer single-consumer ring of RING
  *                        entries [va, kind, size, tag] (Float64), with its
  *                        head (consumer) and tail (producer) words
@@ -73,11 +73,11 @@ export interface StressWorkerOptions {
 
 export function createStressShared(workers: number, ramBytes: number): StressShared {
   const bitmapWords = Math.ceil(ramBytes / 8 / 32);
-  const bytes = layoutOf(workers, ramBytes).bitmapWord * 4 + bitmapWords * 4;
+  const bytes = layoutOf(workers).bitmapWord * 4 + bitmapWords * 4;
   return { workers, ramBytes, sab: new SharedArrayBuffer(bytes) };
 }
 
-function layoutOf(workers: number, _ramBytes: number) {
+function layoutOf(workers: number) {
   const counters = HDR_WORDS + workers * WORKER_WORDS;
   const pairs = workers * workers;
   const ringIdx = counters; // 2 words (head, tail) per pair
@@ -119,7 +119,7 @@ export class StressWorker {
   ) {
     this.i32 = new Int32Array(h.sab);
     this.f64 = new Float64Array(h.sab);
-    this.L = layoutOf(h.workers, h.ramBytes);
+    this.L = layoutOf(h.workers);
     this.base = HDR_WORDS + w * WORKER_WORDS;
     this.rnd[0] = (o.seed * 2654435761 + w * 40503 + 1) | 0 || 1;
     this.nextTag = (w + 1) << 24;
@@ -287,7 +287,8 @@ export function kernelBooks(k: Kernel): KernelBooks {
   const activeObjs = new Map<number, number>();
   for (const s of k.slab.caches()) k.kmem_cache_shrink(s);
   k.drain_all_pages();
-  k.slab.caches().forEach((s, i) => activeObjs.set(s, k.slab.slabinfo()[i].info.active_objs));
+  const info = k.slab.slabinfo();
+  k.slab.caches().forEach((s, i) => activeObjs.set(s, info[i].info.active_objs));
   let freePages = 0;
   for (const z of k.buddy.zones) for (let order = 0; order <= MAX_PAGE_ORDER; order++) freePages += k.buddy.nr_free(z, order) << order;
   return { activeObjs, freePages, logSeq: k.log.nextSeq };
@@ -314,8 +315,10 @@ export interface StressResult {
   per_worker_ops: number[];
 }
 
-/** Sum the workers' books and compare the machine's before and after. */
-/** `seconds`: from the first worker's start to the last one's end (their loops, not their start-up). */
+/**
+ * Sum the workers' books and compare the machine's before and after.
+ * `seconds`: from the first worker's start to the last one's end (their loops, not their start-up).
+ */
 export function stressResult(k: Kernel, h: StressShared, before: KernelBooks, seconds: number): StressResult {
   const i32 = new Int32Array(h.sab);
   const sum = (field: number) => {

@@ -3,8 +3,9 @@
  * page can ask of it. src/web/worker.ts runs this in a Web Worker and
  * relays messages; the tests run it in Node directly.
  *
- * The host owns the machine's Kernel and is the only writer of its memory.
- * It answers with plain data (protocol.ts): the descriptor the page needs
+ * The host owns its thread's Kernel: in the kernel worker the machine it
+ * booted (CPU 0), in a CPU worker (attachTo(), src/web/cpu_worker.ts) one
+ * more CPU of the same memory. It answers with plain data (protocol.ts): the descriptor the page needs
  * to read RAM itself, the figures of /proc, what an operation did, a
  * cache's slabs and per-CPU state (slab_lists.ts), the kmem trace events
  * recorded since the last report.

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { Output } from '../../src/cli/output.ts';
 import { Demo } from '../../src/cli/demo/chapter.ts';
 import { CHAPTERS, findChapter } from '../../src/cli/demo/index.ts';
-import { SLAB_ALLOCATORS } from '../../src/cli/replay.ts';
+import { SLAB_IMPLS } from '../../src/machine/config.ts';
 import { slabCompareChapter, slabCompareChapterFor } from '../../src/cli/demo/slab_compare.ts';
 import { compare_lines } from '../../src/trace/report.ts';
 import type { ReplayResult } from '../../src/trace/replay.ts';
@@ -39,15 +39,15 @@ describe('kmem demo slab-compare', () => {
     const text = await run(slabCompareChapterFor(3000));
     const header = text.split('\n').find((l) => /^\s+SLUB\b/.test(l));
     assert.ok(header, text);
-    for (const s of SLAB_ALLOCATORS) assert.match(header, new RegExp(`\\b${s.toUpperCase()}\\b`));
+    for (const s of SLAB_IMPLS) assert.match(header, new RegExp(`\\b${s.toUpperCase()}\\b`));
     for (const label of ['peak slab pages', 'final slab pages', 'bytes requested', 'bytes allocated',
       'internal fragmentation', 'external fragmentation', 'events/s']) {
       const row = text.split('\n').find((l) => l.trim().startsWith(label));
       assert.ok(row, label);
-      assert.equal(row.trim().slice(label.length).trim().split(/\s+/).length, SLAB_ALLOCATORS.length, row);
+      assert.equal(row.trim().slice(label.length).trim().split(/\s+/).length, SLAB_IMPLS.length, row);
     }
     const replayed = text.split('\n').find((l) => l.trim().startsWith('events replayed'));
-    assert.deepEqual(replayed?.trim().split(/\s+/).slice(2), SLAB_ALLOCATORS.map(() => '3,000'));
+    assert.deepEqual(replayed?.trim().split(/\s+/).slice(2), SLAB_IMPLS.map(() => '3,000'));
     const req = text.split('\n').find((l) => l.trim().startsWith('bytes requested'))?.trim().split(/\s+/).slice(2);
     assert.equal(new Set(req).size, 1, 'the same workload on each');
   });

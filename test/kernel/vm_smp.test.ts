@@ -6,21 +6,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { start_kernel } from '../../src/init/main.ts';
-import { resolveConfig, type MachineConfigInput } from '../../src/machine/config.ts';
+import type { MachineConfigInput } from '../../src/machine/config.ts';
 import { shareMachine } from '../../src/init/attach.ts';
-import { KernelBug } from '../../src/kernel/bug.ts';
 import { startTsWorker } from '../../src/node/ts_worker.ts';
 import { readProc } from '../../src/fs/proc/procfs.ts';
 import type { Kernel } from '../../src/kernel/kernel.ts';
 import type { BarMemory } from '../../src/drivers/iomem.ts';
 import { KMEMDEV_SCRATCH } from '../../src/drivers/kmem_dev.ts';
+import { boot as bootMachine, deadlocks, meminfoKb } from '../vm/helpers.ts';
 
 type Mode = 'stacks' | 'percpu' | 'kmap' | 'shrinker' | 'ioremap';
 interface OpsResult { threads: number; bad: number; pids?: number[]; shared?: number; own?: number[]; freed?: number }
 
 function boot(input: MachineConfigInput): Kernel {
-  return start_kernel(resolveConfig({ mem: '256M', cpus: 3, ...input }), { errors: 'log' });
+  return bootMachine({ mem: '256M', cpus: 3, ...input }, { errors: 'log' });
 }
 
 function runOps(k: Kernel, mode: Mode, rounds: number): Promise<OpsResult[]> {
@@ -36,12 +35,6 @@ function runOps(k: Kernel, mode: Mode, rounds: number): Promise<OpsResult[]> {
 
 function reports(k: Kernel): string {
   return k.log.dmesg().split('\n').filter((l) => /BUG|WARN|lockup|blocked for/.test(l)).join('\n');
-}
-
-function meminfoKb(k: Kernel, name: string): number {
-  const m = new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(readProc(k, 'meminfo'));
-  assert.ok(m, name);
-  return Number(m[1]);
 }
 
 function checkRan(r: OpsResult[]): void {
@@ -112,13 +105,6 @@ test('ioremap: two CPUs map and unmap device registers at once', async () => {
   assert.ok(!/ioremap/.test(readProc(k, 'vmallocinfo')), 'every mapping is gone');
   assert.equal(reports(k), '');
 });
-
-/** Run fn, which must back out with a KernelBug 'deadlock'; the lines logged. */
-function deadlocks(k: Kernel, fn: () => unknown): string {
-  const seq = k.log.nextSeq;
-  assert.throws(fn, (e: unknown) => e instanceof KernelBug && e.kind === 'deadlock');
-  return k.log.dmesg(seq);
-}
 
 test('deterministic mode: pid allocation and the thread table are under pidmap_lock', () => {
   const k = boot({});

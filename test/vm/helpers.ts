@@ -44,6 +44,13 @@ export function faults(k: Kernel, fn: () => unknown): { bug: KernelBug; lines: s
   return { bug, lines: logSince(k, seq) };
 }
 
+/** Run fn, which must back out with a KernelBug 'deadlock' (a lock another CPU holds); the lines logged. */
+export function deadlocks(k: Kernel, fn: () => unknown): string {
+  const seq = k.log.nextSeq;
+  assert.throws(fn, (e: unknown) => e instanceof KernelBug && e.kind === 'deadlock');
+  return logSince(k, seq).join('\n');
+}
+
 /** A meminfo field in kB. */
 export function meminfoKb(k: Kernel, name: string): number {
   const m = new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(readProc(k, 'meminfo'));

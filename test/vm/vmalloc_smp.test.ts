@@ -7,11 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { attach, shareMachine } from '../../src/init/attach.ts';
-import { KernelBug } from '../../src/kernel/bug.ts';
 import { startTsWorker } from '../../src/node/ts_worker.ts';
 import { readProc } from '../../src/fs/proc/procfs.ts';
 import type { Kernel } from '../../src/kernel/kernel.ts';
-import { boot, checkVmapAreas, logSince, meminfoKb, pageTableKb } from './helpers.ts';
+import { boot, checkVmapAreas, deadlocks, meminfoKb, pageTableKb } from './helpers.ts';
 
 interface ChurnResult { threads: number; bad: number; failed: number; deferred: number }
 
@@ -47,13 +46,6 @@ for (const arch of ['x86_64', 'i386'] as const) {
     assert.equal(vm.vmalloc_nr_pages(), 0);
     assert.equal(meminfoKb(k, 'PageTables'), pageTableKb(k), 'NR_PAGETABLE counts every table page once');
   });
-}
-
-/** Run fn, which must back out with a KernelBug 'deadlock'; the lines logged. */
-function deadlocks(k: Kernel, fn: () => unknown): string {
-  const seq = k.log.nextSeq;
-  assert.throws(fn, (e: unknown) => e instanceof KernelBug && e.kind === 'deadlock');
-  return logSince(k, seq).join('\n');
 }
 
 test('deterministic mode: vmalloc while another CPU holds free_vmap_area_lock is the certain soft lockup', () => {

@@ -314,7 +314,8 @@ describe('the explorer in Chromium', { skip, concurrency: false, timeout: 600_00
     await page.fill('#boot-form input[name=mem]', '256M');
     await page.click('#boot-form button[type=submit]');
     await waitReady(page, n);
-    assert.notEqual(await page.evaluate(() => kmemExplorer.state.buddyinfo), saved.buddyinfo);
+    // the new machine's first state follows its 'booted' message: wait for it rather than read the old one
+    await page.waitForFunction((b) => kmemExplorer.state.buddyinfo !== b, saved.buddyinfo, { timeout: 30_000 });
     n = await page.evaluate(() => kmemExplorer.bootCount);
     await page.setInputFiles('#snap-load', file);
     await waitReady(page, n);

@@ -33,8 +33,6 @@ import { PGTY_table, PAGE_TYPE_NONE } from '../../mm/page.ts';
 import { NR_PAGETABLE } from '../../mm/mmzone.ts';
 import { GFP_KERNEL, __GFP_ZERO } from '../../include/linux/gfp_types.ts';
 import type { Kernel } from '../../kernel/kernel.ts';
-import { atomicLongAdd } from '../../mm/vmstat_percpu.ts';
-import { PhysMem } from '../../machine/memory.ts';
 
 export interface Paging {
   readonly pt: PageTables;
@@ -58,11 +56,7 @@ export function paging_init(k: PagingParts): Paging {
   const pae = k.config.arch === 'i386' && k.config.pae === true;
   const ptr = k.layout.ptrSize;
   // mod_node_page_state(NR_PAGETABLE): an atomic add, as several CPUs may allocate tables at once
-  const modPagetable = (pfn: number, delta: number) => {
-    const nid = k.pages.page_to_nid(pfn);
-    const pa = k.mmInit.pgdatPa[nid] + k.mz.pgdat.vm_stat + NR_PAGETABLE * ptr;
-    atomicLongAdd(k.mem.i32At(pa), PhysMem.wordIndex(pa), ptr / 4, delta, k.smp.threads() > 1);
-  };
+  const modPagetable = (pfn: number, delta: number) => k.buddy.counters.mod_node_page_state(k.pages.page_to_nid(pfn), NR_PAGETABLE, delta);
   const ptLockPa = k.img.initMm;
   const pt = new PageTables(k.mem, k.layout, pae, k.img.swapperPgDir, {
     // GFP_PGTABLE_KERNEL & ~__GFP_HIGHMEM: zeroed, lowmem

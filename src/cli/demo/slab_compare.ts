@@ -18,7 +18,7 @@
 import { TraceParser } from '../../trace/parse.ts';
 import { TraceReplay, type ReplayResult } from '../../trace/replay.ts';
 import { compare_lines, type CompareRun } from '../../trace/report.ts';
-import { SLAB_IMPLS as SLAB_ALLOCATORS } from '../../machine/config.ts';
+import { SLAB_IMPLS } from '../../machine/config.ts';
 import type { DemoChapter, Demo } from './chapter.ts';
 import { DEMO_EVENTS } from './replay.ts';
 
@@ -55,7 +55,7 @@ export function slabCompareChapterFor(events = DEMO_EVENTS): DemoChapter {
         LIFO queues of objects, remote frees sent back in batches) was posted
         in 2008-2009 and never merged. SLOB went in 6.4 and SLAB in 6.8, so no
         kernel today can run one workload on all of them; kmem can: \`--slab\` picks the implementation at boot, and \`kmem replay
-        TRACE --slab ${SLAB_ALLOCATORS.join(',')}\` replays one trace on each.`);
+        TRACE --slab ${SLAB_IMPLS.join(',')}\` replays one trace on each.`);
       const chunks = await d.sharedTrace(events);
       if (!chunks) {
         d.say(`The shared trace is not beside this checkout
@@ -65,7 +65,7 @@ export function slabCompareChapterFor(events = DEMO_EVENTS): DemoChapter {
         return;
       }
       const runs: CompareRun[] = [];
-      for (const slab of SLAB_ALLOCATORS) runs.push({ name: slab, result: replayOn(d, slab, chunks, events) });
+      for (const slab of SLAB_IMPLS) runs.push({ name: slab, result: replayOn(d, slab, chunks, events) });
       d.say(`The first ${int(runs[0]?.result.events ?? 0)} events of the shared Linux 6.18
         trace, replayed on a fresh 2-CPU machine with each (slab pages include
         the boot's caches; external fragmentation is the part of the pages the
@@ -82,7 +82,7 @@ export function slabCompareChapterFor(events = DEMO_EVENTS): DemoChapter {
         events/s is this machine's speed on each allocator's code in kmem, not
         the kernel's. The whole trace, with plots of the footprint over time:
         \`kmem replay ../shared/traces/kmem-trace-build.txt.xz --slab
-        ${SLAB_ALLOCATORS.join(',')} --html out/compare.html\`.`);
+        ${SLAB_IMPLS.join(',')} --html out/compare.html\`.`);
     },
   };
 }

@@ -6,6 +6,7 @@
  * CPUs) is `kmem stress`.
  */
 import type { Kernel } from '../../kernel/kernel.ts';
+import { PAGE_SIZE } from '../../arch/x86/layout.ts';
 import { Slub } from '../../mm/slub.ts';
 import { hex, ptr, type Demo, type DemoChapter } from './chapter.ts';
 
@@ -20,7 +21,7 @@ function slabsText(k: Kernel, s: number): string[] {
 }
 
 function pfnOf(k: Kernel, obj: number): number {
-  return Math.floor(k.kaddr.__pa(obj) / 4096);
+  return Math.floor(k.kaddr.__pa(obj) / PAGE_SIZE);
 }
 
 export const smpChapter: DemoChapter = {

@@ -1,7 +1,7 @@
 /*
  * struct mutex (include/linux/mutex.h, kernel/locking/mutex.c): a sleeping
  * lock, for sections that may allocate with GFP_KERNEL (slab_mutex around
- * kmem_cache_create, pcpu_alloc_mutex around per-CPU chunk creation).
+ * kmem_cache_create/destroy, shrinker_mutex, vmap_purge_lock).
  *
  *   struct mutex (kmem)   +0  the lock word (lock_word.ts: owner CPU + 1, WAITERS)
  *

@@ -5,21 +5,16 @@
 // saw go wrong (a tag overwritten: two CPUs were handed the same range).
 import { parentPort, workerData } from 'node:worker_threads';
 import { attach, type SharedMachine } from '../../../src/init/attach.ts';
+import { barrier } from './barrier.ts';
 import { PAGE_SIZE } from '../../../src/arch/x86/layout.ts';
 
 const { machine, cpu, rounds, seed, ready } = workerData as {
   machine: SharedMachine; cpu: number; rounds: number; seed: number; ready: Int32Array;
 };
 const k = attach(machine, { cpu });
-/** Wait until every worker arrived at barrier `phase` (1, 2, ...). */
-function barrier(phase: number): void {
-  Atomics.add(ready, 0, 1);
-  Atomics.notify(ready, 0);
-  for (let seen = Atomics.load(ready, 0); seen < phase * ready[1]; seen = Atomics.load(ready, 0)) Atomics.wait(ready, 0, seen, 5);
-}
-barrier(1); // all attached
+barrier(ready, 1); // all attached
 const threads = k.smp.threads();
-barrier(2); // all counted before any starts (and could detach)
+barrier(ready, 2); // all counted before any starts (and could detach)
 
 let state = seed >>> 0;
 function rand(n: number): number {
