@@ -42,10 +42,10 @@ export class PerCpuTimer {
     return this.w.rulong(this.jiffiesPa);
   }
 
-  /** Advance the clock by ms and run each driven CPU's due work as that CPU. */
+  /** Advance the clock by ms (an atomic add: other threads tick too) and run each driven CPU's due work as that CPU. */
   tick(ms: number, work: () => void): void {
-    const jiffies = this.jiffies + ms;
-    this.w.wlong(this.jiffiesPa, jiffies);
+    this.w.addLong(this.jiffiesPa, ms, this.smp.threads() > 1);
+    const jiffies = this.jiffies;
     const me = this.sched.cpu;
     try {
       for (let cpu = 0; cpu < this.nrCpus; cpu++) {

@@ -23,6 +23,26 @@ const INV_SECTION = 1 / HOST_SECTION_SIZE;
 const SECTION_MASK = HOST_SECTION_SIZE - 1;
 const TWO32 = 4294967296;
 
+/** atomic_long_add(delta, v) on the long at word i of arr (lw words per long); |delta| < 2^31 (2^32 with lw 2). */
+export function atomicLongAdd(arr: Int32Array, i: number, lw: number, delta: number, threaded: boolean): void {
+  if (!threaded) {
+    if (lw === 1) {
+      arr[i] = (arr[i] + delta) | 0;
+      return;
+    }
+    const lo = (arr[i] >>> 0) + delta;
+    arr[i] = lo | 0;
+    if (lo >= TWO32) arr[i + 1] = (arr[i + 1] + 1) | 0;
+    else if (lo < 0) arr[i + 1] = (arr[i + 1] - 1) | 0;
+    return;
+  }
+  const old = Atomics.add(arr, i, delta) >>> 0;
+  if (lw === 1) return;
+  const lo = old + delta;
+  if (lo >= TWO32) Atomics.add(arr, i + 1, 1);
+  else if (lo < 0) Atomics.sub(arr, i + 1, 1);
+}
+
 export class RamWords {
   readonly i32: readonly Int32Array[];
   readonly u8: readonly Uint8Array[];
@@ -47,6 +67,11 @@ export class RamWords {
 
   w32(pa: number, v: number): void {
     this.i32[(pa * INV_SECTION) | 0][(pa & SECTION_MASK) >> 2] = v;
+  }
+
+  /** atomic_long_add(delta, the long at pa): Atomics when other host threads may add too. */
+  addLong(pa: number, delta: number, threaded: boolean): void {
+    atomicLongAdd(this.i32[(pa * INV_SECTION) | 0], (pa & SECTION_MASK) >> 2, this.ptr8 ? 2 : 1, delta, threaded);
   }
 
   /** A pointer (void *). */

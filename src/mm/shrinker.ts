@@ -79,7 +79,7 @@ import type { SlabCommon } from './slab_common.ts';
 import type { Mutexes } from '../kernel/locking/mutex.ts';
 import { waitWhileEqual, type ThreadCount } from '../kernel/locking/lock_word.ts';
 import { PhysMem } from '../machine/memory.ts';
-import { atomicLongAdd } from './vmstat_percpu.ts';
+import { atomicLongAdd } from '../machine/ram_words.ts';
 
 export const SHRINK_STOP = -1;
 export const SHRINK_EMPTY = -2;

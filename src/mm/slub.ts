@@ -149,7 +149,7 @@ import type { Sparse } from './sparse.ts';
 import type { PageAllocator } from './page_alloc.ts';
 import { PageLists, type ListHead } from './page_list.ts';
 import type { Percpu } from './percpu.ts';
-import { atomicLongAdd } from './vmstat_percpu.ts';
+import { atomicLongAdd } from '../machine/ram_words.ts';
 import {
   DOWN, MAX_OBJS_PER_PAGE, PARTIAL, SLAB_FROZEN, SLAB_INUSE_MASK, SLAB_OBJECTS_MASK, SLAB_OBJECTS_SHIFT,
   checkSlabMatchesPage, kmemCacheLayout, slabLayout, type KmemCacheArgs, type KmemCacheLayout, type SlabAllocator,
@@ -1130,7 +1130,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
     return this.w.rlong(n - this.po + this.N.total_objects);
   }
 
-  /** atomic_long_add() on a kmem_cache_node counter (vmstat_percpu.ts): Atomics when other threads may add too. */
+  /** atomic_long_add() on a kmem_cache_node counter (ram_words.ts): Atomics when other threads may add too. */
   private node_counter_add(pa: number, delta: number): void {
     atomicLongAdd(this.i32[(pa * INV_SECTION) | 0], (pa & SECTION_MASK) >> 2, this.ptr >> 2, delta, this.parallel());
   }
@@ -2844,12 +2844,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
    * to 32 free objects, fewest free first; the others keep their order).
    */
   __kmem_cache_shrink(s: number): number {
-    this.d.bug.deferBegin();
-    try {
-      return this.__kmem_cache_do_shrink(s);
-    } finally {
-      this.d.bug.deferEnd();
-    }
+    return this.d.bug.deferred(() => this.__kmem_cache_do_shrink(s));
   }
 
   private __kmem_cache_do_shrink(s: number): number {
@@ -2887,12 +2882,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
 
   /** __kmem_cache_shutdown(): free everything; 1 (after listing them) if objects remain. */
   __kmem_cache_shutdown(s: number): number {
-    this.d.bug.deferBegin();
-    try {
-      return this.kmem_cache_do_shutdown(s);
-    } finally {
-      this.d.bug.deferEnd();
-    }
+    return this.d.bug.deferred(() => this.kmem_cache_do_shutdown(s));
   }
 
   private kmem_cache_do_shutdown(s: number): number {

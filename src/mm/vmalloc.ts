@@ -123,7 +123,7 @@ import { SLAB_PANIC } from '../include/linux/slab.ts';
 import type { Spinlocks } from '../kernel/locking/spinlock.ts';
 import type { Mutexes } from '../kernel/locking/mutex.ts';
 import type { Smp } from '../kernel/smp.ts';
-import { atomicLongAdd } from './vmstat_percpu.ts';
+import { atomicLongAdd } from '../machine/ram_words.ts';
 import { PhysMem } from '../machine/memory.ts';
 import { kmemCacheArgs, type SlabCommon } from './slab_common.ts';
 import type { PageAllocator } from './page_alloc.ts';

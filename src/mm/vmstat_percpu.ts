@@ -32,32 +32,13 @@
  * kmem's /proc readers (vmstat.ts, show_mem.ts) print snapshots: as if the
  * vmstat worker had just run on every CPU, the numbers are exact.
  */
+import { atomicLongAdd } from '../machine/ram_words.ts';
 import type { Smp } from '../kernel/smp.ts';
 import { PhysMem } from '../machine/memory.ts';
 import type { Sched } from '../kernel/sched.ts';
 import { NR_VM_ZONE_STAT_ITEMS, WMARK_HIGH, WMARK_LOW, WMARK_MIN, type Zone } from './mmzone.ts';
 
 const TWO32 = 4294967296;
-
-/** atomic_long_add(delta, v) on the long at word i of arr (lw words per long); |delta| < 2^31 (2^32 with lw 2). */
-export function atomicLongAdd(arr: Int32Array, i: number, lw: number, delta: number, threaded: boolean): void {
-  if (!threaded) {
-    if (lw === 1) {
-      arr[i] = (arr[i] + delta) | 0;
-      return;
-    }
-    const lo = (arr[i] >>> 0) + delta;
-    arr[i] = lo | 0;
-    if (lo >= TWO32) arr[i + 1] = (arr[i + 1] + 1) | 0;
-    else if (lo < 0) arr[i + 1] = (arr[i + 1] - 1) | 0;
-    return;
-  }
-  const old = Atomics.add(arr, i, delta) >>> 0;
-  if (lw === 1) return;
-  const lo = old + delta;
-  if (lo >= TWO32) Atomics.add(arr, i + 1, 1);
-  else if (lo < 0) Atomics.sub(arr, i + 1, 1);
-}
 
 /** fls(): the position of the highest set bit, 1-based; 0 for 0. */
 function fls(x: number): number {
