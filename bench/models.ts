@@ -23,6 +23,21 @@
  *                     (slightly flattering).
  * The gap between kmem's row and the pcp path model is the cost of how the
  * code is layered, not of what it does.
+ *
+ * What is left of that gap (perf on the JIT's code, November 2026): the
+ * models keep one typed array in a closure, so V8 hoists its base and
+ * length out of the loop; kmem's state is spread over several typed arrays
+ * (memmap, pcp, zone, zonestat, globals, per-CPU state), each reached from
+ * an object field, each access with its own bounds check. alloc() and
+ * free() are ~1.1-1.5 KB of bytecode, past V8's inlining limit (460 bytes),
+ * so the pair is two calls with register spills, plus the gates a general
+ * entry point needs (allocator ready, one host thread, tracepoints off,
+ * init_on_free, atomic context). The cheap parts of the gap are gone:
+ * imported constants (a module-cell load and TDZ check per use), fields
+ * V8 stored as boxed doubles, a double division in page_to_pfn, hops
+ * through zone.pcps[cpu].lists[i]. The 4x target (about 4 ns) is below
+ * the pcp path model (10x): not reachable while the pair does what 6.12
+ * does; the list_head model (3.4x) is the list work alone.
  */
 import type { Task } from './harness.ts';
 

@@ -400,7 +400,7 @@ export class Pcp {
     this.arr = mem.i32[s];
     this.u8 = mem.u8[s];
     this.u16 = mem.u16[s];
-    const off = pa - s * HOST_SECTION_SIZE;
+    const off = (pa - s * HOST_SECTION_SIZE) | 0; // an int: V8 would keep the byte-index fields below as boxed doubles
     const w = off >> 2;
     this.lockPa = pa + L.pcp.lock;
     this.iLock = w + (L.pcp.lock >> 2);
@@ -445,7 +445,7 @@ export class Zonestat {
     const s = Math.floor(pa / HOST_SECTION_SIZE);
     this.u8 = mem.u8[s];
     this.arr = mem.i32[s];
-    const off = pa - s * HOST_SECTION_SIZE;
+    const off = (pa - s * HOST_SECTION_SIZE) | 0; // an int: V8 would keep the byte-index fields below as boxed doubles
     this.bDiff = off + L.zonestat.vm_stat_diff;
     this.bThreshold = off + L.zonestat.stat_threshold;
     this.iNumaEvent = (off + L.zonestat.vm_numa_event) >> 2;

@@ -106,6 +106,7 @@ export interface MemmapLocator {
   arr(pfn: number): Int32Array;
   word(pfn: number): number;
   page_to_virt(pfn: number): number;
+  page_to_pfn(page: number): number;
   virt_to_pfn_of_page(va: number): number;
 }
 
@@ -146,8 +147,7 @@ export class Pages {
 
   /** pfn of a struct page *, or -1 if it is not one. */
   page_to_pfn(page: number): number {
-    const pfn = this.loc.virt_to_pfn_of_page(page);
-    return pfn >= 0 && this.loc.page_to_virt(pfn) === page ? pfn : -1;
+    return this.loc.page_to_pfn(page);
   }
 
   /** pfn of the page whose lru list_head is at `lru`. */

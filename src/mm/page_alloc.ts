@@ -171,7 +171,7 @@ export class PageAllocator {
     this.kswapd = new Kswapd(d.access, d.mz, d.pgdatPa, this.zones, this.wm, this.globals.kswapdPendingPa(d.globalsPa),
       () => this.hooks.reclaim);
     this.fast = new PcpFastPath(this, d.access.mem, d.sparse, d.pages.pl, d.lists, d.sched, d.smp, this.globals, d.mz.zs,
-      d.cpuToNode, PAGE_FLAGS_CHECK_AT_FREE);
+      d.cpuToNode, PAGE_FLAGS_CHECK_AT_FREE, this.ptr);
     d.access.mem.onRebind(() => {
       for (const z of this.zones) z.rebind(d.access.mem);
       this.globals.rebind(d.access.mem);
@@ -462,6 +462,11 @@ export class PageAllocator {
       const pfn = this.fast.alloc(gfp, order);
       if (pfn >= 0) return pfn;
     }
+    return this.allocGeneral(gfp, order, preferredNid);
+  }
+
+  /** __alloc_pages() beyond the fast path (kept apart so that the entry point is small enough to inline). */
+  private allocGeneral(gfp: number, order: number, preferredNid: number): number {
     if (!this.globals.ready) return this.refuseEarly(gfp, order);
     if (order > MAX_PAGE_ORDER || order < 0 || order !== Math.floor(order)) {
       if (!(gfp & __GFP_NOWARN)) this.d.bug.warn('mm/page_alloc.c', 4832, '__alloc_pages_noprof', null, ALLOC_FRAMES, true);
@@ -915,7 +920,11 @@ export class PageAllocator {
    * reported, state untouched.
    */
   __free_pages(pfn: number, order: number, cold = false): boolean {
-    if (this.fast.free(pfn, order, cold)) return true;
+    return this.fast.free(pfn, order, cold) || this.freeGeneral(pfn, order, cold);
+  }
+
+  /** __free_pages() beyond the fast path. */
+  private freeGeneral(pfn: number, order: number, cold: boolean): boolean {
     const p = this.p;
     if (order > MAX_PAGE_ORDER || order < 0) {
       this.d.bug.warn('mm/page_alloc.c', 4924, '__free_pages', null, ['free_pages'], false);

@@ -39,9 +39,9 @@ import type { Watermarks } from './watermark.ts';
 import type { PageAllocHooks } from './page_alloc.ts';
 import type { Spinlocks } from '../kernel/locking/spinlock.ts';
 
-const PCPF_PREV_FREE_HIGH_ORDER = 1 << 0;
-const PCPF_FREE_HIGH_BATCH = 1 << 1;
-const CONFIG_PCP_BATCH_SCALE_MAX = 5;
+export const PCPF_PREV_FREE_HIGH_ORDER = 1 << 0;
+export const PCPF_FREE_HIGH_BATCH = 1 << 1;
+export const CONFIG_PCP_BATCH_SCALE_MAX = 5;
 export const HPAGE_PMD_ORDER = 9;
 const NR_LOWORDER_PCP_LISTS = MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1);
 

@@ -57,6 +57,10 @@ export class Sparse {
   private readonly pageWordsShift: number;
   private readonly memSectionEntry: number;
   private readonly vmemmap: boolean;
+  /** VMEMMAP_START, sizeof(struct page) and the pfn past the last section: immutable, kept here one hop closer. */
+  private readonly vmemmapStart: number;
+  private readonly pageSize: number;
+  private readonly pfnLimit: number;
   /** Derived: per section, the typed array and word index of its first struct page. */
   private readonly memmapArr: Int32Array[];
   private readonly memmapWord: Int32Array;
@@ -67,6 +71,8 @@ export class Sparse {
   /** Derived (i386): memmap block number (physical address / memmapBytes) to section. */
   private readonly sectionOfMemmapBlock = new Map<number, number>();
   private readonly memmapBytes: number;
+  /** 1 / sizeof(struct page): a multiply where V8 would emit a division. */
+  private readonly invPageSize: number;
 
   constructor(
     private readonly access: KmemAccess,
@@ -82,17 +88,24 @@ export class Sparse {
     this.PFN_SECTION_SHIFT = layout.SECTION_SIZE_BITS - PAGE_SHIFT;
     this.PAGES_PER_SECTION = 1 << this.PFN_SECTION_SHIFT;
     this.pfnMask = this.PAGES_PER_SECTION - 1;
-    this.pageWordsShift = Math.log2(pl.size / 4);
-    this.nrSections = Math.ceil(maxPfn / this.PAGES_PER_SECTION);
+    this.pageWordsShift = Math.log2(pl.size / 4) | 0; // int fields: V8 keeps a double-valued field boxed
+    this.nrSections = Math.ceil(maxPfn / this.PAGES_PER_SECTION) | 0;
+    this.pfnLimit = this.nrSections * this.PAGES_PER_SECTION;
     this.pageblocksPerSection = this.PAGES_PER_SECTION >> pageblockOrder;
     this.memSectionEntry = 2 * layout.ptrSize;
     this.vmemmap = layout.VMEMMAP_START !== 0;
-    this.memmapArr = new Array<Int32Array>(this.nrSections).fill(new Int32Array(0));
+    this.vmemmapStart = layout.VMEMMAP_START;
+    this.pageSize = pl.size;
+    // Array.from, not new Array(n).fill(): a packed array, which V8 reads without a hole check.
+    const none32 = new Int32Array(0);
+    this.memmapArr = Array.from({ length: this.nrSections }, () => none32);
     this.memmapWord = new Int32Array(this.nrSections);
     this.memmapPhys = new Float64Array(this.nrSections);
-    this.usageArr = new Array<Uint8Array>(this.nrSections).fill(new Uint8Array(0));
+    const none8 = new Uint8Array(0);
+    this.usageArr = Array.from({ length: this.nrSections }, () => none8);
     this.usageIdx = new Int32Array(this.nrSections);
     this.memmapBytes = this.PAGES_PER_SECTION * pl.size;
+    this.invPageSize = 1 / pl.size;
     access.mem.onRebind(() => this.attach());
   }
 
@@ -162,8 +175,9 @@ export class Sparse {
   }
 
   pfn_valid(pfn: number): boolean {
-    if (pfn < 0 || pfn >= this.nrSections * this.PAGES_PER_SECTION || pfn !== Math.floor(pfn)) return false;
-    return this.memmapArr[Math.floor(pfn / this.PAGES_PER_SECTION)].length !== 0;
+    // (pfn >>> 0) === pfn: an integer in 0..2^32-1, a test that costs nothing when pfn is an int already
+    if ((pfn >>> 0) !== pfn || pfn >= this.pfnLimit) return false;
+    return this.memmapArr[pfn >>> this.PFN_SECTION_SHIFT].length !== 0;
   }
 
   /** The Int32Array holding pfn's struct page (pfn must be valid). */
@@ -183,8 +197,19 @@ export class Sparse {
 
   /** Kernel virtual address of pfn's struct page (what a struct page * holds). */
   page_to_virt(pfn: number): number {
-    if (this.vmemmap) return this.layout.VMEMMAP_START + pfn * this.pl.size;
+    if (this.vmemmap) return this.vmemmapStart + pfn * this.pageSize;
     return this.pagePhys(pfn) + this.layout.PAGE_OFFSET;
+  }
+
+  /** pfn of the struct page starting at kernel virtual address page (a struct page *), or -1. */
+  page_to_pfn(page: number): number {
+    if (this.vmemmap) {
+      // Exact in doubles (addresses below 2^53, times 1/size, a power of two): an integer pfn means page is a struct page's start.
+      const pfn = (page - this.vmemmapStart) * this.invPageSize;
+      return (pfn >>> 0) === pfn && this.pfn_valid(pfn) ? pfn : -1;
+    }
+    const pfn = this.virt_to_pfn_of_page(page);
+    return pfn >= 0 && this.page_to_virt(pfn) === page ? pfn : -1;
   }
 
   /** pfn of the struct page containing kernel virtual address va, or -1. */
