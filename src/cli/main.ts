@@ -2,7 +2,7 @@
  * The kmem command line (bin/kmem.js registers tsx and imports this file).
  *
  *   kmem boot [--mem 2G] [--cpus 2] [--nodes N] [--arch x86_64|i386] [--slab slub|slob|slab|slqb]
- *             [--config FILE] [--proc-dir DIR] [--errors log|throw] [--quiet]
+ *             [--sheaves opt-in|all] [--config FILE] [--proc-dir DIR] [--errors log|throw] [--quiet]
  *             [--trace FILE]
  *   kmem run MODULE [boot flags]
  *   kmem replay TRACE [--slab slub,slob,slab,slqb] [boot flags] [--json] [--html FILE] [--top N] [--limit N]

@@ -24,6 +24,8 @@ export interface BootFlags {
   quiet?: boolean;
   /** The slab allocator (slub, slob, slab, slqb); kmem replay reads its own comma list. */
   slab?: string;
+  /** SLUB's percpu sheaves: opt-in (6.18) or all (7.0). */
+  sheaves?: string;
 }
 
 /** Add the boot flags to a command. */
@@ -35,6 +37,7 @@ export function addBootOptions(cmd: Command): Command {
     .option('--arch <arch>', 'x86_64 or i386; default x86_64')
     .option('--cmdline <text>', 'kernel command line (slab_debug=FZPU, init_on_free=1, slub_max_order=1, ...)')
     .option('--config <file>', 'machine description as JSON (see src/machine/config.ts); flags override it')
+    .option('--sheaves <mode>', 'SLUB percpu sheaves: opt-in (6.18: caches that ask) or all (7.0: every cache); default none (6.12)')
     .option('--proc-dir <dir>', 'write every /proc file kmem produces into DIR under its /proc name')
     .addOption(new Option('--errors <mode>', 'kernel BUG/WARNING reports: log them, or also throw').choices(['log', 'throw']).default('log'))
     .option('--quiet', 'less output (no boot log)');
@@ -72,6 +75,7 @@ export function configFromFlags(flags: BootFlags, readFile: (path: string) => st
   if (flags.arch !== undefined) overrides.arch = flags.arch;
   if (flags.cmdline !== undefined) overrides.cmdline = flags.cmdline;
   if (flags.slab !== undefined) overrides.slab = flags.slab;
+  if (flags.sheaves !== undefined) overrides.sheaves = flags.sheaves;
   if (Object.keys(overrides).length === 0) return resolveConfig(input);
   if (!isObject(input)) throw new ConfigError('config', `${flags.config}: expected a JSON object`);
   const merged: Record<string, unknown> = { ...input, ...overrides };

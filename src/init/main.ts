@@ -225,6 +225,8 @@ interface SlabImplDeps {
   mz: ReturnType<typeof mmzoneLayouts>; buddy: PageAllocator; percpu: Percpu; log: Printk; bug: Bug; sched: Sched;
   smp: Smp; locks: Spinlocks; kallsyms: Kallsyms; rcu: Rcu; nrCpus: number; cpuToNode: number[]; nrNodes: number; pgdatPa: number[];
   maxNumNodes: number; cmdline: string; uptimeNs: () => number;
+  /** SLUB's percpu sheaves (MachineConfig.sheaves); the other implementations ignore it. */
+  sheaves?: MachineConfig['sheaves'];
 }
 type SlabImplFactory = (d: SlabImplDeps, staticsPa: number, common: SlabCommon) => SlabAllocator;
 
@@ -409,7 +411,7 @@ function setup_mm(config: MachineConfig, opts: BootOptions, newSlabImpl: SlabImp
   }, (staticsPa, common) => newSlabImpl({
     layout, mem, words, kaddr, sparse, pages, mz, buddy, percpu, log, bug, sched, smp, locks, kallsyms, rcu, nrCpus: config.cpus,
     cpuToNode, nrNodes: config.nodes.length, pgdatPa, maxNumNodes: maxNumNodes(layout), cmdline: config.cmdline,
-    uptimeNs: () => mem.read64(img.clock),
+    uptimeNs: () => mem.read64(img.clock), ...(config.sheaves !== undefined ? { sheaves: config.sheaves } : {}),
   }, staticsPa, common));
   return {
     config, layout, mem, access, kaddr, log, bug, sched, smp, locks, mutexes, memblock, sparse, pages, mz, buddy, percpu, img, ctx, kallsyms,

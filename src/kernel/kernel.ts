@@ -159,6 +159,16 @@ class KernelBase {
 /** A slab constructor, run on each object of a new slab: void (*ctor)(void *) with the kernel at hand. */
 export type SlabCtor = (k: Kernel, obj: number) => void;
 
+/** struct kmem_cache_args for kmem_cache_create()'s 6.18 form; absent fields are 0/NULL. */
+export interface KmemCacheCreateArgs {
+  align?: number;
+  ctor?: SlabCtor | null;
+  useroffset?: number;
+  usersize?: number;
+  /** Objects per percpu sheaf (SLUB on a machine with sheaves; ignored elsewhere). */
+  sheaf_capacity?: number;
+}
+
 /** Every GFP flag, for module code that writes k.GFP_KERNEL; the SLAB_* flags and kmalloc limits too. */
 type GfpNames = typeof gfpTypes;
 type SlabNames = typeof slabApiNames;
@@ -435,9 +445,17 @@ export class Kernel extends KernelBase {
    */
   kmem_cache_create(name: string | null, size: number, align: number, flags: number, ctor?: SlabCtor | null): number;
   kmem_cache_create(name: string | null, size: number, offset: number, flags: number, ctor: SlabCtor | null, dtor: null): number;
-  kmem_cache_create(name: string | null, size: number, align: number, flags: number, ctor: SlabCtor | null = null, dtor: unknown = null): number {
+  /** Linux 6.18's form: kmem_cache_create(name, size, &args, flags), struct kmem_cache_args with sheaf_capacity. */
+  kmem_cache_create(name: string | null, size: number, args: KmemCacheCreateArgs, flags: number): number;
+  kmem_cache_create(name: string | null, size: number, align: number | KmemCacheCreateArgs, flags: number, ctor: SlabCtor | null = null,
+    dtor: unknown = null): number {
     if (dtor !== null && dtor !== undefined) {
       throw new TypeError('kmem_cache_create: slab destructors were removed in Linux 2.6.23; pass NULL');
+    }
+    if (typeof align === 'object') {
+      const a = align;
+      return this.slab.kmem_cache_create(name, size, kmemCacheArgs(a.align ?? 0, this.ctorAddress(a.ctor ?? null), a.useroffset ?? 0,
+        a.usersize ?? 0, a.sheaf_capacity ?? 0), flags);
     }
     return this.slab.kmem_cache_create(name, size, kmemCacheArgs(align, this.ctorAddress(ctor)), flags);
   }

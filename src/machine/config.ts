@@ -75,7 +75,8 @@
  * Every key is optional; "nodes" may also be a count. Defaults: x86_64, 2 GiB,
  * 2 CPUs, one node, the QEMU map above, the QEMU pc MMIO windows, seed 1,
  * empty command line, SLUB ("slab": "slub", "slab", "slob" or "slqb": the slab
- * allocator, a build-time choice in Linux). With a custom e820 and no "mem", mem is the size of the
+ * allocator, a build-time choice in Linux), no percpu sheaves ("sheaves":
+ * "opt-in" for 6.18's, "all" for 7.0's). With a custom e820 and no "mem", mem is the size of the
  * RAM address space described above. Unknown keys are errors.
  *
  * Every error is a ConfigError whose message starts with the field it is
@@ -125,6 +126,15 @@ export interface MachineConfig {
    */
   slab?: SlabImpl;
   /**
+   * SLUB's percpu sheaves (mm/slub_sheaves.ts): 'opt-in' is Linux 6.18
+   * (struct kmem_cache and kmem_cache_node with the sheaves' fields; a cache
+   * gets sheaves when kmem_cache_create() asks with args.sheaf_capacity),
+   * 'all' is Linux 7.0 (every cache but the two bootstrap ones and debug
+   * caches). Absent: 6.12's SLUB, which has no sheaves and 6.12's struct
+   * sizes (the default machine). Other slab implementations ignore it.
+   */
+  sheaves?: SheavesMode;
+  /**
    * kmem/heap's profile: a compact kernel image loaded right after page 0
    * (64 KiB text, 16 KiB log) instead of a distro-sized one at
    * CONFIG_PHYSICAL_START (16 MiB), and no reservation of the first 1 MiB
@@ -137,6 +147,10 @@ export interface MachineConfig {
 /** The slab implementations kmem can boot with. */
 export const SLAB_IMPLS = ['slub', 'slob', 'slab', 'slqb'] as const;
 export type SlabImpl = (typeof SLAB_IMPLS)[number];
+
+/** MachineConfig.sheaves */
+export const SHEAVES_MODES = ['opt-in', 'all'] as const;
+export type SheavesMode = (typeof SHEAVES_MODES)[number];
 
 export type SizeInput = number | string;
 
@@ -153,6 +167,7 @@ export interface MachineConfigInput {
   seed?: number;
   cmdline?: string;
   slab?: string;
+  sheaves?: string;
   compact?: boolean;
 }
 
@@ -450,7 +465,7 @@ function memOf(o: Obj, where: string): number | undefined {
   return undefined;
 }
 
-const TOP_KEYS = ['arch', 'mem', 'memBytes', 'cpus', 'nodes', 'e820', 'mmio', 'pae', 'seed', 'cmdline', 'slab', 'compact'] as const;
+const TOP_KEYS = ['arch', 'mem', 'memBytes', 'cpus', 'nodes', 'e820', 'mmio', 'pae', 'seed', 'cmdline', 'slab', 'sheaves', 'compact'] as const;
 
 /**
  * Fill defaults into a partial description (the JSON shape or a partial
@@ -595,6 +610,7 @@ export function resolveConfig(input: MachineConfigInput | unknown = {}): Machine
   };
   if (pae !== undefined) config.pae = pae;
   if (input.slab !== undefined) config.slab = slabImpl(input.slab);
+  if (input.sheaves !== undefined) config.sheaves = sheavesMode(input.sheaves);
   if (compact) config.compact = true;
   validateConfig(config);
   return config;
@@ -665,6 +681,7 @@ export function validateConfig(c: MachineConfig): void {
   int(c.seed, 'seed', 0, 0xffffffff);
   if (typeof c.cmdline !== 'string') throw new ConfigError('cmdline', 'expected a string');
   if (c.slab !== undefined) slabImpl(c.slab);
+  if (c.sheaves !== undefined) sheavesMode(c.sheaves);
 
   // e820: well-formed, no overlaps, some RAM, no more RAM than the machine has.
   checkE820Entries(c.e820);
@@ -737,6 +754,12 @@ export function validateConfig(c: MachineConfig): void {
       throw new ConfigError(`nodes[${i}]`, `no usable RAM: the e820 map's RAM runs out before node ${i}'s share`);
     }
   });
+}
+
+/** MachineConfig.sheaves, checked. */
+export function sheavesMode(v: unknown): SheavesMode {
+  if (SHEAVES_MODES.includes(v as SheavesMode)) return v as SheavesMode;
+  throw new ConfigError('sheaves', `expected one of ${SHEAVES_MODES.join(', ')}, got ${JSON.stringify(v)}`);
 }
 
 /** A slab implementation's name, checked. */

@@ -449,7 +449,8 @@ export class SlabCommon {
 
   /** find_mergeable(): the oldest cache that can take objects of this size and these flags. */
   private find_mergeable(size: number, flags: number, name: string, args: KmemCacheArgs): number {
-    if (this.impl.mergeable === false || this.slab_nomerge || args.ctor !== 0 || args.usersize !== 0) return 0;
+    // slab_args_unmergeable(): a constructor, a usercopy region, or (6.18) sheaves asked for
+    if (this.impl.mergeable === false || this.slab_nomerge || args.ctor !== 0 || args.usersize !== 0 || (args.sheaf_capacity ?? 0) !== 0) return 0;
     flags = this.impl.kmem_cache_flags?.(flags, name) ?? flags;
     if (flags & SLAB_NEVER_MERGE) return 0;
     size = ALIGN(size, this.ptr);
@@ -1064,9 +1065,9 @@ function ALIGN(x: number, a: number): number {
   return (x + a - 1) & ~(a - 1);
 }
 
-/** The kmem_cache_args a plain kmem_cache_create(name, size, align, flags, ctor) passes. */
-export function kmemCacheArgs(align: number, ctor: number, useroffset = 0, usersize = 0): KmemCacheArgs {
-  return { align, ctor, useroffset, usersize, freeptr_offset: 0, use_freeptr_offset: false };
+/** The kmem_cache_args a plain kmem_cache_create(name, size, align, flags, ctor) passes (and 6.18's sheaf_capacity). */
+export function kmemCacheArgs(align: number, ctor: number, useroffset = 0, usersize = 0, sheaf_capacity = 0): KmemCacheArgs {
+  return { align, ctor, useroffset, usersize, freeptr_offset: 0, use_freeptr_offset: false, sheaf_capacity };
 }
 
 /** slab_nomerge / slub_nomerge and slab_merge / slub_merge on the command line: the last one wins. */

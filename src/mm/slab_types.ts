@@ -60,6 +60,15 @@
  *   +188 useroffset  +192 usersize              +120 +124
  *   +200 node[]          struct kmem_cache_node * per node   +128
  *
+ * With percpu sheaves (Linux 6.18; MachineConfig.sheaves, slub_sheaves.ts)
+ * struct kmem_cache has two more fields, which move the others:
+ *
+ *   x86_64                                          i386
+ *   +8   cpu_sheaves     per-CPU pointer (struct slub_percpu_sheaves)   +4
+ *   +60  sheaf_capacity  objects per sheaf, 0: no sheaves                +40
+ *
+ * (216 bytes with one node on x86_64, still 256 with SLAB_HWCACHE_ALIGN).
+ *
  * A cache's struct is allocated from the "kmem_cache" cache with room for
  * nr_node_ids entries of node[], so on x86_64 with one node it is 208
  * bytes, 256 with SLAB_HWCACHE_ALIGN: the same objsize as a distribution
@@ -70,7 +79,7 @@
  * name, object_size, size, align, flags, ctor, refcount, list, inuse,
  * useroffset, usersize. The rest is the implementation's business.
  */
-import { defineStruct, type FieldSpec } from '../kernel/struct_layout.ts';
+import { defineStruct, type FieldSpec, type StructLayout } from '../kernel/struct_layout.ts';
 import type { PageLayout } from './page.ts';
 
 /* enum slab_state */
@@ -136,10 +145,16 @@ export function checkSlabMatchesPage(s: SlabLayout, pl: PageLayout): void {
 
 export type KmemCacheLayout = ReturnType<typeof kmemCacheLayout>;
 
-/** struct kmem_cache (SLUB). `size_` is the field s->size; `bytes(n)` the struct with n node[] entries. */
-export function kmemCacheLayout(ptrSize: 4 | 8) {
+/**
+ * struct kmem_cache (SLUB): 6.12's, or with `sheaves` 6.18's (cpu_sheaves,
+ * sheaf_capacity; -1 without). `size_` is the field s->size; `bytes(n)` the
+ * struct with n node[] entries.
+ */
+export function kmemCacheLayout(ptrSize: 4 | 8, sheaves = false) {
+  const sheafFields = (spec: FieldSpec): FieldSpec[] => (sheaves ? [spec] : []);
   const l = defineStruct(ptrSize, [
     ['cpu_slab', 'ptr'],
+    ...sheafFields(['cpu_sheaves', 'ptr']),
     ['flags', 'u32'],
     ['min_partial', 'ulong'],
     ['size_', 'u32'],
@@ -148,6 +163,7 @@ export function kmemCacheLayout(ptrSize: 4 | 8) {
     ['offset', 'u32'],
     ['cpu_partial', 'u32'],
     ['cpu_partial_slabs', 'u32'],
+    ...sheafFields(['sheaf_capacity', 'u32']),
     ['oo', 'u32'],
     ['min', 'u32'],
     ['allocflags', 'u32'],
@@ -163,9 +179,16 @@ export function kmemCacheLayout(ptrSize: 4 | 8) {
     ['useroffset', 'u32'],
     ['usersize', 'u32'],
     ['node', 'ptr'],
-  ]);
-  return { ...l, bytes: (nrNodes: number) => l.node + nrNodes * ptrSize };
+  ]) as StructLayout<KmemCacheField> & { readonly cpu_sheaves?: number; readonly sheaf_capacity?: number };
+  return {
+    ...l, cpu_sheaves: l.cpu_sheaves ?? -1, sheaf_capacity: l.sheaf_capacity ?? -1,
+    bytes: (nrNodes: number) => l.node + nrNodes * ptrSize,
+  };
 }
+
+type KmemCacheField = 'cpu_slab' | 'flags' | 'min_partial' | 'size_' | 'object_size' | 'reciprocal_size' | 'offset' |
+  'cpu_partial' | 'cpu_partial_slabs' | 'oo' | 'min' | 'allocflags' | 'refcount' | 'ctor' | 'inuse' | 'align' |
+  'red_left_pad' | 'name' | 'list' | 'kobj' | 'remote_node_defrag_ratio' | 'useroffset' | 'usersize' | 'node';
 
 /** The struct kmem_cache fields slab_common.c uses, wherever an implementation puts them. */
 export interface KmemCacheCommon {
@@ -191,6 +214,8 @@ export interface KmemCacheArgs {
   use_freeptr_offset: boolean;
   /** Code address of the constructor (kallsyms), 0 for none. */
   ctor: number;
+  /** Linux 6.18: objects per percpu sheaf the cache asks for (SLUB with sheaves; 0 or absent: none). */
+  sheaf_capacity?: number;
 }
 
 /** struct slabinfo: what /proc/slabinfo prints for a cache. */

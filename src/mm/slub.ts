@@ -49,6 +49,13 @@
  * a full slab becomes a CPU partial slab; an empty slab on the node list is
  * discarded once the node has min_partial partial slabs.
  *
+ * Percpu sheaves (Linux 6.18 for a cache that asks, 7.0 for every cache;
+ * MachineConfig.sheaves, absent on the default 6.12 machine): arrays of
+ * free objects per CPU in front of all of the above (slub_sheaves.ts). A
+ * cache with s->cpu_sheaves allocates from and frees to them first; they
+ * refill from and flush to the paths above (the bulk ones), and every
+ * flush of the CPU slabs (flush_all, shrink, destroy) flushes them first.
+ *
  * Lock order (as in the kernel): slab_mutex, then node->list_lock, then
  * the per-CPU local lock, then slab_lock.
  *
@@ -115,7 +122,7 @@ import { PAGE_SIZE, formatPtr, ptr64FromWords, ptr64HiWord, ptr64LoWord, type Ar
 import type { RamWords } from '../machine/ram_words.ts';
 import type { KernelAddr } from '../arch/x86/kaddr.ts';
 import { HOST_SECTION_SIZE, type PhysMem } from '../machine/memory.ts';
-import { defineStruct } from '../kernel/struct_layout.ts';
+import { defineStruct, type StructLayout } from '../kernel/struct_layout.ts';
 import { KERN_ERR, KERN_INFO, KERN_WARNING, TAINT_BAD_PAGE, type Bug, type Log } from '../kernel/bug.ts';
 import type { Sched } from '../kernel/sched.ts';
 import type { Smp } from '../kernel/smp.ts';
@@ -157,18 +164,26 @@ import {
 } from './slab_types.ts';
 import type { SlabCommon } from './slab_common.ts';
 import { DOUBLE_FREE, MISS, PUSHED, SlubFastpath, type SlubSlowPaths } from './slub_fastpath.ts';
+import { SlubSheaves, slabSheafLayout, slubPercpuSheavesLayout } from './slub_sheaves.ts';
+import type { SheavesMode } from '../machine/config.ts';
 
 /* struct kmem_cache_cpu: local_lock_t is empty without lockdep and PREEMPT_RT */
 function kmemCacheCpuLayout(ptrSize: 4 | 8) {
   return defineStruct(ptrSize, [['freelist', 'ptr'], ['tid', 'ulong'], ['slab', 'ptr'], ['partial', 'ptr']]);
 }
 
-/* struct kmem_cache_node, with CONFIG_SLUB_DEBUG (nr_slabs, total_objects, full) */
-function kmemCacheNodeLayout(ptrSize: 4 | 8) {
-  return defineStruct(ptrSize, [
+/*
+ * struct kmem_cache_node, with CONFIG_SLUB_DEBUG (nr_slabs, total_objects,
+ * full); with sheaves (6.18) also the node's barn (72 bytes on x86_64, so
+ * 128 with SLAB_HWCACHE_ALIGN: the 6.18 host's kmem_cache_node row).
+ */
+function kmemCacheNodeLayout(ptrSize: 4 | 8, sheaves: boolean) {
+  const l = defineStruct(ptrSize, [
     ['list_lock', 'int'], ['nr_partial', 'ulong'], ['partial', 'list_head'],
     ['nr_slabs', 'long'], ['total_objects', 'long'], ['full', 'list_head'],
-  ]);
+    ...(sheaves ? [['barn', 'ptr'] as const] : []),
+  ]) as StructLayout<'list_lock' | 'nr_partial' | 'partial' | 'nr_slabs' | 'total_objects' | 'full'> & { readonly barn?: number };
+  return { ...l, barn: l.barn ?? -1 };
 }
 
 /**
@@ -271,6 +286,8 @@ export interface SlubDeps {
   locks: Spinlocks;
   /** __va()/__pa() and where the direct map ends. */
   kaddr: KernelAddr;
+  /** Percpu sheaves (slub_sheaves.ts): 6.18's opt-in, 7.0's for all caches; absent: 6.12 (none, and its struct layouts). */
+  sheaves?: SheavesMode;
 }
 
 /** get_order() for any size, however large. */
@@ -315,6 +332,8 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
   private readonly wFlags: number;
   /** The fast paths (slub_fastpath.ts), which SlabCommon tries first. */
   readonly fastpath: SlubFastpath;
+  /** The percpu sheaves and barns (slub_sheaves.ts); null on a 6.12 machine. */
+  readonly sheaves: SlubSheaves | null;
   /** struct slub_flush_work */
   private readonly F: ReturnType<typeof slubFlushWorkLayout>;
   /** The per-CPU offset of slub_flush (fixed by the boot, the same on every thread). */
@@ -353,13 +372,13 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
     this.vmemmap = d.layout.VMEMMAP_START;
     this.structPage = d.pages.pl.size;
     this.invStructPage = 1 / this.structPage;
-    this.cache = kmemCacheLayout(this.ptr);
+    this.cache = kmemCacheLayout(this.ptr, d.sheaves !== undefined);
     this.nrNodeIds = d.pgdatPa.length;
     this.kmemCacheBytes = this.cache.bytes(this.nrNodeIds);
     this.S = slabLayout(this.ptr);
     checkSlabMatchesPage(this.S, d.pages.pl);
     this.C = kmemCacheCpuLayout(this.ptr);
-    this.N = kmemCacheNodeLayout(this.ptr);
+    this.N = kmemCacheNodeLayout(this.ptr, d.sheaves !== undefined);
     this.G = slubStaticsLayout(this.ptr, this.cache.bytes(d.maxNumNodes));
     this.wSlabCache = this.S.slab_cache >> 2;
     this.wNext = this.S.next >> 2;
@@ -389,13 +408,31 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
       pcpuBase: this.pcpuBase, pcpuUnit: this.pcpuUnit, tidStep: this.tidStep, cpu_slab: this.cache.cpu_slab,
       flags: this.cache.flags, size: this.cache.size_, offset: this.cache.offset, c_freelist: this.C.freelist,
       c_tid: this.C.tid, c_slab: this.C.slab, slab_cache: this.S.slab_cache, counters: this.S.counters,
-      page_type: this.S.__page_type,
+      page_type: this.S.__page_type, cpu_sheaves: this.cache.cpu_sheaves, sheaf_capacity: this.cache.sheaf_capacity,
+      pcs_main: slubPercpuSheavesLayout(this.ptr).main, sheaf_size: slabSheafLayout(this.ptr).size_,
+      sheaf_objects: slabSheafLayout(this.ptr).objects, singleNode: this.nrNodeIds === 1,
     }, d.mem, d.nrCpus, d.sparse, d.sched, d.buddy.globals, this);
+    this.sheaves = d.sheaves === undefined ? null : new SlubSheaves({
+      mem: d.mem, words: d.words, kaddr: d.kaddr, locks: d.locks, sched: d.sched, percpu: d.percpu, ptrSize: this.ptr,
+      pageOffset: this.po, nrCpus: d.nrCpus, cpuToNode: d.cpuToNode, cache: this.cache, nodeBarn: this.N.barn,
+    }, {
+      alloc_from_slabs: (s, gfp, n, p) => this.__kmem_cache_alloc_bulk(s, gfp, n, p),
+      free_to_slabs: (s, n, p) => this.__kmem_cache_free_bulk(s, n, p),
+      get_node: (s, nid) => this.get_node(s, nid),
+      object_nid: (x) => this.slab_nid(this.folioPfn(x)),
+      kmalloc_node: (size, gfp, node) => common.__kmalloc_node(size, gfp, node),
+      kfree: (x) => common.kfree(x),
+      kmalloc_size_roundup: (size) => common.kmalloc_size_roundup(size),
+    });
   }
 
-  /** Bytes of mm/slub.c static data for a machine with this pointer size and MAX_NUMNODES. */
+  /**
+   * Bytes of mm/slub.c static data for a machine with this pointer size and
+   * MAX_NUMNODES: room for the larger struct kmem_cache (6.18's; the 64-byte
+   * alignment of the boot caches gives both layouts the same total).
+   */
   static staticBytes(ptrSize: 4 | 8, maxNumNodes: number): number {
-    return slubStaticsLayout(ptrSize, kmemCacheLayout(ptrSize).bytes(maxNumNodes)).size;
+    return slubStaticsLayout(ptrSize, kmemCacheLayout(ptrSize, true).bytes(maxNumNodes)).size;
   }
 
   /* ------------------------------------------------------------------ */
@@ -660,8 +697,13 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
   /* Allocation and free (the per-CPU parts are slub_fastpath.ts)        */
   /* ------------------------------------------------------------------ */
 
-  /** slab_alloc_node() without the hooks: this CPU's lockless freelist, else __slab_alloc(). */
+  /** slab_alloc_node() without the hooks: the percpu sheaves, this CPU's lockless freelist, else __slab_alloc(). */
   slab_alloc_node(s: number, gfp: number, node: number, origSize: number): number {
+    if (this.sheaves !== null && this.sheaves.has_sheaves(s)) {
+      this.serve_flush();
+      const object = this.sheaves.alloc_from_pcs(s, gfp, node);
+      if (object !== 0) return object;
+    }
     if (node < 0) {
       const object = this.fastpath.pop(s);
       if (object !== 0) return object;
@@ -685,6 +727,20 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
       }
     }
     return this.___slab_alloc(s, gfp, node, c, origSize);
+  }
+
+  /** The fast path's miss on a cache with sheaves: alloc_from_pcs(), else the slabs. */
+  alloc_pcs_slow(s: number, gfp: number, origSize: number): number {
+    this.serve_flush();
+    const object = this.sheaves!.alloc_from_pcs(s, gfp, -1);
+    return object !== 0 ? object : this.__slab_alloc(s, gfp, -1, origSize);
+  }
+
+  /** The fast path's miss on a free to a cache with sheaves: free_to_pcs() for an object of this node, else do_slab_free(). */
+  free_pcs_slow(s: number, pfn: number, x: number): void {
+    this.serve_flush();
+    if (this.slab_nid(pfn) === this.d.cpuToNode[this.d.sched.cpu] && this.sheaves!.free_to_pcs(s, x)) return;
+    this.do_slab_free(s, pfn, x, x, 1);
   }
 
   /**
@@ -723,7 +779,8 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
       return true;
     }
     this.slab_free_hook(s, x);
-    this.do_slab_free(s, pfn, x, x, 1);
+    if (this.sheaves !== null && this.sheaves.has_sheaves(s)) this.free_pcs_slow(s, pfn, x);
+    else this.do_slab_free(s, pfn, x, x, 1);
     return true;
   }
 
@@ -2363,12 +2420,23 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
   /* Bulk operations                                                     */
   /* ------------------------------------------------------------------ */
 
-  /** __kmem_cache_alloc_bulk(): from this CPU's freelist, the slow path when it runs dry. */
+  /**
+   * kmem_cache_alloc_bulk(): from the percpu sheaves (alloc_from_pcs_bulk())
+   * if the cache has them, the rest by __kmem_cache_alloc_bulk(): this
+   * CPU's freelist, the slow path when it runs dry. All or nothing.
+   */
   alloc_bulk(s: number, gfp: number, size: number, p: number): number {
     this.serve_flush();
     this.d.bug.deferBegin();
     try {
-      return this.__kmem_cache_alloc_bulk(s, gfp, size, p);
+      const i = this.sheaves !== null && this.sheaves.has_sheaves(s) ? this.sheaves.alloc_from_pcs_bulk(s, size, p) : 0;
+      if (i === size) return size;
+      if (this.__kmem_cache_alloc_bulk(s, gfp, size - i, p + i * this.ptr) === 0) {
+        // out of memory: the sheaves' objects go straight back to the slabs
+        if (i > 0) this.__kmem_cache_free_bulk(s, i, p);
+        return 0;
+      }
+      return size;
     } finally {
       this.d.bug.deferEnd();
     }
@@ -2407,9 +2475,33 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
     this.serve_flush();
     this.d.bug.deferBegin();
     try {
-      this.__kmem_cache_free_bulk(s, size, p);
+      if (s !== 0 && this.sheaves !== null && this.sheaves.has_sheaves(s)) this.free_to_pcs_bulk(s, size, p);
+      else this.__kmem_cache_free_bulk(s, size, p);
     } finally {
       this.d.bug.deferEnd();
+    }
+  }
+
+  /**
+   * free_to_pcs_bulk(): each object onto this CPU's sheaves, or to its slab
+   * when they cannot take it. (6.18 copies batches into the main sheaf; one
+   * at a time here, with the checks __kmem_cache_free_bulk() makes, so that
+   * a bad pointer is reported and skipped as there.)
+   */
+  private free_to_pcs_bulk(s: number, size: number, p: number): void {
+    const ppa = p - this.po;
+    for (let i = 0; i < size; i++) {
+      const object = this.w.rptr(ppa + i * this.ptr);
+      const cache = this.common.cache_from_obj(s, object);
+      if (cache === 0) continue;
+      const pfn = this.folioPfn(object);
+      if (!this.valid_object(cache, pfn, object)) {
+        this.invalid_object(cache, pfn, object);
+        continue;
+      }
+      this.slab_free_hook(cache, object);
+      if (this.sheaves!.has_sheaves(cache)) this.free_pcs_slow(cache, pfn, object);
+      else this.do_slab_free(cache, pfn, object, object, 1);
     }
   }
 
@@ -2564,11 +2656,53 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
     this.w.wlong(s - this.po + L.min_partial, Math.max(MIN_PARTIAL, Math.min(MAX_PARTIAL, ilog2 >> 1)));
     this.set_cpu_partial(s);
     this.setU32(s, L.remote_node_defrag_ratio, 1000);
-    if (!this.init_kmem_cache_nodes(s) || !this.alloc_kmem_cache_cpus(s)) {
+    if (!this.init_kmem_cache_nodes(s) || !this.alloc_kmem_cache_cpus(s) || !this.init_sheaves(s, args)) {
       this.__kmem_cache_release(s);
       return -EINVAL;
     }
     return 0;
+  }
+
+  /**
+   * The cache's percpu sheaves, if it gets any: 6.18 gives them to a cache
+   * that asks (args.sheaf_capacity) and has no debugging; 7.0 to every
+   * cache calculate_sheaf_capacity() allows, the kmalloc caches later
+   * (bootstrap_kmalloc_sheaves()). false: no memory.
+   */
+  private init_sheaves(s: number, args: KmemCacheArgs): boolean {
+    const sheaves = this.sheaves;
+    if (sheaves === null) return true;
+    const flags = this.u32(s, this.cache.flags);
+    const asked = args.sheaf_capacity ?? 0;
+    let capacity: number;
+    if (this.d.sheaves === 'all') capacity = flags & SLAB_KMALLOC ? 0 : sheaves.calculate_sheaf_capacity(this.u32(s, this.cache.size_), flags, asked);
+    else capacity = asked !== 0 && !(flags & SLAB_DEBUG_FLAGS) ? asked : 0;
+    return capacity === 0 || sheaves.init_cache_sheaves(s, capacity, this.slabNodeList(s));
+  }
+
+  /** The nodes s has a kmem_cache_node on. */
+  private slabNodeList(s: number): number[] {
+    const out: number[] = [];
+    for (let node = 0; node < this.nrNodeIds; node++) if (this.get_node(s, node) !== 0) out.push(node);
+    return out;
+  }
+
+  /**
+   * bootstrap_kmalloc_sheaves() (7.0): the kmalloc caches' sheaves, once
+   * kmalloc works (sheaves and barns are kmalloc'd). 7.0 does this for the
+   * KMALLOC_NORMAL caches and gives the other kmalloc types theirs at
+   * creation; kmem does all of them here (every normal cache exists by then).
+   */
+  private bootstrap_kmalloc_sheaves(): void {
+    const sheaves = this.sheaves!;
+    for (const s of this.common.caches()) {
+      const flags = this.u32(s, this.cache.flags);
+      if (!(flags & SLAB_KMALLOC) || sheaves.has_sheaves(s)) continue;
+      const capacity = sheaves.calculate_sheaf_capacity(this.u32(s, this.cache.size_), flags, 0);
+      if (capacity !== 0 && !sheaves.init_cache_sheaves(s, capacity, this.slabNodeList(s))) {
+        this.d.bug.panic(`Out of memory when creating kmem_cache ${this.common.cacheName(s)}`, ['bootstrap_kmalloc_sheaves', 'kmem_cache_init']);
+      }
+    }
   }
 
   private init_kmem_cache_node(n: number): void {
@@ -2636,6 +2770,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
   }
 
   __kmem_cache_release(s: number): void {
+    if (this.sheaves !== null) this.sheaves.pcs_destroy(s, this.slabNodeList(s));
     const cpuSlab = this.ptrField(s, this.cache.cpu_slab);
     if (cpuSlab !== 0) this.d.percpu.free_percpu(cpuSlab);
     for (let node = 0; node < this.nrNodeIds; node++) {
@@ -2693,6 +2828,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
     common.kmem_cache = this.bootstrap(bootCache);
     this.w.wptr(G + this.G.kmem_cache_node, this.bootstrap(bootCacheNode));
     common.create_kmalloc_caches();
+    if (this.d.sheaves === 'all') this.bootstrap_kmalloc_sheaves();
     this.d.log.printk(KERN_INFO, `SLUB: HWalign=${this.d.layout.cacheLine}, Order=${this.slub_min_order}-${this.slub_max_order}, ` +
       `MinObjects=${this.slub_min_objects}, CPUs=${this.d.nrCpus}, Nodes=${this.nrNodeIds}`);
   }
@@ -2731,6 +2867,25 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
     return this.w.rptr(c + this.C.slab) !== 0 || this.w.rptr(c + this.C.partial) !== 0;
   }
 
+  /** has_cpu_slab() || has_pcs_used() */
+  private has_cpu_work(cpu: number, s: number): boolean {
+    return this.has_cpu_slab(cpu, s) || (this.sheaves !== null && this.sheaves.has_pcs_used(cpu, s));
+  }
+
+  /**
+   * flush_cpu_slab() for the CPUs this thread does the flushing of: first
+   * every one's sheaves (their objects go to the slabs, possibly onto this
+   * CPU's slab or partial list), then every one's slabs, so that nothing
+   * stays on a CPU already flushed.
+   */
+  private flush_cpus(s: number, mine: (cpu: number) => boolean): void {
+    const sheaves = this.sheaves;
+    if (sheaves !== null) {
+      for (let cpu = 0; cpu < this.d.nrCpus; cpu++) if (mine(cpu) && sheaves.has_pcs_used(cpu, s)) sheaves.pcs_flush_cpu(s, cpu);
+    }
+    for (let cpu = 0; cpu < this.d.nrCpus; cpu++) if (mine(cpu) && this.has_cpu_slab(cpu, s)) this.__flush_cpu_slab(s, cpu);
+  }
+
   /** Physical address of cpu's struct slub_flush_work. */
   private slubFlush(cpu: number): number {
     return this.pcpuBase + cpu * this.pcpuUnit + this.slubFlushOff;
@@ -2758,7 +2913,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
    */
   private flush_all(s: number): void {
     if (!this.parallel()) {
-      for (let cpu = 0; cpu < this.d.nrCpus; cpu++) if (this.has_cpu_slab(cpu, s)) this.__flush_cpu_slab(s, cpu);
+      this.flush_cpus(s, (cpu) => cpu >= 0);
       return;
     }
     const lock = this.d.staticsPa + this.G.flush_lock;
@@ -2771,11 +2926,11 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
       waitWhileEqual(la, li, holder, 1);
     }
     try {
+      this.flush_cpus(s, (cpu) => this.d.smp.drives(cpu));
       for (let cpu = 0; cpu < this.d.nrCpus; cpu++) {
         const sfw = this.slubFlush(cpu);
-        if (!this.has_cpu_slab(cpu, s) || this.d.smp.drives(cpu)) {
+        if (!this.has_cpu_work(cpu, s) || this.d.smp.drives(cpu)) {
           this.w.w32(sfw + this.F.skip, 1);
-          if (this.has_cpu_slab(cpu, s)) this.__flush_cpu_slab(s, cpu);
           continue;
         }
         this.w.w32(sfw + this.F.skip, 0);
@@ -2824,7 +2979,8 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
     if (Atomics.compareExchange(a, i, WORK_PENDING, WORK_RUNNING) !== WORK_PENDING) return;
     try {
       const s = this.w.rptr(sfw + this.F.s);
-      this.__flush_cpu_slab(s, this.d.sched.cpu);
+      const me = this.d.sched.cpu;
+      this.flush_cpus(s, (cpu) => cpu === me);
     } finally {
       Atomics.store(a, i, 0);
       Atomics.notify(a, i);
@@ -2848,6 +3004,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
   }
 
   private __kmem_cache_do_shrink(s: number): number {
+    this.shrink_barns(s);
     this.flush_all(s);
     let ret = 0;
     for (let node = 0; node < this.nrNodeIds; node++) {
@@ -2880,12 +3037,27 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
     return ret;
   }
 
+  /**
+   * barn_shrink() of every node's barn: the barns' sheaves to the slabs and
+   * freed. 6.18 does it after flush_all(), node by node; kmem does it first,
+   * so that objects it frees onto a CPU's slab are flushed with the rest.
+   */
+  private shrink_barns(s: number): void {
+    const sheaves = this.sheaves;
+    if (sheaves === null || !sheaves.has_sheaves(s)) return;
+    for (let node = 0; node < this.nrNodeIds; node++) {
+      const barn = sheaves.barnOf(s, node);
+      if (barn !== 0) sheaves.barn_shrink(s, barn);
+    }
+  }
+
   /** __kmem_cache_shutdown(): free everything; 1 (after listing them) if objects remain. */
   __kmem_cache_shutdown(s: number): number {
     return this.d.bug.deferred(() => this.kmem_cache_do_shutdown(s));
   }
 
   private kmem_cache_do_shutdown(s: number): number {
+    this.shrink_barns(s);
     this.flush_all(s);
     for (let node = 0; node < this.nrNodeIds; node++) {
       const n = this.get_node(s, node);

@@ -27,6 +27,18 @@
  *                             + slub_flush: work  (0: no flush asked; slub.ts)
  *   object + s->offset        next free object (lo, hi), copied into freelist
  *
+ * A cache with percpu sheaves (slub_sheaves.ts; s->cpu_sheaves != NULL)
+ * takes the sheaf paths instead: allocation pops main->objects[--size],
+ * free pushes main->objects[size++] while size < s->sheaf_capacity, for an
+ * object of any slab. An empty or full main sheaf, a held local lock (a
+ * re-entered path) and a pending flush go to slub.ts (alloc_pcs_slow,
+ * free_pcs_slow); on a machine with more than one node every free does (the
+ * object must be on this CPU's node).
+ *
+ *   per-CPU unit + cpu_sheaves: slub_percpu_sheaves
+ *                                 +0 lock (u8, 0)  +8 main (lo, hi) --> slab_sheaf
+ *                                                       +24 size, +32 objects[size - 1] (lo, hi)
+ *
  * Nothing about a cache is kept in JS: every field is read from the struct
  * kmem_cache in memory at each call, so a cache created by another host
  * thread works by its address alone. Only layouts (word offsets) and the
@@ -83,6 +95,28 @@ export interface SlubSlowPaths {
   __slab_alloc(s: number, gfp: number, node: number, origSize: number): number;
   /** __slab_free(): head..tail (cnt objects) back to the slab at pfn, which is no CPU slab of this CPU. */
   __slab_free(s: number, pfn: number, head: number, tail: number, cnt: number): void;
+  /** A cache with sheaves whose main sheaf could not give an object: alloc_from_pcs(), else the slabs; the object or 0. */
+  alloc_pcs_slow(s: number, gfp: number, origSize: number): number;
+  /** A cache with sheaves whose main sheaf could not take x (in the slab at pfn): free_to_pcs(), else do_slab_free(). */
+  free_pcs_slow(s: number, pfn: number, x: number): void;
+}
+
+/** SlubFastpath.sheafWords(): word offsets (byte offset / 4) and one CPU's per-CPU unit, for a 32-bit machine. */
+export interface SheafWords {
+  /** struct kmem_cache: cpu_sheaves (a per-CPU offset; 0: no sheaves), sheaf_capacity */
+  kwCpuSheaves: number;
+  kwSheafCapacity: number;
+  /** struct slub_percpu_sheaves: main (lock is its first byte) */
+  pwMain: number;
+  /** struct slab_sheaf: size, objects[] */
+  swSize: number;
+  swObjects: number;
+  /** struct slab (struct page): slab_cache, page_type */
+  wSlabCache: number;
+  wType: number;
+  /** Physical address of the CPU's per-CPU unit, and the word offset in it of the slub_flush work word. */
+  unitPa: number;
+  flushWork: number;
 }
 
 /** The machine's and the structures' constants the fast paths index with (byte offsets). */
@@ -112,6 +146,15 @@ export interface SlubFastpathLayout {
   slab_cache: number;
   counters: number;
   page_type: number;
+  /* struct kmem_cache's cpu_sheaves and sheaf_capacity (-1: a machine without sheaves) */
+  cpu_sheaves: number;
+  sheaf_capacity: number;
+  /* struct slub_percpu_sheaves' main, struct slab_sheaf's size and objects */
+  pcs_main: number;
+  sheaf_size: number;
+  sheaf_objects: number;
+  /** One NUMA node: every object is on this CPU's node. */
+  singleNode: boolean;
 }
 
 export class SlubFastpath implements SlabFastpath {
@@ -136,6 +179,13 @@ export class SlubFastpath implements SlabFastpath {
   private readonly wSlabCache: number;
   private readonly wCounters: number;
   private readonly wType: number;
+  /** Word offsets of the sheaves' fields; kwCpuSheaves -1 on a machine without sheaves. */
+  private readonly kwCpuSheaves: number;
+  private readonly kwSheafCapacity: number;
+  private readonly pwMain: number;
+  private readonly swSize: number;
+  private readonly swObjects: number;
+  private readonly singleNode: boolean;
   /**
    * Each CPU's per-CPU unit: the RAM section's Int32Array holding it and
    * the word index of its start (-1 if the unit straddles two sections:
@@ -145,6 +195,8 @@ export class SlubFastpath implements SlabFastpath {
   private readonly unitWord: Int32Array;
   /** Word offset, in a per-CPU unit, of struct slub_flush_work's work word (set once kmem_cache_init() allocated it). */
   private flushWork = 0;
+  /** mainSheaf()'s second result: the RAM section's Int32Array holding the main sheaf. */
+  private sheafArr: Int32Array;
 
   constructor(
     L: SlubFastpathLayout,
@@ -175,7 +227,14 @@ export class SlubFastpath implements SlabFastpath {
     this.wSlabCache = L.slab_cache >> 2;
     this.wCounters = L.counters >> 2;
     this.wType = L.page_type >> 2;
+    this.kwCpuSheaves = L.cpu_sheaves < 0 ? -1 : L.cpu_sheaves >> 2;
+    this.kwSheafCapacity = L.sheaf_capacity >> 2;
+    this.pwMain = L.pcs_main >> 2;
+    this.swSize = L.sheaf_size >> 2;
+    this.swObjects = L.sheaf_objects >> 2;
+    this.singleNode = L.singleNode;
     this.unitWord = new Int32Array(nrCpus);
+    this.sheafArr = this.i32[0];
     this.fetchUnits();
     mem.onRebind(() => this.fetchUnits());
   }
@@ -187,6 +246,21 @@ export class SlubFastpath implements SlabFastpath {
       this.unitArr[cpu] = this.mem.i32[sec];
       this.unitWord[cpu] = Math.floor((base + this.pcpuUnit - 1) * INV_SECTION) === sec ? (base - sec * HOST_SECTION_SIZE) >> 2 : -1;
     }
+  }
+
+  /**
+   * What a fast path of the sheaves specialised to one machine needs (the
+   * heap's, src/heap/sheaf_fastpath.ts): the sheaves' and the caches' word
+   * offsets, CPU cpu's per-CPU unit (physical address) and its flush word.
+   * null on a machine without sheaves or with more than one node.
+   */
+  sheafWords(cpu: number): SheafWords | null {
+    if (this.kwCpuSheaves < 0 || !this.singleNode || this.ptr8) return null;
+    return {
+      kwCpuSheaves: this.kwCpuSheaves, kwSheafCapacity: this.kwSheafCapacity, pwMain: this.pwMain, swSize: this.swSize,
+      swObjects: this.swObjects, wSlabCache: this.wSlabCache, wType: this.wType, unitPa: this.pcpuBase + cpu * this.pcpuUnit,
+      flushWork: this.flushWork,
+    };
   }
 
   /** Where the slub_flush work word is in each CPU's unit (per-CPU offset). */
@@ -252,6 +326,77 @@ export class SlubFastpath implements SlabFastpath {
   }
 
   /**
+   * This CPU's main sheaf of the cache at ka[ki..]: the word index of its
+   * struct slab_sheaf in this.sheafArr (set here), or -1 when the sheaves
+   * cannot be used here: a flush pending, the local lock held (a re-entered
+   * slow path), the per-CPU unit not indexable, no main sheaf. (An array
+   * and an integer rather than a physical address: V8 does not inline this
+   * into every caller, and a small integer return is not boxed.)
+   */
+  private mainSheaf(ka: Int32Array, ki: number): number {
+    const cpu = this.sched.cpu;
+    const ua = this.unitArr[cpu];
+    const uw = this.unitWord[cpu];
+    if (uw < 0 || ua[uw + this.flushWork] !== 0) return -1;
+    const off = ka[ki + this.kwCpuSheaves] >>> 0;
+    if (off >= this.pcpuUnit) return -1;
+    const pw = uw + (off >> 2);
+    if ((ua[pw] & 0xff) !== 0) return -1;
+    const m = pw + this.pwMain;
+    let mpa: number;
+    if (this.ptr8) {
+      const hi = ua[m + 1];
+      if (hi === 0) return -1;
+      mpa = (ua[m] >>> 0) + (hi - this.dmHi) * TWO32;
+    } else {
+      const v = ua[m] >>> 0;
+      if (v === 0) return -1;
+      mpa = v - this.po;
+    }
+    this.sheafArr = this.i32[(mpa * INV_SECTION) | 0];
+    return (mpa & SECTION_MASK) >> 2;
+  }
+
+  /** alloc_from_pcs()'s fast path: main->objects[--size], or 0 when main is empty or the sheaves cannot be used. */
+  private pcsPop(ka: Int32Array, ki: number): number {
+    const mi = this.mainSheaf(ka, ki);
+    if (mi < 0) return 0;
+    const ma = this.sheafArr;
+    const size = ma[mi + this.swSize] - 1;
+    if (size < 0) return 0;
+    ma[mi + this.swSize] = size;
+    if (this.ptr8) {
+      const oi = mi + this.swObjects + size * 2;
+      return (ma[oi] >>> 0) + (ma[oi + 1] - this.dmHi) * TWO32 + this.po;
+    }
+    return ma[mi + this.swObjects + size] >>> 0;
+  }
+
+  /** free_to_pcs()'s fast path: main->objects[size++] = x; false when main is full or the sheaves cannot be used. */
+  private pcsPush(ka: Int32Array, ki: number, x: number): boolean {
+    const mi = this.mainSheaf(ka, ki);
+    if (mi < 0) return false;
+    const ma = this.sheafArr;
+    const size = ma[mi + this.swSize];
+    if (size >= ka[ki + this.kwSheafCapacity]) return false;
+    if (this.ptr8) {
+      const oi = mi + this.swObjects + size * 2;
+      const xpa = x - this.po;
+      ma[oi] = xpa | 0;
+      ma[oi + 1] = (this.dmHi + ((xpa * (1 / TWO32)) | 0)) | 0;
+    } else {
+      ma[mi + this.swObjects + size] = x | 0;
+    }
+    ma[mi + this.swSize] = size + 1;
+    return true;
+  }
+
+  /** Does the cache at ka[ki..] have percpu sheaves (s->cpu_sheaves != NULL: a per-CPU offset, in the low word)? */
+  private hasSheaves(ka: Int32Array, ki: number): boolean {
+    return this.kwCpuSheaves >= 0 && ka[ki + this.kwCpuSheaves] !== 0;
+  }
+
+  /**
    * do_slab_free()'s fast path: the chain head..tail (linked through the
    * free pointers, tail's to be set) onto this CPU's freelist if pfn is
    * this CPU's slab of s. PUSHED, NOT_CPU_SLAB, DOUBLE_FREE (tail is
@@ -306,7 +451,13 @@ export class SlubFastpath implements SlabFastpath {
     const g = this.globals;
     if (g.init_on_alloc || g.init_on_free) return -1;
     const spa = s - this.po;
-    const object = this.popFrom(this.i32[(spa * INV_SECTION) | 0], (spa & SECTION_MASK) >> 2);
+    const ka = this.i32[(spa * INV_SECTION) | 0];
+    const ki = (spa & SECTION_MASK) >> 2;
+    if (this.hasSheaves(ka, ki)) {
+      const object = this.pcsPop(ka, ki);
+      return object !== 0 ? object : this.slow.alloc_pcs_slow(s, gfp, origSize);
+    }
+    const object = this.popFrom(ka, ki);
     if (object !== 0) return object;
     return this.slow.__slab_alloc(s, gfp, -1, origSize);
   }
@@ -360,6 +511,10 @@ export class SlubFastpath implements SlabFastpath {
     // off % size, without a division for the power-of-two sizes
     const rem = (size & (size - 1)) === 0 ? off & (size - 1) : off % size;
     if (rem !== 0 || off >= ((a[w + this.wCounters - this.wSlabCache] >>> 16) & 0x7fff) * size) return false;
+    if (this.hasSheaves(ka, ki)) {
+      if (!this.singleNode || !this.pcsPush(ka, ki, x)) this.slow.free_pcs_slow(s, pfn, x);
+      return true;
+    }
     const r = this.pushTo(ka, ki, pfn, x, x);
     if (r === PUSHED) return true;
     if (r !== NOT_CPU_SLAB) return false;

@@ -159,7 +159,7 @@ export class ExplorerHost {
         pcp.lists.forEach((h, i) => pcpLists.push({ pa: h.va - po, order: i >= 12 ? 9 : Math.floor(i / 3), cpu: pcp.cpu }));
       }
     }
-    const c = kmemCacheLayout(k.layout.ptrSize);
+    const c = kmemCacheLayout(k.layout.ptrSize, k.config.sheaves !== undefined);
     const vm = k.paging.vm;
     const busyHeadPa = k.img.vmalloc + vm.S.busy_head;
     return {
@@ -546,7 +546,7 @@ export class ExplorerHost {
     const slub = impl instanceof Slub ? this.slubSlabs(s, heads) : null;
     const shown = slub ? slub.heads : heads;
     const slabs = shown.slice(0, maxSlabs).map((pfn) => (slub ? slub.detail(pfn) : this.slabByObjects(s, pfn, size)));
-    const offset = slub ? r32(kmemCacheLayout(k.layout.ptrSize).offset) : -1;
+    const offset = slub ? r32(kmemCacheLayout(k.layout.ptrSize, k.config.sheaves !== undefined).offset) : -1;
     return {
       cache: s, name: info.name, objsize: size, object_size: r32(impl.cache.object_size), offset, align: r32(impl.cache.align),
       order: Math.log2(info.pagesperslab), objects_per_slab: info.objperslab, slabs, more: Math.max(0, heads.length - maxSlabs),
@@ -563,7 +563,7 @@ export class ExplorerHost {
     const k = this.k;
     const impl = k.slab.impl as Slub;
     const po = k.layout.PAGE_OFFSET;
-    const C = kmemCacheLayout(k.layout.ptrSize);
+    const C = kmemCacheLayout(k.layout.ptrSize, k.config.sheaves !== undefined);
     const size = k.mem.read32(s - po + C.size_);
     const offset = k.mem.read32(s - po + C.offset);
     const slabFreelistOff = slabLayout(k.layout.ptrSize).freelist;

@@ -61,7 +61,7 @@ export function slabLists(k: Kernel, s: number, heads: readonly number[]): SlabL
     }
     // c->freelist is the first field of struct kmem_cache_cpu.
     const po = k.layout.PAGE_OFFSET;
-    const C = kmemCacheLayout(k.layout.ptrSize);
+    const C = kmemCacheLayout(k.layout.ptrSize, k.config.sheaves !== undefined);
     const cpuSlab = k.access.readPtr(s - po + C.cpu_slab);
     const offset = k.mem.read32(s - po + C.offset);
     for (let cpu = 0; cpu < cpus; cpu++) {

@@ -203,9 +203,9 @@ test('parallel mode: workers attached as CPUs exclude each other with spin_lock'
   assert.equal(k.smp.threads(), 1, 'both workers detached');
 });
 
-for (const workers of [2, 4]) {
-  test(`kmem stress with ${workers} workers: nothing handed out twice, nothing lost, no reports`, async () => {
-    const k = start_kernel(resolveConfig({ mem: '512M', cpus: workers }), { errors: 'log' });
+for (const { workers, sheaves } of [{ workers: 2 }, { workers: 4 }, { workers: 2, sheaves: 'all' as const }]) {
+  test(`kmem stress with ${workers} workers${sheaves ? `, sheaves ${sheaves}` : ''}: nothing handed out twice, nothing lost, no reports`, async () => {
+    const k = start_kernel(resolveConfig({ mem: '512M', cpus: workers, sheaves }), { errors: 'log' });
     const r = await runStress(k, { workers, seconds: 3, maxOps: 30000, seed: 7 });
     assert.equal(r.workers, workers);
     assert.ok(r.ops > 0 && r.per_worker_ops.every((n) => n > 0), 'every worker ran');

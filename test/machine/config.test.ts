@@ -338,3 +338,10 @@ test('error: a node whose share lies beyond the usable RAM', () => {
     nodes: [{ mem: '512M', cpus: [0, 1] }, { mem: '512M', cpus: [] }],
   }), 'nodes[1]', "nodes[1]: no usable RAM: the e820 map's RAM runs out before node 1's share");
 });
+
+test('sheaves: absent (6.12), opt-in (6.18) or all (7.0); anything else is an error', () => {
+  assert.equal(resolveConfig({}).sheaves, undefined);
+  assert.equal(resolveConfig({ sheaves: 'opt-in' }).sheaves, 'opt-in');
+  assert.equal(resolveConfig({ sheaves: 'all' }).sheaves, 'all');
+  throwsConfig(() => resolveConfig({ sheaves: 'some' }), 'sheaves', 'sheaves: expected one of opt-in, all, got "some"');
+});

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { start_kernel, type BootOptions } from '../../src/init/main.ts';
-import { SLAB_IMPLS as SLAB_IMPL_NAMES, resolveConfig, type MachineConfigInput, type SlabImpl } from '../../src/machine/config.ts';
+import { SLAB_IMPLS as SLAB_IMPL_NAMES, resolveConfig, type MachineConfigInput, type SheavesMode, type SlabImpl } from '../../src/machine/config.ts';
 import { readProc } from '../../src/fs/proc/procfs.ts';
 import type { Kernel } from '../../src/kernel/kernel.ts';
 import { NR_FREE_PAGES } from '../../src/mm/mmzone.ts';
@@ -23,6 +23,15 @@ export function boot(input: MachineConfigInput, opts: BootOptions = {}): Kernel 
  * property tests that are not about one implementation's internals) run on.
  */
 export const SLAB_IMPLS: readonly SlabImpl[] = SLAB_IMPL_NAMES;
+
+/**
+ * The machines the conformance tests run on: each implementation (labelled
+ * by its name), and SLUB with percpu sheaves for every cache (Linux 7.0).
+ */
+export const SLAB_MACHINES: readonly { label: string; slab: SlabImpl; sheaves?: SheavesMode }[] = [
+  ...SLAB_IMPLS.map((slab) => ({ label: slab, slab })),
+  { label: 'slub+sheaves', slab: 'slub', sheaves: 'all' },
+];
 
 /** Does the implementation have /proc/slabinfo and per-cache object counts (not SLOB)? */
 export function countsObjects(slab: SlabImpl): boolean {

@@ -18,15 +18,17 @@
  * draining the per-CPU page lists both times). The machines boot with
  * errors: 'throw', so any report the kernel would print fails the run.
  *
- * Every implementation runs the same sequences; SLOB, which keeps no
+ * Every implementation runs the same sequences, and SLUB with 7.0's percpu
+ * sheaves for every cache too (there the end compares each cache's active
+ * objects instead of pages: see footprint()); SLOB, which keeps no
  * per-cache counts and has no /proc/slabinfo, skips the count checks.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Kernel } from '../../src/kernel/kernel.ts';
-import type { SlabImpl } from '../../src/machine/config.ts';
-import { SLAB_IMPLS, boot, buddyFreePages, countsObjects, shrinkAll, slabCensus } from './helpers.ts';
+import type { SheavesMode, SlabImpl } from '../../src/machine/config.ts';
+import { SLAB_MACHINES, boot, buddyFreePages, countsObjects, shrinkAll, slabCensus } from './helpers.ts';
 
 const CTOR_MAGIC = 0x5ab1c7e0;
 
@@ -99,10 +101,31 @@ function gfpChoices(k: Kernel): number[] {
     k.GFP_KERNEL | k.__GFP_RECLAIMABLE, k.GFP_NOWAIT];
 }
 
-function run(slab: SlabImpl, cpus: number, cmds: Cmd[]): void {
-  const k = boot({ mem: '128M', cpus, slab }, { errors: 'throw' });
-  shrinkAll(k);
-  const before = buddyFreePages(k);
+/**
+ * Every cache shrunk: the pages the buddy allocator has free, or, with
+ * percpu sheaves, each cache's active objects (shrinking until nothing
+ * changes: a cache's sheaves are kmalloc objects, freed into kmalloc caches
+ * that may have been shrunk already, and which objects are the CPUs' main
+ * sheaves changes as sheaves are swapped, so pages may differ).
+ */
+function footprint(k: Kernel): number | string {
+  if (k.config.sheaves === undefined) {
+    shrinkAll(k);
+    return buddyFreePages(k);
+  }
+  let last = '';
+  for (let pass = 0; pass < 8; pass++) {
+    shrinkAll(k);
+    const now = k.slab.slabinfo().map((r) => `${r.name} ${r.info.active_objs}`).join('\n');
+    if (now === last) break;
+    last = now;
+  }
+  return last;
+}
+
+function run(slab: SlabImpl, cpus: number, cmds: Cmd[], sheaves?: SheavesMode): void {
+  const k = boot({ mem: '128M', cpus, slab, sheaves }, { errors: 'throw' });
+  const before = footprint(k);
   const caches: Cache[] = [];
   const created: number[] = []; // every kmem_cache_create() result, aliases included, to destroy at the end
   const live: Live[] = [];
@@ -232,22 +255,21 @@ function run(slab: SlabImpl, cpus: number, cmds: Cmd[]): void {
   }
   for (const s of created.reverse()) k.kmem_cache_destroy(s);
   for (const cache of caches) assert.ok(!k.slab.caches().includes(cache.s));
-  shrinkAll(k);
   k.rcu_barrier();
-  assert.equal(buddyFreePages(k), before, 'pages not given back after destroying the caches');
+  assert.equal(footprint(k), before, 'pages not given back after destroying the caches');
   assert.equal(k.bug.tainted, 0);
 }
 
-for (const slab of SLAB_IMPLS) {
+for (const { label, slab, sheaves } of SLAB_MACHINES) {
   for (const cpus of [1, 2]) {
-    test(`${slab}: random cache and kmalloc sequences on ${cpus} CPU(s), frees from any CPU`, () => {
-      fc.assert(fc.property(fc.array(cmdArb(cpus), { minLength: 20, maxLength: 160 }), (cmds) => run(slab, cpus, cmds)),
+    test(`${label}: random cache and kmalloc sequences on ${cpus} CPU(s), frees from any CPU`, () => {
+      fc.assert(fc.property(fc.array(cmdArb(cpus), { minLength: 20, maxLength: 160 }), (cmds) => run(slab, cpus, cmds, sheaves)),
         { numRuns: 40, seed: 20261122 + cpus });
     });
   }
 }
 
-for (const slab of SLAB_IMPLS) test(`${slab}: a long sequence with many objects per cache (slabs fill, go partial, empty, and move between CPUs)`, () => {
+for (const { label, slab, sheaves } of SLAB_MACHINES) test(`${label}: a long sequence with many objects per cache (slabs fill, go partial, empty, and move between CPUs)`, () => {
   const cmds: Cmd[] = [
     { op: 'create', size: 200, align: 0, hw: true, ctor: false, rcu: false, noMerge: true },
     { op: 'create', size: 40, align: 0, hw: false, ctor: true, rcu: false, noMerge: false },
@@ -263,5 +285,5 @@ for (const slab of SLAB_IMPLS) test(`${slab}: a long sequence with many objects 
     else if (r < 0.995) cmds.push({ op: 'free', pick: Math.floor(rnd() * 1e6), cpu });
     else cmds.push({ op: 'shrink', cache: Math.floor(rnd() * 3) });
   }
-  run(slab, 2, cmds);
+  run(slab, 2, cmds, sheaves);
 });

@@ -1,0 +1,148 @@
+/*
+ * SLUB's percpu sheaves, step by step (slub_sheaves.ts): which caches get
+ * sheaves and of what capacity, the main/spare/barn transitions of
+ * __pcs_replace_empty_main() and __pcs_replace_full_main() with the barn's
+ * MAX_FULL_SHEAVES limit, and the flushes (shrink, destroy) that empty them.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Kernel } from '../../src/kernel/kernel.ts';
+import { MAX_FULL_SHEAVES } from '../../src/mm/slub_sheaves.ts';
+import { boot, slabinfo, slub } from '../slab/helpers.ts';
+
+const CAP = 4;
+
+function setup(): { k: Kernel; s: number; state: () => { main: number; spare: number | null; full: number; empty: number }; active: () => number } {
+  const k = boot({ mem: '128M', cpus: 2, sheaves: 'opt-in' }, { errors: 'throw' });
+  const s = k.kmem_cache_create('sheaf_test', 64, { sheaf_capacity: CAP }, k.SLAB_NO_MERGE);
+  const sh = slub(k).sheaves!;
+  const state = () => {
+    const p = sh.pcsState(s, k.smp_processor_id());
+    const b = sh.barnCounts(sh.barnOf(s, 0));
+    return { main: p.mainSize, spare: p.spare === 0 ? null : p.spareSize, full: b.full, empty: b.empty };
+  };
+  return { k, s, state, active: () => slabinfo(k).get('sheaf_test')!.active };
+}
+
+test('6.18 opt-in: only a cache that asks gets sheaves, and not with slab debugging; 6.12 (no option) has none', () => {
+  const k = boot({ mem: '128M', cpus: 2, sheaves: 'opt-in' }, { errors: 'throw' });
+  const sh = slub(k).sheaves!;
+  const plain = k.kmem_cache_create('plain', 64, 0, k.SLAB_NO_MERGE, null);
+  const asked = k.kmem_cache_create('asked', 64, { sheaf_capacity: 32 }, 0);
+  const debug = k.kmem_cache_create('debug', 64, { sheaf_capacity: 32 }, k.SLAB_RED_ZONE);
+  assert.deepEqual([plain, asked, debug].map((s) => sh.has_sheaves(s)), [false, true, false]);
+  assert.equal(sh.sheaf_capacity(asked), 32);
+  assert.ok(k.slab.caches().filter((s) => sh.has_sheaves(s)).length === 1, 'no kmalloc cache has sheaves');
+  // a cache that asks for sheaves is not merged with another
+  assert.notEqual(k.kmem_cache_create('asked2', 64, { sheaf_capacity: 32 }, 0), asked);
+  // 6.18's struct sizes: kmem_cache_node with the barn pointer (the 6.18 host's 128-byte objects)
+  assert.equal(slabinfo(k).get('kmem_cache_node')!.objsize, 128);
+  const old = boot({ mem: '128M', cpus: 2 }, { errors: 'throw' });
+  assert.equal(slub(old).sheaves, null);
+  assert.equal(slabinfo(old).get('kmem_cache_node')!.objsize, 64);
+  assert.notEqual(old.kmem_cache_create('asked', 64, { sheaf_capacity: 32 }, 0), 0, 'sheaf_capacity is ignored');
+});
+
+test('7.0 all: every cache but the bootstrap and debug ones, capacity from calculate_sheaf_capacity()', () => {
+  const k = boot({ mem: '128M', cpus: 2, sheaves: 'all', cmdline: 'slab_debug=Z,dbg_cache' }, { errors: 'throw' });
+  const sh = slub(k).sheaves!;
+  const byName = new Map(k.slab.caches().map((s) => [k.slab.cacheName(s), s]));
+  assert.equal(sh.has_sheaves(byName.get('kmem_cache')!), false);
+  assert.equal(sh.has_sheaves(byName.get('kmem_cache_node')!), false);
+  // the sheaf fills its kmalloc bucket: (512 - 32) / 8 objects for small objects, and so on
+  const cap = (name: string) => sh.sheaf_capacity(byName.get(name)!);
+  assert.deepEqual(['kmalloc-8', 'kmalloc-192', 'kmalloc-256', 'kmalloc-1k', 'kmalloc-4k', 'kmalloc-8k'].map(cap), [60, 60, 28, 12, 4, 4]);
+  const c = k.kmem_cache_create('some_cache', 100, 0, 0, null);
+  assert.equal(sh.sheaf_capacity(c), 60);
+  assert.equal(sh.sheaf_capacity(k.kmem_cache_create('big_ask', 100, { sheaf_capacity: 100 }, 0)), 100, 'at least what was asked');
+  assert.equal(sh.has_sheaves(k.kmem_cache_create('dbg_cache', 100, 0, 0, null)), false, 'slab_debug=Z');
+});
+
+test('allocation: an empty main is replaced by a full sheaf, made from the slabs, the old one going to the barn', () => {
+  const { k, s, state, active } = setup();
+  assert.deepEqual(state(), { main: 0, spare: null, full: 0, empty: 0 });
+  const objs = [k.kmem_cache_alloc(s, k.GFP_KERNEL)];
+  assert.deepEqual(state(), { main: CAP - 1, spare: null, full: 0, empty: 1 }, 'alloc_full_sheaf(), the empty main to the barn');
+  assert.ok(active() >= CAP, 'the sheaf\'s objects are allocated as far as the slabs know');
+  for (let i = 1; i < CAP + 1; i++) objs.push(k.kmem_cache_alloc(s, k.GFP_KERNEL));
+  assert.deepEqual(state(), { main: CAP - 1, spare: null, full: 0, empty: 1 }, 'the barn\'s empty sheaf refilled and swapped in');
+  // without __GFP_DIRECT_RECLAIM no refill: the object comes from the slabs
+  for (let i = 0; i < CAP - 1; i++) objs.push(k.kmem_cache_alloc(s, k.GFP_KERNEL));
+  objs.push(k.kmem_cache_alloc(s, k.GFP_NOWAIT));
+  assert.deepEqual(state(), { main: 0, spare: null, full: 0, empty: 1 });
+  assert.equal(new Set(objs).size, objs.length);
+  for (const o of objs) k.kmem_cache_free(s, o);
+  k.kmem_cache_destroy(s);
+});
+
+test('free: a full main becomes the spare, then goes to the barn for an empty sheaf; the spare serves allocations', () => {
+  const { k, s, state } = setup();
+  const objs: number[] = [];
+  for (let i = 0; i < 3 * CAP; i++) objs.push(k.kmem_cache_alloc(s, k.GFP_KERNEL));
+  assert.deepEqual(state(), { main: 0, spare: null, full: 0, empty: 1 });
+  for (let i = 0; i < CAP; i++) k.kmem_cache_free(s, objs.pop()!);
+  assert.deepEqual(state(), { main: CAP, spare: null, full: 0, empty: 1 });
+  k.kmem_cache_free(s, objs.pop()!);
+  assert.deepEqual(state(), { main: 1, spare: CAP, full: 0, empty: 0 }, 'the barn\'s empty sheaf is the new main');
+  for (let i = 1; i < CAP; i++) k.kmem_cache_free(s, objs.pop()!);
+  k.kmem_cache_free(s, objs.pop()!);
+  assert.deepEqual(state(), { main: 1, spare: CAP, full: 1, empty: 0 }, 'a new empty sheaf; the full main to the barn');
+  // allocating: main, then the spare (swap), then the barn's full sheaf
+  for (let i = 0; i < 1 + CAP; i++) objs.push(k.kmem_cache_alloc(s, k.GFP_KERNEL));
+  assert.deepEqual(state(), { main: 0, spare: 0, full: 1, empty: 0 });
+  objs.push(k.kmem_cache_alloc(s, k.GFP_KERNEL));
+  assert.deepEqual(state(), { main: CAP - 1, spare: 0, full: 0, empty: 1 });
+  for (const o of objs) k.kmem_cache_free(s, o);
+  k.kmem_cache_destroy(s);
+});
+
+test(`the barn keeps at most MAX_FULL_SHEAVES (${MAX_FULL_SHEAVES}) full sheaves; then the full spare is flushed to the slabs`, () => {
+  const { k, s, state, active } = setup();
+  const n = (MAX_FULL_SHEAVES + 4) * CAP;
+  const objs: number[] = [];
+  for (let i = 0; i < n; i++) objs.push(k.kmem_cache_alloc(s, k.GFP_KERNEL));
+  for (const o of objs) k.kmem_cache_free(s, o);
+  const st = state();
+  assert.equal(st.full, MAX_FULL_SHEAVES);
+  assert.equal(st.spare, CAP);
+  // the rest went back to the slabs (all active while on the CPU slab: SLUB counts only node partial slabs' free objects)
+  assert.ok(active() >= st.main + st.spare! + st.full * CAP);
+  assert.ok(st.main + st.spare! + st.full * CAP < n);
+  k.kmem_cache_shrink(s);
+  assert.deepEqual(state(), { main: 0, spare: null, full: 0, empty: 0 }, 'shrink flushes the CPU\'s sheaves and empties the barn');
+  assert.equal(active(), 0);
+  assert.equal(slabinfo(k).get('sheaf_test')!.num, 0, 'no slab left');
+});
+
+test('other CPUs\' sheaves are flushed too, and destroying a cache whose objects sit in sheaves reports nothing', () => {
+  const { k, s, active } = setup();
+  const sh = slub(k).sheaves!;
+  for (const cpu of [0, 1]) {
+    k.set_cpu(cpu);
+    const objs = Array.from({ length: 3 }, () => k.kmem_cache_alloc(s, k.GFP_KERNEL));
+    for (const o of objs) k.kmem_cache_free(s, o);
+  }
+  k.set_cpu(0);
+  assert.ok(sh.has_pcs_used(0, s) && sh.has_pcs_used(1, s));
+  assert.ok(active() > 0);
+  k.kmem_cache_destroy(s);
+  assert.ok(!k.slab.caches().includes(s));
+  assert.ok(!k.log.dmesg().includes('still has objects'), k.log.dmesg());
+});
+
+test('kmem_cache_alloc_bulk / kmem_cache_free_bulk go through the sheaves', () => {
+  const { k, s, state } = setup();
+  const p = k.kmalloc(64 * k.layout.ptrSize, k.GFP_KERNEL);
+  assert.equal(k.kmem_cache_alloc_bulk(s, k.GFP_KERNEL, 10, p), 10);
+  const objs = Array.from({ length: 10 }, (_, i) => k.kaddr.readPtr(p + i * k.layout.ptrSize));
+  assert.equal(new Set(objs).size, 10);
+  k.kmem_cache_free_bulk(s, 10, p);
+  const st = state();
+  assert.ok(st.main > 0, 'freed into the main sheaf');
+  // the bulk allocation takes from the sheaves first
+  assert.equal(k.kmem_cache_alloc_bulk(s, k.GFP_KERNEL, 2, p), 2);
+  assert.equal(state().main, st.main - 2);
+  k.kmem_cache_free_bulk(s, 2, p);
+  k.kfree(p);
+  k.kmem_cache_destroy(s);
+});
