@@ -1,7 +1,8 @@
 /*
  * kmem/heap benchmarks (issue 9), in one run:
  *
- * 1. One thread, one op = one alloc + one free, measured interleaved
+ * 1. One thread, one op = one alloc + one free, each allocator in a
+ *    process of its own (bench/isolated.ts says why), measured interleaved
  *    (bench/harness.ts) with the same workloads and harness as the slab
  *    rows (bench/slab.ts allocatorTasks: 64 B lifo; 8..4096 log-uniform
  *    with 10,000 live): kmem/heap's alloc/free and a 64-byte pool; next
@@ -23,10 +24,10 @@ import { availableParallelism } from 'node:os';
 import { Heap } from '../src/heap/index.ts';
 import { heapBundleSize } from '../src/node/heap_build.ts';
 import { startTsWorker } from '../src/node/ts_worker.ts';
-import { rawTasks } from './alloc.ts';
-import { measureInterleaved, median, table, type Task, type TaskResult } from './harness.ts';
+import { median, table, type Task, type TaskResult } from './harness.ts';
 import { LOCK_SLOTS, type HeapWorkerData } from './heap_worker.ts';
-import { allocatorTasks, jsAllocatorTasks, segregatedTasks, THING_LABEL, TLSF_LABEL } from './slab.ts';
+import { measureIsolated } from './isolated.ts';
+import { allocatorTasks, THING_LABEL, TLSF_LABEL } from './slab.ts';
 
 export const HEAP_LABEL = 'kmem/heap alloc/free';
 const POOL_LABEL = 'kmem/heap pool(64) alloc/free, lifo';
@@ -109,19 +110,23 @@ async function workerRows(quick: boolean, log: (m: string) => void): Promise<Wor
   return rows;
 }
 
-export async function heapBenches(quick: boolean, log: (m: string) => void): Promise<HeapBenchResults> {
-  const js = await jsAllocatorTasks(log);
-  const heapTasks = allocatorTasks(HEAP_LABEL, () => {
+/** kmem/heap's one-thread rows: alloc/free on the slab workloads, and a 64-byte pool (bench/isolated.ts runs them in a process of their own). */
+export function heapTasks(): Task[] {
+  const rows = allocatorTasks(HEAP_LABEL, () => {
     const heap = Heap.create({ size: HEAP_BYTES });
     return { alloc: (n) => heap.alloc(n), free: (p) => heap.free(p) };
   });
-  log('heap: one thread');
-  const single = measureInterleaved([rawTasks(1 << 16)[0], ...segregatedTasks(), ...js.tasks, ...heapTasks, poolTask()], {
-    rounds: quick ? 3 : 9, targetMs: quick ? 15 : 40, progress: log,
+  return [...rows, poolTask()];
+}
+
+export async function heapBenches(quick: boolean, log: (m: string) => void): Promise<HeapBenchResults> {
+  log('heap: one thread (each allocator in a process of its own)');
+  const { results: single, notes } = measureIsolated(['raw', 'segregated', 'thing', 'tlsf', 'heap'], {
+    rounds: quick ? 3 : 9, targetMs: quick ? 15 : 40, repeats: quick ? 1 : 2, log,
   });
   const workers = await workerRows(quick, log);
   const b = await heapBundleSize();
-  return { single, note: js.note, workers, bundle: { bytes: b.bytes, gzip: b.gzip, top: b.inputs.slice(0, 8) } };
+  return { single, note: notes.join('; '), workers, bundle: { bytes: b.bytes, gzip: b.gzip, top: b.inputs.slice(0, 8) } };
 }
 
 const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');

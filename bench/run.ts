@@ -28,7 +28,8 @@ import { summariseFiles, type ProfileSummary } from './cpuprofile.ts';
 import { measureInterleaved, table, timerOverheadNs, type TaskResult } from './harness.ts';
 import { listHeadModelTask, pcpPathModelTask } from './models.ts';
 import { PROFILE_LOOP } from './profile_order0.ts';
-import { implementationTasks, jsAllocatorTasks, segregatedTasks, slabTasks, THING_LABEL, TLSF_LABEL } from './slab.ts';
+import { measureIsolated } from './isolated.ts';
+import { THING_LABEL, TLSF_LABEL } from './slab.ts';
 import { formatVmalloc, vmallocBenches } from './vmalloc.ts';
 import { formatHeap, heapBenches, heapTargets } from './heap.ts';
 import { formatSmp, smpBenches, smpTargets } from './smp.ts';
@@ -92,31 +93,18 @@ function allocBenches() {
 
 /**
  * The slab allocator next to its JS baselines and two JS allocators
- * (@thi.ng/malloc, AssemblyScript's TLSF in wasm; bench/slab.ts), in one
- * interleaved measurement on its own 4 GiB 2-CPU machine (SLUB's pages
- * must all be back afterwards), with the same slab rows on a SLAB, a SLOB
- * and a SLQB machine of their own.
+ * (@thi.ng/malloc, AssemblyScript's TLSF in wasm; bench/slab.ts), with the
+ * same slab rows on SLUB with sheaves, SLAB, SLOB and SLQB machines of
+ * their own: each allocator and each kernel in a process of its own
+ * (bench/isolated.ts; SLUB's pages must all be back afterwards).
  */
 async function slabBenches() {
-  const js = await jsAllocatorTasks(log);
-  if (js.note) log(js.note);
-  log('slab: booting a 4 GiB x86_64 machine, 2 CPUs');
-  const k = start_kernel(resolveConfig({ mem: '4G', cpus: 2 }));
-  const shrinkAll = () => {
-    for (const s of k.slab.caches()) k.kmem_cache_shrink(s);
-    k.drain_all_pages();
-  };
-  shrinkAll();
-  const freeBefore = freePagesTotal(k);
-  // the same rows on SLAB, SLOB and SLQB machines of their own ("SLAB: ..."), in the same interleaved run
-  const others = implementationTasks((slab) => start_kernel(resolveConfig({ mem: '4G', cpus: 2, slab })));
-  const results = measureInterleaved([rawTasks(1 << 16)[0], ...segregatedTasks(), ...js.tasks, ...slabTasks(k), ...others], {
-    rounds: QUICK ? 3 : 11, targetMs: QUICK ? 10 : 40, progress: log,
+  log('slab: each allocator and each kernel (4 GiB x86_64, 2 CPUs) in a process of its own');
+  const { results, notes } = measureIsolated(['raw', 'segregated', 'thing', 'tlsf', 'slub', 'sheaves', 'slab', 'slob', 'slqb'], {
+    rounds: QUICK ? 3 : 11, targetMs: QUICK ? 10 : 40, repeats: QUICK ? 1 : 2, log,
   });
-  shrinkAll();
-  const freeAfter = freePagesTotal(k);
-  if (freeAfter !== freeBefore) throw new Error(`slab benchmarks leaked pages: ${freeBefore} free before, ${freeAfter} after`);
-  return { results, note: js.note };
+  notes.forEach(log);
+  return { results, note: notes.join('; ') };
 }
 
 /** The baseline (raw free list, same access pattern) of each kernel row. */
@@ -183,6 +171,8 @@ function slabTargets(slab: readonly TaskResult[], note: string): Target[] {
   const kmalloc = find('kmalloc/kfree 8..4096 mixed');
   const thing = find(`${THING_LABEL}, 64 B`);
   const tlsf = find(`${TLSF_LABEL}, 8..4096 mixed`);
+  const sheafCache = find('kmem_cache 64 B (sheaf_capacity 32)');
+  const sheafKmalloc = find('sheaves all: kmalloc/kfree 8..4096 mixed');
   const missing = (what: string) => `${what} not measured${note ? ` (${note})` : ''}`;
   const out: Target[] = [];
   if (cache && raw) {
@@ -205,6 +195,14 @@ function slabTargets(slab: readonly TaskResult[], note: string): Target[] {
         measured: `${fmt(tlsf.ns / kmalloc.ns, 2)}x as fast (${fmt(kmalloc.ns)} vs ${fmt(tlsf.ns)} ns)`, met: 2 * kmalloc.ns <= tlsf.ns }
       : { what: 'kmalloc/kfree 8..4096 mixed (window 10k) vs AssemblyScript TLSF from JS', target: '>= 2x faster',
         measured: missing('TLSF'), met: false });
+  }
+  if (sheafCache && thing) {
+    out.push({ what: 'kmem_cache 64 B pair with sheaves (capacity 32) vs @thi.ng/malloc 64 B pair', target: 'faster',
+      measured: `${fmt(sheafCache.ns / thing.ns, 2)}x its time (${fmt(sheafCache.ns)} vs ${fmt(thing.ns)} ns)`, met: sheafCache.ns < thing.ns });
+  }
+  if (sheafKmalloc && tlsf) {
+    out.push({ what: 'kmalloc/kfree 8..4096 mixed with sheaves \'all\' vs AssemblyScript TLSF from JS', target: '>= 2x faster',
+      measured: `${fmt(tlsf.ns / sheafKmalloc.ns, 2)}x as fast (${fmt(sheafKmalloc.ns)} vs ${fmt(tlsf.ns)} ns)`, met: 2 * sheafKmalloc.ns <= tlsf.ns });
   }
   return out;
 }

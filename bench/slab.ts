@@ -30,9 +30,11 @@
  *                            exports once per alloc and once per free. One
  *                            instance (its own wasm memory) per workload.
  *
- * The kernel rows run on SLUB (unprefixed) and, through
- * implementationTasks(), on SLAB, SLOB and SLQB machines of their own
- * ("SLAB: ..." rows), all interleaved in the same run.
+ * The kernel rows run on SLUB (unprefixed), on SLUB with percpu sheaves
+ * (sheafTasks(): a sheaf_capacity 32 cache, and kmalloc on a machine booted
+ * with sheaves 'all'), and on SLAB, SLOB and SLQB machines of their own
+ * ("SLAB: ..." rows). Each allocator and each kernel is measured in a
+ * process of its own (bench/isolated.ts, which says why).
  *
  * `node --import tsx bench/slab.ts` runs these alone; bench/run.ts runs them
  * with the rest.
@@ -116,16 +118,35 @@ export function slabTasks(k: Kernel): Task[] {
   ];
 }
 
-/** The slab implementations other than SLUB, in the order of the issue (SLUB's rows are the unprefixed ones). */
-export const OTHER_SLAB_IMPLS = ['slab', 'slob', 'slqb'] as const;
-
 /**
- * The same two rows on a machine per other implementation (boot(impl)
- * boots it), named "SLAB: ...", "SLOB: ...", "SLQB: ...", so that one
- * interleaved run measures SLUB, SLAB, SLOB and SLQB together.
+ * SLUB with percpu sheaves (src/mm/slub_sheaves.ts): the 64 B lifo row on a
+ * cache created with 6.18's args.sheaf_capacity = 32 (kOptIn: a machine
+ * booted with sheaves 'opt-in'), and the mixed kmalloc row on a machine
+ * booted with sheaves 'all' (7.0: the kmalloc caches have sheaves).
  */
-export function implementationTasks(boot: (slab: string) => Kernel): Task[] {
-  return OTHER_SLAB_IMPLS.flatMap((impl) => slabTasks(boot(impl)).map((t) => ({ ...t, name: `${impl.toUpperCase()}: ${t.name}` })));
+export function sheafTasks(kOptIn: Kernel, kAll: Kernel): Task[] {
+  const gfp = kOptIn.GFP_KERNEL;
+  const cache = kOptIn.kmem_cache_create('bench_64_sheaf', 64, { sheaf_capacity: 32 }, kOptIn.SLAB_NO_MERGE);
+  if (cache === 0) noMem('kmem_cache_create');
+  return [
+    {
+      name: 'kmem_cache 64 B (sheaf_capacity 32), lifo', unit: 'pair',
+      run(n) {
+        let sum = 0;
+        for (let i = 0; i < n; i++) {
+          const obj = kOptIn.kmem_cache_alloc(cache, gfp);
+          if (obj === 0) noMem('kmem_cache_alloc');
+          sum = (sum + obj) | 0;
+          kOptIn.kmem_cache_free(cache, obj);
+        }
+        return sum;
+      },
+      teardown() {
+        kOptIn.kmem_cache_destroy(cache);
+      },
+    },
+    { ...slabTasks(kAll)[1], name: `sheaves all: kmalloc/kfree 8..4096 mixed, window ${SLAB_WINDOW}` },
+  ];
 }
 
 /** Plain segregated free lists: one LIFO stack of object numbers per size class. */
@@ -314,25 +335,13 @@ export function tlsfTasks(mod: WebAssembly.Module): Task[] {
   });
 }
 
-/** The JS-allocator rows, with a note when TLSF could not be built. */
-export async function jsAllocatorTasks(log: (msg: string) => void = () => {}): Promise<{ tasks: Task[]; note: string }> {
-  const mod = await loadTlsf(log);
-  if (typeof mod === 'string') return { tasks: thingTasks(), note: `AssemblyScript TLSF skipped: ${mod}` };
-  return { tasks: [...thingTasks(), ...tlsfTasks(mod)], note: '' };
-}
-
 async function main(): Promise<void> {
-  const { start_kernel } = await import('../src/init/main.ts');
-  const { resolveConfig } = await import('../src/machine/config.ts');
-  const { measureInterleaved, table } = await import('./harness.ts');
-  const { rawTasks } = await import('./alloc.ts');
-  const k = start_kernel(resolveConfig({ mem: '4G', cpus: 2 }));
-  // the same rows on each slab implementation (SLUB first, unprefixed)
-  const others = implementationTasks((slab) => start_kernel(resolveConfig({ mem: '4G', cpus: 2, slab })));
-  const js = await jsAllocatorTasks((m) => process.stderr.write(m + '\n'));
-  if (js.note) process.stdout.write(js.note + '\n');
-  const tasks = [rawTasks(1 << 20)[0], ...segregatedTasks(), ...js.tasks, ...slabTasks(k), ...others];
-  const results = measureInterleaved(tasks, { rounds: 7, targetMs: 40, progress: (m) => process.stderr.write(m + '\n') });
+  const { table } = await import('./harness.ts');
+  const { measureIsolated } = await import('./isolated.ts');
+  const { results, notes } = measureIsolated(['raw', 'segregated', 'thing', 'tlsf', 'slub', 'sheaves', 'slab', 'slob', 'slqb'], {
+    rounds: 7, targetMs: 40, log: (m) => process.stderr.write(m + '\n'),
+  });
+  for (const n of notes) process.stdout.write(n + '\n');
   process.stdout.write(table(['benchmark', 'ns/pair', 'min..max'],
     results.map((r) => [r.name, r.ns.toFixed(r.ns < 10 ? 2 : 1), `${r.min.toFixed(1)}..${r.max.toFixed(1)}`])) + '\n');
 }

@@ -1,5 +1,5 @@
 /*
- * The slab rows of bench/slab.ts timed by the process's CPU time
+ * The slab rows of bench/slab.ts (SLUB's with and without percpu sheaves) timed by the process's CPU time
  * (process.cpuUsage(): user + system) instead of the wall clock, in
  * interleaved rounds (the first discarded), median [min..max]. On a loaded
  * machine a wall-clock median includes the time the process waited for a
@@ -10,7 +10,7 @@
 import { start_kernel } from '../src/init/main.ts';
 import { resolveConfig } from '../src/machine/config.ts';
 import { table, type Task } from './harness.ts';
-import { loadTlsf, segregatedTasks, slabTasks, thingTasks, tlsfTasks } from './slab.ts';
+import { loadTlsf, segregatedTasks, sheafTasks, slabTasks, thingTasks, tlsfTasks } from './slab.ts';
 
 const ROUNDS = 9;
 
@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   const k = start_kernel(resolveConfig({ mem: '4G', cpus: 2 }));
   const mod = await loadTlsf();
   // @thi.ng/malloc's mixed row takes hundreds of µs a pair: its 64 B row only
-  const tasks: Task[] = [thingTasks()[0], ...(typeof mod === 'string' ? [] : tlsfTasks(mod)), ...segregatedTasks(), ...slabTasks(k)];
+  const sheaves = sheafTasks(start_kernel(resolveConfig({ mem: '4G', cpus: 2, sheaves: 'opt-in' })),
+    start_kernel(resolveConfig({ mem: '4G', cpus: 2, sheaves: 'all' })));
+  const tasks: Task[] = [thingTasks()[0], ...(typeof mod === 'string' ? [] : tlsfTasks(mod)), ...segregatedTasks(), ...slabTasks(k), ...sheaves];
   const ops = tasks.map((t) => (t.name.includes('mixed') ? 20000 : 1000000));
   const samples: number[][] = tasks.map(() => []);
   for (let r = 0; r < ROUNDS; r++) {

@@ -27,7 +27,7 @@
  * Bad frees throw the kernel's report (kasan.ts) and change nothing.
  */
 import { PAGE_SIZE } from '../arch/x86/layout.ts';
-import { __GFP_NOWARN, __GFP_ZERO } from '../include/linux/gfp_types.ts';
+import { GFP_KERNEL, __GFP_NORETRY, __GFP_NOWARN, __GFP_ZERO } from '../include/linux/gfp_types.ts';
 import { KMALLOC_MAX_CACHE_SIZE, KMALLOC_MAX_SIZE, SLAB_NO_MERGE } from '../include/linux/slab.ts';
 import { kmemCacheArgs, type SlabCommon } from '../mm/slab_common.ts';
 import type { Slub } from '../mm/slub.ts';
@@ -37,10 +37,9 @@ import {
   HEAP_DEBUG_CMDLINE, H_LARGE_BLOCKS, H_LARGE_PAGES, H_MAGIC, H_MUTEX, H_NR_POOLS, H_POOLS, H_SHADOW, KMEM_HEAP_MAGIC, MAX_POOLS,
   MAX_SHADOW_CHUNKS, attachHeapMachine, bootHeapMachine, heapConfig,
 } from './machine.ts';
-import {
-  KasanReports, SHADOW_CHUNK_MASK, SHADOW_CHUNK_SHIFT, SHADOW_FREE, SHADOW_LIVE, SHADOW_LIVE_PAGES, allocShadow,
-} from './kasan.ts';
+import * as kasan from './kasan.ts';
 import { Pool, type PoolContext } from './pool.ts';
+import { SheafFastpath } from './sheaf_fastpath.ts';
 import { heapStats, type HeapStats } from './stats.ts';
 
 export interface HeapOptions {
@@ -68,6 +67,10 @@ export interface SharedHeap {
   /** Physical address of struct kmem_heap. */
   header: number;
 }
+
+// Module-local copies: V8 checks an imported binding at every use, a local const it folds into the code.
+const { KasanReports, SHADOW_CHUNK_MASK, SHADOW_CHUNK_SHIFT, SHADOW_FREE, SHADOW_LIVE, SHADOW_LIVE_PAGES, allocShadow } = kasan;
+type KasanReports = kasan.KasanReports;
 
 /** Requests up to this size come from a kmalloc cache; above it, whole pages. */
 const SMALL_MAX = KMALLOC_MAX_CACHE_SIZE;
@@ -101,14 +104,23 @@ export class Heap {
   readonly header: number;
   private readonly slab: SlabCommon;
   private readonly po: number;
-  private readonly gfp = __GFP_NOWARN;
-  private readonly gfpZero = __GFP_NOWARN | __GFP_ZERO;
   /**
-   * kmalloc_slab() of each size 1..SMALL_MAX, done once: alloc(n) is then
-   * what kmalloc(n) of a constant n compiles to, an allocation from that
-   * cache (the kmalloc caches are made at boot and never change).
+   * How the heap allocates: GFP_KERNEL (a thread that may wait: sheaves are
+   * refilled from the slabs, memory is reclaimed when short), one try at
+   * reclaim and no OOM killer (__GFP_NORETRY), no warning when it fails
+   * (alloc returns 0).
    */
-  private readonly cacheBySize: Float64Array;
+  private readonly gfp = GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN;
+  private readonly gfpZero = GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN | __GFP_ZERO;
+  /**
+   * kmalloc_slab() of each size 1..SMALL_MAX, done once, as physical
+   * addresses: alloc(n) is then what kmalloc(n) of a constant n compiles
+   * to, an allocation from that cache (the kmalloc caches are made at boot
+   * and never change).
+   */
+  private readonly cachePaBySize: Int32Array;
+  /** SLUB's sheaf pop and push for this thread's CPU; null on a debug heap (its caches have no sheaves). */
+  private readonly fast: SheafFastpath | null;
   /** Physical address of each shadow chunk. */
   private readonly shadow: Int32Array;
   private readonly kasan: KasanReports;
@@ -142,11 +154,13 @@ export class Heap {
     if (this.u32[(header + H_MAGIC) >>> 2] !== KMEM_HEAP_MAGIC) throw new Error('kmem/heap: not a heap (bad magic in the header)');
     this.shadow = new Int32Array(MAX_SHADOW_CHUNKS);
     for (let i = 0; i < MAX_SHADOW_CHUNKS; i++) this.shadow[i] = this.u32[(header + H_SHADOW + 4 * i) >>> 2];
-    this.cacheBySize = new Float64Array(SMALL_MAX + 1);
-    for (let n = 1; n <= SMALL_MAX; n++) this.cacheBySize[n] = this.slab.kmalloc_slab(n, this.gfp);
+    this.cachePaBySize = new Int32Array(SMALL_MAX + 1);
+    for (let n = 1; n <= SMALL_MAX; n++) this.cachePaBySize[n] = this.slab.kmalloc_slab(n, this.gfp) - this.po;
+    const words = this.slub.fastpath.sheafWords(this.cpu);
+    this.fast = words === null || this.debug ? null : new SheafFastpath(this.i32, words, this.po, m.sparse);
     this.kasan = new KasanReports(m, this.slub);
     this.poolCtx = {
-      slab: this.slab, u8: this.u8, shadow: this.shadow, po: this.po, gfp: this.gfp, kasan: this.kasan,
+      slab: this.slab, fast: this.fast, u8: this.u8, shadow: this.shadow, po: this.po, gfp: this.gfp, kasan: this.kasan,
       notASlab: () => m.bug.warn('mm/slub.c', 4756, 'kmem_cache_free', 'virt_to_cache: Object is not a Slab page!', []),
     };
   }
@@ -190,9 +204,13 @@ export class Heap {
   /** n bytes (contents undefined, at least 8-byte aligned), or 0 when memory is exhausted. alloc(0) is a minimal block. */
   alloc(n: number): number {
     if ((n | 0) !== n || n <= 0 || n > SMALL_MAX) return this.allocOther(n, this.gfp);
-    const va = this.slab.kmem_cache_alloc(this.cacheBySize[n], this.gfp);
-    if (va === 0) return 0;
-    const p = va - this.po;
+    const sPa = this.cachePaBySize[n];
+    let p = this.fast === null ? 0 : this.fast.alloc(sPa);
+    if (p === 0) {
+      const va = this.slab.kmem_cache_alloc(sPa + this.po, this.gfp);
+      if (va === 0) return 0;
+      p = va - this.po;
+    }
     this.u8[this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3)] = SHADOW_LIVE;
     return p;
   }
@@ -200,7 +218,7 @@ export class Heap {
   /** alloc(n) with the block zeroed. */
   calloc(n: number): number {
     if ((n | 0) !== n || n <= 0 || n > SMALL_MAX) return this.allocOther(n, this.gfpZero);
-    const va = this.slab.kmem_cache_alloc(this.cacheBySize[n], this.gfpZero);
+    const va = this.slab.kmem_cache_alloc(this.cachePaBySize[n] + this.po, this.gfpZero);
     if (va === 0) return 0;
     const p = va - this.po;
     this.u8[this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3)] = SHADOW_LIVE;
@@ -237,6 +255,7 @@ export class Heap {
       return;
     }
     this.u8[sh] = SHADOW_FREE;
+    if (this.fast !== null && this.fast.free(p, 0)) return;
     try {
       this.slab.kfree(p + this.po);
     } catch (e) {
@@ -344,7 +363,7 @@ export class Heap {
   kmallocCaches(): { size: number; cache: number }[] {
     const out: { size: number; cache: number }[] = [];
     for (let n = 1; n <= SMALL_MAX; n++) {
-      const s = this.cacheBySize[n];
+      const s = this.cachePaBySize[n] + this.po;
       if (out.length === 0 || out[out.length - 1].cache !== s) out.push({ size: this.slab.kmem_cache_size(s), cache: s });
     }
     return out.sort((a, b) => a.size - b.size);

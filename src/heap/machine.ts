@@ -14,6 +14,13 @@
  * physical address of the block and __va(p) = p + PAGE_OFFSET. (Measured
  * on a loaded machine, the 64 B and mixed pairs cost the same on both.)
  *
+ * SLUB runs as Linux 7.0 runs it, with percpu sheaves on every cache
+ * (sheaves: 'all'; src/mm/slub_sheaves.ts): an allocation pops an object
+ * from this CPU's sheaf of its size class and a free pushes it onto the
+ * sheaf of its own class, whichever slab it came from, which is what makes
+ * the mixed-size workload fast; sheaf_fastpath.ts does both on the heap's
+ * one typed array.
+ *
  * The compact image (MachineConfig.compact) starts right after page 0, so
  * physical page 0 stays unused and 0 can mean NULL. The machine's RAM is
  * one SharedArrayBuffer of exactly `size` bytes (one host section, so at
@@ -66,12 +73,12 @@ export function heapConfig(size: number, workers: number, debug: boolean): Machi
     throw new RangeError(`kmem/heap: ${size} bytes is more than ${HEAP_MAX_SIZE} (128 MiB), the largest heap one SharedArrayBuffer holds`);
   }
   if (bytes < HEAP_MIN_SIZE) throw new RangeError(`kmem/heap: ${size} bytes is less than the smallest heap, ${HEAP_MIN_SIZE} (2 MiB)`);
-  // what resolveConfig({ arch: 'i386', mem, cpus, compact: true, mmio: [], e820: [RAM from 0] }) gives,
+  // what resolveConfig({ arch: 'i386', mem, cpus, compact: true, sheaves: 'all', mmio: [], e820: [RAM from 0] }) gives,
   // written out so that the bundle leaves the configuration parser out
   return {
     arch: 'i386', memBytes: bytes, cpus: workers, nodes: [{ memBytes: bytes, cpus: Array.from({ length: workers }, (_, c) => c) }],
     e820: [{ start: 0, end: bytes, type: 'usable' }], mmio: [], pae: false, seed: 1, cmdline: debug ? HEAP_DEBUG_CMDLINE : '',
-    compact: true,
+    compact: true, sheaves: 'all',
   };
 }
 

@@ -10,22 +10,31 @@
  * the pool of that name another thread created.
  */
 import type { SlabCommon } from '../mm/slab_common.ts';
-import { SHADOW_CHUNK_MASK, SHADOW_CHUNK_SHIFT, SHADOW_FREE, SHADOW_LIVE, SHADOW_LIVE_PAGES, type KasanReports } from './kasan.ts';
+import type { SheafFastpath } from './sheaf_fastpath.ts';
+import * as kasan from './kasan.ts';
+
+// Module-local copies: V8 checks an imported binding at every use, a local const it folds into the code.
+const { SHADOW_CHUNK_MASK, SHADOW_CHUNK_SHIFT, SHADOW_FREE, SHADOW_LIVE, SHADOW_LIVE_PAGES } = kasan;
 
 /** What a pool shares with its heap (immutable after creation). */
 export interface PoolContext {
   slab: SlabCommon;
+  /** The heap's sheaf fast paths (null: the kernel's entry points do everything). */
+  fast: SheafFastpath | null;
   u8: Uint8Array;
   shadow: Int32Array;
   po: number;
   gfp: number;
-  kasan: KasanReports;
+  kasan: kasan.KasanReports;
   /** The kernel's warning for a block that is in no slab ("virt_to_cache: Object is not a Slab page!"). */
   notASlab: () => void;
 }
 
 export class Pool {
   private readonly slab: SlabCommon;
+  private readonly fast: SheafFastpath | null;
+  /** __pa() of the pool's struct kmem_cache. */
+  private readonly cachePa: number;
   private readonly u8: Uint8Array;
   private readonly shadow: Int32Array;
   private readonly po: number;
@@ -44,6 +53,8 @@ export class Pool {
     readonly usableSize: number,
   ) {
     this.slab = ctx.slab;
+    this.fast = ctx.fast;
+    this.cachePa = cache - ctx.po;
     this.u8 = ctx.u8;
     this.shadow = ctx.shadow;
     this.po = ctx.po;
@@ -53,9 +64,12 @@ export class Pool {
 
   /** An object (its heap address, at least 8-byte aligned, contents undefined), or 0 when memory is exhausted. */
   alloc(): number {
-    const va = this.slab.kmem_cache_alloc(this.cache, this.gfp);
-    if (va === 0) return 0;
-    const p = va - this.po;
+    let p = this.fast === null ? 0 : this.fast.alloc(this.cachePa);
+    if (p === 0) {
+      const va = this.slab.kmem_cache_alloc(this.cache, this.gfp);
+      if (va === 0) return 0;
+      p = va - this.po;
+    }
     this.u8[this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3)] = SHADOW_LIVE;
     return p;
   }
@@ -71,6 +85,7 @@ export class Pool {
       this.ctx.kasan.badFree(p, 'kmem_cache_free', state);
     }
     this.u8[sh] = SHADOW_FREE;
+    if (this.fast !== null && this.fast.free(p, this.cachePa)) return;
     try {
       this.slab.kmem_cache_free(this.cache, p + this.po);
     } catch (e) {

@@ -7,14 +7,18 @@
  * Per cache (a kmalloc size class or a pool), as SLUB knows it:
  *
  *   objects in its slabs (kmem_cache_node nr_objs)
- *     - free objects: on a CPU's lockless freelist (kmem_cache_cpu.freelist),
- *       freed into a CPU slab by other CPUs (objects - inuse), in CPU
- *       partial and node partial slabs (objects - inuse)
+ *     - free objects: in the CPUs' main and spare sheaves and in the
+ *       barn's full sheaves (slub_sheaves.ts), on a CPU's lockless
+ *       freelist (kmem_cache_cpu.freelist), freed into a CPU slab by other
+ *       CPUs (objects - inuse), in CPU partial and node partial slabs
+ *       (objects - inuse)
+ *     - the kernel's own objects in a kmalloc class: the sheaves and barns
+ *       themselves (struct slab_sheaf, struct node_barn are kmalloc'd)
  *     = live objects
  *
- * Per worker (CPU): what its per-CPU caches hold, the free objects of its
- * CPU slabs and CPU partial slabs across all the heap's caches, and the
- * pages on its per-CPU page lists.
+ * Per worker (CPU): what its per-CPU caches hold, the objects in its
+ * sheaves and the free objects of its CPU slabs and CPU partial slabs
+ * across all the heap's caches, and the pages on its per-CPU page lists.
  *
  *   size = liveBytes + cachedBytes + freeBytes + overheadBytes
  *
@@ -28,6 +32,7 @@ import { PAGE_SIZE, ptr64FromWords } from '../arch/x86/layout.ts';
 import { NR_FREE_PAGES } from '../mm/mmzone.ts';
 import { BOOT_THREAD_ID } from '../kernel/smp.ts';
 import type { SlabInfo } from '../mm/slab_types.ts';
+import type { SheavesUsage } from '../mm/slub_sheaves.ts';
 import type { Heap } from './heap.ts';
 import { H_LARGE_BLOCKS, H_LARGE_PAGES } from './machine.ts';
 
@@ -45,7 +50,7 @@ export interface WorkerStats {
   cpu: number;
   /** A thread drives this CPU now (CPU 0 is the creating thread's). */
   attached: boolean;
-  /** Free objects in this CPU's slabs and CPU partial slabs, over all caches. */
+  /** Objects in this CPU's sheaves and free objects in its slabs and CPU partial slabs, over all caches. */
   cachedObjects: number;
   /** This CPU's slabs and CPU partial slabs, over all caches. */
   cpuSlabs: number;
@@ -79,7 +84,20 @@ export function heapStats(h: Heap): HeapStats {
     for (const z of m.buddy.zones) if (m.buddy.populated(z)) cachedPages += m.buddy.pcpCounts(z, cpu).count;
     workers.push({ cpu, attached: cpu === 0 || m.smp.threadOf(cpu) !== BOOT_THREAD_ID, cachedObjects: 0, cpuSlabs: 0, cachedPages });
   }
-  const cacheStats = (s: number, name: string): CacheStats => {
+  const caches = [...h.kmallocCaches().map(({ cache }) => cache), ...h.poolCaches()];
+  const sheaves = caches.map((s) => sheavesOf(h, s));
+  // the sheaves and barns are kmalloc objects: the kernel's, not live blocks
+  const kernelObjects = new Map<number, number>();
+  const addKernel = (bytes: number, n: number) => {
+    const cls = m.slab.kmalloc_slab(bytes, 0);
+    kernelObjects.set(cls, (kernelObjects.get(cls) ?? 0) + n);
+  };
+  for (const u of sheaves) {
+    if (u === null) continue;
+    addKernel(u.sheafBytes, u.sheaves);
+    addKernel(u.barnBytes, u.barns);
+  }
+  const cacheStats = (s: number, name: string, u: SheavesUsage | null): CacheStats => {
     const info: SlabInfo = {
       active_objs: 0, num_objs: 0, active_slabs: 0, num_slabs: 0, shared_avail: 0, limit: 0, batchcount: 0, shared: 0,
       objects_per_slab: 0, cache_order: 0,
@@ -98,10 +116,19 @@ export function heapStats(h: Heap): HeapStats {
       }
       free += n;
     }
-    return { name, objectSize: h.slub.slab_ksize(s), live: info.num_objs - free, free, slabs: info.num_slabs };
+    if (u !== null) {
+      u.cpuObjects.forEach((n, cpu) => {
+        workers[cpu].cachedObjects += n;
+        free += n;
+      });
+      free += u.barnObjects;
+    }
+    const live = info.num_objs - free - (kernelObjects.get(s) ?? 0);
+    return { name, objectSize: h.slub.slab_ksize(s), live, free, slabs: info.num_slabs };
   };
-  const classes = h.kmallocCaches().map(({ cache }) => cacheStats(cache, m.slab.cacheName(cache)));
-  const pools = h.poolCaches().map((s) => cacheStats(s, m.slab.cacheName(s)));
+  const all = caches.map((s, i) => cacheStats(s, m.slab.cacheName(s), sheaves[i]));
+  const classes = all.slice(0, caches.length - h.poolCaches().length);
+  const pools = all.slice(classes.length);
   const largeBytes = Atomics.load(h.i32, (h.header + H_LARGE_PAGES) >>> 2) * PAGE_SIZE;
   let liveBytes = largeBytes;
   const largeBlocks = Atomics.load(h.i32, (h.header + H_LARGE_BLOCKS) >>> 2);
@@ -120,6 +147,12 @@ export function heapStats(h: Heap): HeapStats {
     size: h.size, liveBytes, liveBlocks, cachedBytes, freeBytes, overheadBytes: h.size - liveBytes - cachedBytes - freeBytes,
     large: { blocks: largeBlocks, bytes: largeBytes }, classes, pools, workers,
   };
+}
+
+/** The heap's machine has one node: what s's sheaves hold and cost, or null for a cache without sheaves. */
+function sheavesOf(h: Heap, s: number): SheavesUsage | null {
+  const sheaves = h.slub.sheaves;
+  return sheaves === null || !sheaves.has_sheaves(s) ? null : sheaves.usage(s, [0]);
 }
 
 /**

@@ -160,3 +160,48 @@ test('debug: a write past the end of a block is caught at free as the kernel rep
   heap.u8[o - 1] = 0x41; // left red zone
   assert.throws(() => pool.free(o), (e: unknown) => e instanceof KernelBug && /Redzone/.test(e.report));
 });
+
+test('blocks go through this CPU\'s percpu sheaves (SLUB as in 7.0): the kernel\'s own structures say so', () => {
+  const heap = Heap.create({ size: 8 * MiB });
+  const sheaves = heap.slub.sheaves;
+  assert.ok(sheaves !== null, 'the heap boots with sheaves on every cache');
+  const base = heap.stats(); // the kernel's own kmalloc objects from boot are live blocks too
+  const live64 = () => heap.stats().classes.find((c) => c.objectSize === 64)!.live;
+  const base64 = live64();
+  const kmalloc64 = heap.kmallocCaches().find((c) => c.size === 64)!.cache;
+  assert.ok(sheaves.has_sheaves(kmalloc64));
+  const p = heap.alloc(64); // the first allocation fills the main sheaf from the slabs
+  const before = sheaves.pcsState(kmalloc64, 0);
+  assert.ok(before.mainSize > 0);
+  heap.free(p); // free_to_pcs: pushed onto main
+  assert.equal(sheaves.pcsState(kmalloc64, 0).mainSize, before.mainSize + 1);
+  assert.equal(heap.alloc(64), p, 'alloc_from_pcs pops what was pushed last');
+  assert.equal(sheaves.pcsState(kmalloc64, 0).mainSize, before.mainSize);
+  // objects in sheaves are free blocks to the heap's figures, and the sheaves themselves are the kernel's
+  const s = heap.stats();
+  assert.equal(s.liveBlocks, base.liveBlocks + 1);
+  assert.equal(live64(), base64 + 1);
+  assert.ok(s.workers[0].cachedObjects >= before.mainSize);
+  heap.free(p);
+  assert.equal(heap.stats().liveBlocks, base.liveBlocks);
+  // a pool's objects too, and a free into the wrong pool still reaches the kernel's check
+  const a = heap.pool(40);
+  const other = heap.pool(40, { name: 'other' });
+  const withPools = heap.stats().liveBlocks; // kmem_cache_create() kmallocs the pools' names
+  const o = a.alloc();
+  assert.ok(sheaves.pcsState(a.cache, 0).main !== 0);
+  assert.throws(() => other.free(o), (e) => e instanceof KernelBug && /Wrong slab cache/.test(e.report));
+  a.free(o);
+  assert.equal(heap.stats().liveBlocks, withPools);
+});
+
+test('a debug heap\'s caches have no sheaves (slab debugging checks every object), and its blocks still work', () => {
+  const heap = Heap.create({ size: 8 * MiB, debug: true });
+  const kmalloc64 = heap.kmallocCaches().find((c) => c.size === 64)!.cache;
+  assert.equal(heap.slub.sheaves?.has_sheaves(kmalloc64) ?? false, false);
+  const live = heap.stats().liveBlocks;
+  const p = heap.alloc(64);
+  assert.equal(heap.stats().liveBlocks, live + 1);
+  heap.free(p);
+  assert.equal(heap.stats().liveBlocks, live);
+});

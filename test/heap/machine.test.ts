@@ -50,7 +50,7 @@ test("the heap's machine is what resolveConfig makes of the compact description"
   for (const [size, workers, debug] of [[4 << 20, 1, false], [8 << 20, 3, true]] as const) {
     const c = heapConfig(size, workers, debug);
     assert.deepEqual(c, resolveConfig({
-      arch: 'i386', mem: size, cpus: workers, compact: true, mmio: [], e820: [{ start: 0, end: size, type: 'usable' }],
+      arch: 'i386', mem: size, cpus: workers, compact: true, sheaves: 'all', mmio: [], e820: [{ start: 0, end: size, type: 'usable' }],
       cmdline: debug ? 'slub_debug=FZP' : '',
     }));
   }
