@@ -2,7 +2,7 @@
  * The heap's fast paths: SLUB's alloc_from_pcs() and free_to_pcs() (the
  * pop and push of mm/slub.c's percpu sheaves, src/mm/slub_sheaves.ts) on
  * the heap's machine, where they can be written tighter than the kernel's
- * general fast paths (src/mm/slub_fastpath.ts) because three things are
+ * general fast paths (src/mm/slub_fastpath.ts) because four things are
  * known when the heap is created:
  *
  *   - the RAM is one SharedArrayBuffer (machine.ts), so every structure is
@@ -12,7 +12,10 @@
  *     pa, a struct page * is PAGE_OFFSET + the struct page's pa, and every
  *     heap address (a pa below 128 MiB) is a small integer;
  *   - the thread drives one CPU for its whole life (Heap.attach), so its
- *     per-CPU unit is a constant word index.
+ *     per-CPU unit is a constant word index;
+ *   - the machine has one node, so every object is on this CPU's node and
+ *     a free needs no slab_nid() == numa_mem_id() check (sheafWords()
+ *     gives nothing to build this from on a machine with more).
  *
  * What one allocation and one free read (word offsets from SheafWords):
  *

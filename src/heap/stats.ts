@@ -13,7 +13,8 @@
  *       CPUs (objects - inuse), in CPU partial and node partial slabs
  *       (objects - inuse)
  *     - the kernel's own objects in a kmalloc class: the sheaves and barns
- *       themselves (struct slab_sheaf, struct node_barn are kmalloc'd)
+ *       of every cache (struct slab_sheaf, struct node_barn are kmalloc'd;
+ *       the kmalloc-rcl-* caches have theirs too)
  *     = live objects
  *
  * Per worker (CPU): what its per-CPU caches hold, the objects in its
@@ -86,13 +87,14 @@ export function heapStats(h: Heap): HeapStats {
   }
   const caches = [...h.kmallocCaches().map(({ cache }) => cache), ...h.poolCaches()];
   const sheaves = caches.map((s) => sheavesOf(h, s));
-  // the sheaves and barns are kmalloc objects: the kernel's, not live blocks
+  // the sheaves and barns are kmalloc objects: the kernel's, not live blocks (those of every cache, the heap's or not)
   const kernelObjects = new Map<number, number>();
   const addKernel = (bytes: number, n: number) => {
     const cls = m.slab.kmalloc_slab(bytes, 0);
     kernelObjects.set(cls, (kernelObjects.get(cls) ?? 0) + n);
   };
-  for (const u of sheaves) {
+  for (const s of m.slab.caches()) {
+    const u = sheavesOf(h, s);
     if (u === null) continue;
     addKernel(u.sheafBytes, u.sheaves);
     addKernel(u.barnBytes, u.barns);

@@ -2452,7 +2452,8 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
         this.bumpTid(c);
         const obj = this.___slab_alloc(s, gfp, -1, c, this.u32(s, this.cache.object_size));
         if (obj === 0) {
-          this.free_bulk(s, i, p);
+          // the objects taken so far straight back to their slabs, never onto the sheaves (6.18)
+          this.__kmem_cache_free_bulk(s, i, p);
           return 0;
         }
         w.wptr(ppa + i * this.ptr, obj);
@@ -3163,12 +3164,22 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
    */
   slabsOf(s: number): { pfn: number; where: string }[] {
     const out: { pfn: number; where: string }[] = [];
+    // Another thread may be changing its CPU's slabs while they are read (tools read without its lock, as
+    // /proc does): a pointer that is no struct page ends that CPU's walk.
+    const pfnOf = (slab: number) => {
+      const pfn = this.slabPfn(slab);
+      return pfn >= 0 && this.d.sparse.pfn_valid(pfn) ? pfn : -1;
+    };
     for (let cpu = 0; cpu < this.d.nrCpus; cpu++) {
       const c = this.cpuSlab(s, cpu);
       const slab = this.w.rptr(c + this.C.slab);
-      if (slab !== 0) out.push({ pfn: this.slabPfn(slab), where: `cpu${cpu}` });
-      for (let p = this.w.rptr(c + this.C.partial); p !== 0; p = this.slabGetPtr(this.slabPfn(p), this.wNext)) {
-        out.push({ pfn: this.slabPfn(p), where: `cpu${cpu}-partial` });
+      if (slab !== 0 && pfnOf(slab) >= 0) out.push({ pfn: pfnOf(slab), where: `cpu${cpu}` });
+      let n = 0;
+      for (let p = this.w.rptr(c + this.C.partial); p !== 0 && n < 1 << 16; n++) {
+        const pfn = pfnOf(p);
+        if (pfn < 0) break;
+        out.push({ pfn, where: `cpu${cpu}-partial` });
+        p = this.slabGetPtr(pfn, this.wNext);
       }
     }
     for (let node = 0; node < this.nrNodeIds; node++) {

@@ -14,7 +14,7 @@
  *                                rcu_free  (kfree_rcu() batching: not modelled, always NULL)
  *              --node[n]-->  kmem_cache_node ... barn --> node_barn
  *                                lock        spinlock_t
- *                                sheaves_full  --> sheaf <-> sheaf (nr_full <= MAX_FULL_SHEAVES on puts)
+ *                                sheaves_full  --> sheaf <-> sheaf (nr_full; a full main is traded in below MAX_FULL_SHEAVES)
  *                                sheaves_empty --> sheaf (nr_empty)
  *
  *   struct slab_sheaf (kzalloc'd from kmalloc: struct_size(objects, capacity))
@@ -227,7 +227,12 @@ export class SlubSheaves {
     return n === 0 ? 0 : this.w.rptr(n - this.po + this.d.nodeBarn);
   }
 
-  /* local_trylock(&s->cpu_sheaves->lock): this CPU's byte; held only across a path that may re-enter (kmalloc of a sheaf) */
+  /*
+   * local_trylock(&s->cpu_sheaves->lock): this CPU's byte (written as its
+   * word: the rest is padding before main). Held only while this CPU's
+   * sheaves change; released before anything that may re-enter SLUB
+   * (kmalloc of a sheaf, the slabs), as the kernel does.
+   */
 
   private local_trylock(pcs: number): boolean {
     if (this.w.r8(pcs + this.P.lock) !== 0) return false;
@@ -383,7 +388,8 @@ export class SlubSheaves {
    * sheaf_flush_main(): this CPU's main sheaf to the slabs, PCS_BATCH_MAX
    * objects at a time from the top (the kernel copies each batch to the
    * stack under the lock and frees it unlocked; here the batch is freed
-   * where it lies, above the new size). false if there was nothing to flush.
+   * where it lies, above the new size). false only if the lock could not
+   * be taken for the first batch.
    */
   private sheaf_flush_main(s: number): boolean {
     let ret = false;
@@ -575,7 +581,7 @@ export class SlubSheaves {
     this.local_unlock(pcs);
     if (!canAlloc) return 0;
     if (empty !== 0) {
-      if (this.refill_sheaf(s, empty, gfp)) {
+      if (this.refill_sheaf(s, empty, gfp | __GFP_NOMEMALLOC)) {
         full = empty;
       } else {
         // very low on memory: don't bother with the barn

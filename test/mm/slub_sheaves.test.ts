@@ -146,3 +146,18 @@ test('kmem_cache_alloc_bulk / kmem_cache_free_bulk go through the sheaves', () =
   k.kfree(p);
   k.kmem_cache_destroy(s);
 });
+
+test('a bulk allocation that runs out of memory gives what it took back to the slabs, not to the sheaves', () => {
+  const k = boot({ mem: '128M', cpus: 2, sheaves: 'opt-in' }, { errors: 'throw' });
+  const s = k.kmem_cache_create('big_sheaf', 256 * 1024, { sheaf_capacity: CAP }, k.SLAB_NO_MERGE);
+  const sh = slub(k).sheaves!;
+  const n = 1024; // 256 MiB of objects on a 128 MiB machine
+  const p = k.kmalloc(n * k.layout.ptrSize, k.GFP_KERNEL);
+  assert.equal(k.kmem_cache_alloc_bulk(s, k.GFP_KERNEL | k.__GFP_NOWARN, n, p), 0);
+  const st = sh.pcsState(s, k.smp_processor_id());
+  assert.deepEqual([st.mainSize, st.spare], [0, 0], 'nothing on this CPU\'s sheaves');
+  assert.deepEqual(sh.barnCounts(sh.barnOf(s, 0)), { full: 0, empty: 0 });
+  k.kfree(p);
+  k.kmem_cache_destroy(s);
+  assert.ok(!k.slab.caches().includes(s));
+});
