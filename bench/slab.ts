@@ -65,6 +65,27 @@ function noMem(what: string): never {
   throw new Error(`benchmark: ${what} failed (out of memory?)`);
 }
 
+/** kmem_cache_alloc + kmem_cache_free of one object of `cache` at a time (the cache is destroyed afterwards). */
+function cachePairTask(k: Kernel, cache: number, name: string): Task {
+  const gfp = k.GFP_KERNEL;
+  return {
+    name, unit: 'pair',
+    run(n) {
+      let sum = 0;
+      for (let i = 0; i < n; i++) {
+        const obj = k.kmem_cache_alloc(cache, gfp);
+        if (obj === 0) noMem('kmem_cache_alloc');
+        sum = (sum + obj) | 0;
+        k.kmem_cache_free(cache, obj);
+      }
+      return sum;
+    },
+    teardown() {
+      k.kmem_cache_destroy(cache);
+    },
+  };
+}
+
 /** The slab rows: a kernel booted by the caller, CPU 0. */
 export function slabTasks(k: Kernel): Task[] {
   const gfp = k.GFP_KERNEL;
@@ -79,22 +100,7 @@ export function slabTasks(k: Kernel): Task[] {
   const rnd = randomInts(12, RANDOM_COUNT, SLAB_WINDOW);
   let pos = SLAB_WINDOW;
   return [
-    {
-      name: 'kmem_cache_alloc/kmem_cache_free 64 B, lifo', unit: 'pair',
-      run(n) {
-        let sum = 0;
-        for (let i = 0; i < n; i++) {
-          const obj = k.kmem_cache_alloc(cache, gfp);
-          if (obj === 0) noMem('kmem_cache_alloc');
-          sum = (sum + obj) | 0;
-          k.kmem_cache_free(cache, obj);
-        }
-        return sum;
-      },
-      teardown() {
-        k.kmem_cache_destroy(cache);
-      },
-    },
+    cachePairTask(k, cache, 'kmem_cache_alloc/kmem_cache_free 64 B, lifo'),
     {
       name: `kmalloc/kfree 8..4096 mixed, window ${SLAB_WINDOW}`, unit: 'pair',
       run(n) {
@@ -125,26 +131,10 @@ export function slabTasks(k: Kernel): Task[] {
  * booted with sheaves 'all' (7.0: the kmalloc caches have sheaves).
  */
 export function sheafTasks(kOptIn: Kernel, kAll: Kernel): Task[] {
-  const gfp = kOptIn.GFP_KERNEL;
   const cache = kOptIn.kmem_cache_create('bench_64_sheaf', 64, { sheaf_capacity: 32 }, kOptIn.SLAB_NO_MERGE);
   if (cache === 0) noMem('kmem_cache_create');
   return [
-    {
-      name: 'kmem_cache 64 B (sheaf_capacity 32), lifo', unit: 'pair',
-      run(n) {
-        let sum = 0;
-        for (let i = 0; i < n; i++) {
-          const obj = kOptIn.kmem_cache_alloc(cache, gfp);
-          if (obj === 0) noMem('kmem_cache_alloc');
-          sum = (sum + obj) | 0;
-          kOptIn.kmem_cache_free(cache, obj);
-        }
-        return sum;
-      },
-      teardown() {
-        kOptIn.kmem_cache_destroy(cache);
-      },
-    },
+    cachePairTask(kOptIn, cache, 'kmem_cache 64 B (sheaf_capacity 32), lifo'),
     { ...slabTasks(kAll)[1], name: `sheaves all: kmalloc/kfree 8..4096 mixed, window ${SLAB_WINDOW}` },
   ];
 }

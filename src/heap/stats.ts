@@ -85,7 +85,8 @@ export function heapStats(h: Heap): HeapStats {
     for (const z of m.buddy.zones) if (m.buddy.populated(z)) cachedPages += m.buddy.pcpCounts(z, cpu).count;
     workers.push({ cpu, attached: cpu === 0 || m.smp.threadOf(cpu) !== BOOT_THREAD_ID, cachedObjects: 0, cpuSlabs: 0, cachedPages });
   }
-  const caches = [...h.kmallocCaches().map(({ cache }) => cache), ...h.poolCaches()];
+  const classCaches = h.kmallocCaches().map(({ cache }) => cache);
+  const caches = [...classCaches, ...h.poolCaches()];
   const sheaves = caches.map((s) => sheavesOf(h, s));
   // the sheaves and barns are kmalloc objects: the kernel's, not live blocks (those of every cache, the heap's or not)
   const kernelObjects = new Map<number, number>();
@@ -129,7 +130,7 @@ export function heapStats(h: Heap): HeapStats {
     return { name, objectSize: h.slub.slab_ksize(s), live, free, slabs: info.num_slabs };
   };
   const all = caches.map((s, i) => cacheStats(s, m.slab.cacheName(s), sheaves[i]));
-  const classes = all.slice(0, caches.length - h.poolCaches().length);
+  const classes = all.slice(0, classCaches.length);
   const pools = all.slice(classes.length);
   const largeBytes = Atomics.load(h.i32, (h.header + H_LARGE_PAGES) >>> 2) * PAGE_SIZE;
   let liveBytes = largeBytes;

@@ -3173,7 +3173,8 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
     for (let cpu = 0; cpu < this.d.nrCpus; cpu++) {
       const c = this.cpuSlab(s, cpu);
       const slab = this.w.rptr(c + this.C.slab);
-      if (slab !== 0 && pfnOf(slab) >= 0) out.push({ pfn: pfnOf(slab), where: `cpu${cpu}` });
+      const slabPfn = slab === 0 ? -1 : pfnOf(slab);
+      if (slabPfn >= 0) out.push({ pfn: slabPfn, where: `cpu${cpu}` });
       let n = 0;
       for (let p = this.w.rptr(c + this.C.partial); p !== 0 && n < 1 << 16; n++) {
         const pfn = pfnOf(p);
