@@ -34,8 +34,8 @@ import type { Slub } from '../mm/slub.ts';
 import type { BootedMm } from '../init/main.ts';
 import type { SharedMachine } from '../init/attach.ts';
 import {
-  HEAP_DEBUG_CMDLINE, H_LARGE_BLOCKS, H_LARGE_PAGES, H_MAGIC, H_MUTEX, H_NR_POOLS, H_POOLS, H_SHADOW, KMEM_HEAP_MAGIC, MAX_POOLS,
-  MAX_SHADOW_CHUNKS, attachHeapMachine, bootHeapMachine, heapConfig,
+  HEAP_DEBUG_CMDLINE, H_CACHES, H_LARGE_BLOCKS, H_LARGE_PAGES, H_MAGIC, H_MUTEX, H_NR_CACHES, H_NR_KMALLOC, H_SHADOW, KMEM_HEAP_MAGIC,
+  MAX_CACHES, MAX_SHADOW_CHUNKS, attachHeapMachine, bootHeapMachine, heapConfig,
 } from './machine.ts';
 import * as kasan from './kasan.ts';
 import { Pool, type PoolContext } from './pool.ts';
@@ -69,11 +69,19 @@ export interface SharedHeap {
 }
 
 // Module-local copies: V8 checks an imported binding at every use, a local const it folds into the code.
-const { KasanReports, SHADOW_CHUNK_MASK, SHADOW_CHUNK_SHIFT, SHADOW_FREE, SHADOW_LIVE, SHADOW_LIVE_PAGES, allocShadow } = kasan;
+const { KasanReports, SHADOW_CHUNK_MASK, SHADOW_CHUNK_SHIFT, SHADOW_FREE, SHADOW_LIVE_CACHE, SHADOW_LIVE_PAGES, allocShadow } = kasan;
 type KasanReports = kasan.KasanReports;
 
 /** Requests up to this size come from a kmalloc cache; above it, whole pages. */
 const SMALL_MAX = KMALLOC_MAX_CACHE_SIZE;
+const NR_CACHE_IDS = MAX_CACHES;
+/**
+ * How the heap allocates: GFP_KERNEL (a thread that may wait: sheaves are
+ * refilled from the slabs, memory is reclaimed when short), one try at
+ * reclaim and no OOM killer (__GFP_NORETRY), no warning when it fails
+ * (alloc returns 0).
+ */
+const GFP_HEAP = GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN;
 
 export class Heap {
   /** Bytes of heap memory (heap.u8.length). */
@@ -104,23 +112,21 @@ export class Heap {
   readonly header: number;
   private readonly slab: SlabCommon;
   private readonly po: number;
+  private readonly gfp = GFP_HEAP;
+  private readonly gfpZero = GFP_HEAP | __GFP_ZERO;
   /**
-   * How the heap allocates: GFP_KERNEL (a thread that may wait: sheaves are
-   * refilled from the slabs, memory is reclaimed when short), one try at
-   * reclaim and no OOM killer (__GFP_NORETRY), no warning when it fails
-   * (alloc returns 0).
+   * The id (machine.ts: the heap's table of caches) of kmalloc_slab() of
+   * each size 1..SMALL_MAX: alloc(n) is then what kmalloc(n) of a constant
+   * n compiles to, an allocation from that cache (the kmalloc caches are
+   * made at boot and never change).
    */
-  private readonly gfp = GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN;
-  private readonly gfpZero = GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN | __GFP_ZERO;
-  /**
-   * kmalloc_slab() of each size 1..SMALL_MAX, done once, as physical
-   * addresses: alloc(n) is then what kmalloc(n) of a constant n compiles
-   * to, an allocation from that cache (the kmalloc caches are made at boot
-   * and never change).
-   */
-  private readonly cachePaBySize: Int32Array;
-  /** SLUB's sheaf pop and push for this thread's CPU; null on a debug heap (its caches have no sheaves). */
-  private readonly fast: SheafFastpath | null;
+  private readonly idBySize: Uint8Array;
+  /** The heap's caches by id, as physical addresses (this thread's copy of the header's table, extended as it learns pools). */
+  private readonly cachePa: Int32Array;
+  /** How many ids of cachePa this thread has learnt. */
+  private knownCaches = 0;
+  /** SLUB's sheaf pop and push for this thread's CPU. */
+  private readonly fast: SheafFastpath;
   /** Physical address of each shadow chunk. */
   private readonly shadow: Int32Array;
   private readonly kasan: KasanReports;
@@ -154,15 +160,32 @@ export class Heap {
     if (this.u32[(header + H_MAGIC) >>> 2] !== KMEM_HEAP_MAGIC) throw new Error('kmem/heap: not a heap (bad magic in the header)');
     this.shadow = new Int32Array(MAX_SHADOW_CHUNKS);
     for (let i = 0; i < MAX_SHADOW_CHUNKS; i++) this.shadow[i] = this.u32[(header + H_SHADOW + 4 * i) >>> 2];
-    this.cachePaBySize = new Int32Array(SMALL_MAX + 1);
-    for (let n = 1; n <= SMALL_MAX; n++) this.cachePaBySize[n] = this.slab.kmalloc_slab(n, this.gfp) - this.po;
     const words = this.slub.fastpath.sheafWords(this.cpu);
-    this.fast = words === null || this.debug ? null : new SheafFastpath(this.i32, words, this.po, m.sparse);
+    if (words === null) throw new Error('kmem/heap: the machine has no percpu sheaves');
+    this.fast = new SheafFastpath(this.i32, words, this.po, NR_CACHE_IDS);
+    this.cachePa = new Int32Array(NR_CACHE_IDS);
+    this.learnCaches();
+    this.idBySize = new Uint8Array(SMALL_MAX + 1);
+    for (let n = 1, id = 0; n <= SMALL_MAX; n++) {
+      const pa = this.slab.kmalloc_slab(n, this.gfp) - this.po;
+      while (this.cachePa[id] !== pa) id++;
+      this.idBySize[n] = id;
+    }
     this.kasan = new KasanReports(m, this.slub);
     this.poolCtx = {
       slab: this.slab, fast: this.fast, u8: this.u8, shadow: this.shadow, po: this.po, gfp: this.gfp, kasan: this.kasan,
       notASlab: () => m.bug.warn('mm/slub.c', 4756, 'kmem_cache_free', 'virt_to_cache: Object is not a Slab page!', []),
     };
+  }
+
+  /** Read the entries of the header's table of caches this thread does not know yet (pools other threads made). */
+  private learnCaches(): void {
+    const nr = Atomics.load(this.i32, (this.header + H_NR_CACHES) >>> 2);
+    for (let id = this.knownCaches; id < nr; id++) {
+      this.cachePa[id] = this.i32[(this.header + H_CACHES) / 4 + id];
+      this.fast.learn(id, this.cachePa[id]);
+    }
+    this.knownCaches = nr;
   }
 
   /** A new heap over new shared memory; the calling thread is its first worker (CPU 0). */
@@ -175,6 +198,12 @@ export class Heap {
     const header = pfn * PAGE_SIZE;
     m.mem.write32(header + H_MAGIC, KMEM_HEAP_MAGIC);
     chunks.forEach((pa, i) => m.mem.write32(header + H_SHADOW + 4 * i, pa));
+    const po = m.layout.PAGE_OFFSET;
+    const kmallocCaches = new Set<number>();
+    for (let n = 1; n <= SMALL_MAX; n++) kmallocCaches.add(m.slab.kmalloc_slab(n, GFP_HEAP) - po);
+    [...kmallocCaches].forEach((pa, id) => m.mem.write32(header + H_CACHES + 4 * id, pa));
+    m.mem.write32(header + H_NR_KMALLOC, kmallocCaches.size);
+    m.mem.write32(header + H_NR_CACHES, kmallocCaches.size);
     return new Heap(m, header);
   }
 
@@ -204,24 +233,32 @@ export class Heap {
   /** n bytes (contents undefined, at least 8-byte aligned), or 0 when memory is exhausted. alloc(0) is a minimal block. */
   alloc(n: number): number {
     if ((n | 0) !== n || n <= 0 || n > SMALL_MAX) return this.allocOther(n, this.gfp);
-    const sPa = this.cachePaBySize[n];
-    let p = this.fast === null ? 0 : this.fast.alloc(sPa);
+    const id = this.idBySize[n];
+    let p = this.fast.alloc(id);
     if (p === 0) {
-      const va = this.slab.kmem_cache_alloc(sPa + this.po, this.gfp);
-      if (va === 0) return 0;
-      p = va - this.po;
+      p = this.allocSlow(id);
+      if (p === 0) return 0;
     }
-    this.u8[this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3)] = SHADOW_LIVE;
+    this.u8[this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3)] = SHADOW_LIVE_CACHE + id;
     return p;
+  }
+
+  /** A block of cache id when this CPU's main sheaf had none: from the spare sheaf, else through kmem_cache_alloc(); 0 if none. */
+  private allocSlow(id: number): number {
+    const p = this.fast.allocFromSpare(id);
+    if (p !== 0) return p;
+    const va = this.slab.kmem_cache_alloc(this.cachePa[id] + this.po, this.gfp);
+    return va === 0 ? 0 : va - this.po;
   }
 
   /** alloc(n) with the block zeroed. */
   calloc(n: number): number {
     if ((n | 0) !== n || n <= 0 || n > SMALL_MAX) return this.allocOther(n, this.gfpZero);
-    const va = this.slab.kmem_cache_alloc(this.cachePaBySize[n] + this.po, this.gfpZero);
+    const id = this.idBySize[n];
+    const va = this.slab.kmem_cache_alloc(this.cachePa[id] + this.po, this.gfpZero);
     if (va === 0) return 0;
     const p = va - this.po;
-    this.u8[this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3)] = SHADOW_LIVE;
+    this.u8[this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3)] = SHADOW_LIVE_CACHE + id;
     return p;
   }
 
@@ -249,17 +286,24 @@ export class Heap {
     if ((p >>> 0) !== p || (p & 7) !== 0 || p >= this.size) this.kasan.badFree(p, 'kfree', 0);
     const sh = this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3);
     const state = this.u8[sh];
-    if (state !== SHADOW_LIVE) {
+    const id = state - SHADOW_LIVE_CACHE;
+    if ((id >>> 0) >= NR_CACHE_IDS) {
       if (state !== SHADOW_LIVE_PAGES) this.kasan.badFree(p, 'kfree', state);
       this.freePages(p, sh);
       return;
     }
     this.u8[sh] = SHADOW_FREE;
-    if (this.fast !== null && this.fast.free(p, 0)) return;
+    if (!this.fast.free(p, id)) this.freeSlow(p, id, sh, state);
+  }
+
+  /** free() of a block of cache id (shadow byte sh, which was `state`) that this CPU's main sheaf had no room for. */
+  private freeSlow(p: number, id: number, sh: number, state: number): void {
+    if (this.fast.freeToSpare(p, id)) return;
+    if (id >= this.knownCaches) this.learnCaches();
     try {
       this.slab.kfree(p + this.po);
     } catch (e) {
-      this.u8[sh] = SHADOW_LIVE; // the kernel refused (a debug check): still the caller's
+      this.u8[sh] = state; // the kernel refused (a debug check): still the caller's
       throw e;
     }
   }
@@ -302,7 +346,7 @@ export class Heap {
   private liveSize(p: number, fn: string): number {
     const bad = (p >>> 0) !== p || (p & 7) !== 0 || p >= this.size;
     const state = bad ? 0 : this.u8[this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3)];
-    if (state !== SHADOW_LIVE && state !== SHADOW_LIVE_PAGES) this.kasan.badAccess(p, fn, state);
+    if ((state - SHADOW_LIVE_CACHE) >>> 0 >= NR_CACHE_IDS && state !== SHADOW_LIVE_PAGES) this.kasan.badAccess(p, fn, state);
     return this.slab.ksize(p + this.po);
   }
 
@@ -334,12 +378,13 @@ export class Heap {
           return this.poolOf(s);
         }
       }
-      const nr = this.i32[(this.header + H_NR_POOLS) >>> 2];
-      if (nr === MAX_POOLS) throw new RangeError(`kmem/heap: a heap has at most ${MAX_POOLS} pools`);
-      const s = this.slab.kmem_cache_create(opts.name ?? `pool-${nr}`, objectSize, kmemCacheArgs(align, 0), SLAB_NO_MERGE);
+      const id = this.i32[(this.header + H_NR_CACHES) >>> 2];
+      const nrKmalloc = this.i32[(this.header + H_NR_KMALLOC) >>> 2];
+      if (id === NR_CACHE_IDS) throw new RangeError(`kmem/heap: a heap has at most ${NR_CACHE_IDS - nrKmalloc} pools`);
+      const s = this.slab.kmem_cache_create(opts.name ?? `pool-${id - nrKmalloc}`, objectSize, kmemCacheArgs(align, 0), SLAB_NO_MERGE);
       if (s === 0) throw new RangeError(`kmem/heap: no memory for a pool of ${objectSize}-byte objects`);
-      this.u32[(this.header + H_POOLS + 4 * nr) >>> 2] = s - this.po;
-      Atomics.store(this.i32, (this.header + H_NR_POOLS) >>> 2, nr + 1);
+      this.u32[(this.header + H_CACHES + 4 * id) >>> 2] = s - this.po;
+      Atomics.store(this.i32, (this.header + H_NR_CACHES) >>> 2, id + 1);
       return this.poolOf(s);
     } finally {
       this.unlock();
@@ -353,20 +398,15 @@ export class Heap {
 
   /** @internal struct kmem_cache * of each pool, in creation order. */
   poolCaches(): number[] {
-    const nr = Atomics.load(this.i32, (this.header + H_NR_POOLS) >>> 2);
-    const out: number[] = [];
-    for (let i = 0; i < nr; i++) out.push(this.u32[(this.header + H_POOLS + 4 * i) >>> 2] + this.po);
-    return out;
+    this.learnCaches();
+    const from = this.i32[(this.header + H_NR_KMALLOC) >>> 2];
+    return Array.from(this.cachePa.subarray(from, this.knownCaches), (pa) => pa + this.po);
   }
 
   /** @internal the kmalloc caches, smallest first, with their sizes. */
   kmallocCaches(): { size: number; cache: number }[] {
-    const out: { size: number; cache: number }[] = [];
-    for (let n = 1; n <= SMALL_MAX; n++) {
-      const s = this.cachePaBySize[n] + this.po;
-      if (out.length === 0 || out[out.length - 1].cache !== s) out.push({ size: this.slab.kmem_cache_size(s), cache: s });
-    }
-    return out.sort((a, b) => a.size - b.size);
+    const nr = this.i32[(this.header + H_NR_KMALLOC) >>> 2];
+    return Array.from(this.cachePa.subarray(0, nr), (pa) => ({ size: this.slab.kmem_cache_size(pa + this.po), cache: pa + this.po }));
   }
 
   private findPool(name: string): number {
@@ -377,7 +417,9 @@ export class Heap {
   private poolOf(s: number): Pool {
     let pool = this.pools.get(s);
     if (pool === undefined) {
-      pool = new Pool(this.poolCtx, s, this.slab.cacheName(s), this.slab.kmem_cache_size(s), this.slub.slab_ksize(s));
+      this.learnCaches();
+      const id = this.cachePa.indexOf(s - this.po);
+      pool = new Pool(this.poolCtx, s, id, this.slab.cacheName(s), this.slab.kmem_cache_size(s), this.slub.slab_ksize(s));
       this.pools.set(s, pool);
     }
     return pool;

@@ -7,10 +7,12 @@
  *
  *   heap        |  block A (live)   |  block B (freed)  | never a block  |
  *   granule      p>>3  ...           q>>3  ...
- *   shadow      [LIVE] .. .. ..     [FREE] .. .. ..     [0]
+ *   shadow      [LIVE+id] .. ..     [FREE] .. .. ..     [0]
  *
- * alloc marks the block's first granule LIVE (LIVE_PAGES for a block of
- * whole pages above 8 KiB) once the kernel has handed the block over; free
+ * alloc marks the block's first granule LIVE_CACHE + the id of the cache it
+ * came from (the heap's table of caches, machine.ts; LIVE_PAGES for a block
+ * of whole pages above 8 KiB) once the kernel has handed the block over, so
+ * a free knows the block's kmem_cache from the mark it checks anyway; free
  * checks it and marks it FREE before the kernel takes the block back, so
  * the thread that owns a block is the only one writing its shadow byte:
  * plain byte stores, no atomics. A free of a FREE granule is KASAN's
@@ -36,10 +38,10 @@ import { __GFP_NOWARN } from '../include/linux/gfp_types.ts';
 import type { BootedMm } from '../init/main.ts';
 import type { Slub } from '../mm/slub.ts';
 
-/** A live block's first granule. */
-export const SHADOW_LIVE = 0x01;
 /** A live block of whole pages (above KMALLOC_MAX_CACHE_SIZE): kfree() takes it, a pool does not. */
 export const SHADOW_LIVE_PAGES = 0x02;
+/** A live slab block's first granule: SHADOW_LIVE_CACHE + the id of its cache (below machine.ts's MAX_CACHES). */
+export const SHADOW_LIVE_CACHE = 0x10;
 /** KASAN_SLAB_FREE: a block freed. */
 export const SHADOW_FREE = 0xfb;
 /** Bytes of heap one shadow chunk covers, and its shift. */

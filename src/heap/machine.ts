@@ -33,9 +33,17 @@
  *   +4   mutex        s32   0 free, 1 held: pool creation and the pool table
  *   +8   large_pages  s32   pages held by live blocks above 8 KiB (Atomics)
  *   +12  large_blocks s32   how many such blocks (Atomics)
- *   +16  nr_pools     s32
+ *   +16  nr_caches    s32   entries of caches[] in use (Atomics; grows as pools are made)
  *   +20  shadow[4]    u32   physical address of each shadow chunk (kasan.ts)
- *   +36  pools[256]   u32   __pa() of each pool's struct kmem_cache, in creation order
+ *   +36  nr_kmalloc   s32   how many of caches[] are kmalloc caches
+ *   +40  caches[224]  u32   __pa() of each struct kmem_cache the heap allocates from, by the
+ *                           cache's id: the kmalloc caches smallest first (ids 0 .. nr_kmalloc-1,
+ *                           written at creation), then the pools in creation order
+ *
+ * A cache's id is what the shadow byte of a live block of it holds (kasan.ts:
+ * SHADOW_LIVE_CACHE + id), so that a free finds the block's cache without
+ * reading its struct page. Entries are never removed (pools live as long as
+ * the heap), so an id means the same cache in every thread.
  */
 import { PAGE_SIZE } from '../arch/x86/layout.ts';
 import { HOST_SECTION_SIZE } from '../machine/memory.ts';
@@ -56,10 +64,12 @@ export const H_MAGIC = 0;
 export const H_MUTEX = 4;
 export const H_LARGE_PAGES = 8;
 export const H_LARGE_BLOCKS = 12;
-export const H_NR_POOLS = 16;
+export const H_NR_CACHES = 16;
 export const H_SHADOW = 20;
-export const H_POOLS = 36;
-export const MAX_POOLS = 256;
+export const H_NR_KMALLOC = 36;
+export const H_CACHES = 40;
+/** Entries of caches[]: ids 0..223, whose shadow marks (0x10..0xef) stay below KASAN's poison values. */
+export const MAX_CACHES = 224;
 export const MAX_SHADOW_CHUNKS = 4;
 
 /** The machine a heap of `size` bytes for `workers` threads runs on. */

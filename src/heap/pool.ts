@@ -12,15 +12,17 @@
 import type { SlabCommon } from '../mm/slab_common.ts';
 import type { SheafFastpath } from './sheaf_fastpath.ts';
 import * as kasan from './kasan.ts';
+import { MAX_CACHES } from './machine.ts';
 
 // Module-local copies: V8 checks an imported binding at every use, a local const it folds into the code.
-const { SHADOW_CHUNK_MASK, SHADOW_CHUNK_SHIFT, SHADOW_FREE, SHADOW_LIVE, SHADOW_LIVE_PAGES } = kasan;
+const { SHADOW_CHUNK_MASK, SHADOW_CHUNK_SHIFT, SHADOW_FREE, SHADOW_LIVE_CACHE, SHADOW_LIVE_PAGES } = kasan;
+const NR_CACHE_IDS = MAX_CACHES;
 
 /** What a pool shares with its heap (immutable after creation). */
 export interface PoolContext {
   slab: SlabCommon;
-  /** The heap's sheaf fast paths (null: the kernel's entry points do everything). */
-  fast: SheafFastpath | null;
+  /** The heap's sheaf fast paths. */
+  fast: SheafFastpath;
   u8: Uint8Array;
   shadow: Int32Array;
   po: number;
@@ -32,9 +34,9 @@ export interface PoolContext {
 
 export class Pool {
   private readonly slab: SlabCommon;
-  private readonly fast: SheafFastpath | null;
-  /** __pa() of the pool's struct kmem_cache. */
-  private readonly cachePa: number;
+  private readonly fast: SheafFastpath;
+  /** The shadow mark of a live object of this pool: SHADOW_LIVE_CACHE + the cache's id. */
+  private readonly liveMark: number;
   private readonly u8: Uint8Array;
   private readonly shadow: Int32Array;
   private readonly po: number;
@@ -46,6 +48,8 @@ export class Pool {
     private readonly ctx: PoolContext,
     /** struct kmem_cache * (kernel virtual address): the same number in every thread. */
     readonly cache: number,
+    /** The cache's id in the heap's table of caches (machine.ts). */
+    private readonly id: number,
     readonly name: string,
     /** The size asked for. */
     readonly objectSize: number,
@@ -54,7 +58,7 @@ export class Pool {
   ) {
     this.slab = ctx.slab;
     this.fast = ctx.fast;
-    this.cachePa = cache - ctx.po;
+    this.liveMark = SHADOW_LIVE_CACHE + id;
     this.u8 = ctx.u8;
     this.shadow = ctx.shadow;
     this.po = ctx.po;
@@ -64,13 +68,14 @@ export class Pool {
 
   /** An object (its heap address, at least 8-byte aligned, contents undefined), or 0 when memory is exhausted. */
   alloc(): number {
-    let p = this.fast === null ? 0 : this.fast.alloc(this.cachePa);
+    let p = this.fast.alloc(this.id);
+    if (p === 0) p = this.fast.allocFromSpare(this.id);
     if (p === 0) {
       const va = this.slab.kmem_cache_alloc(this.cache, this.gfp);
       if (va === 0) return 0;
       p = va - this.po;
     }
-    this.u8[this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3)] = SHADOW_LIVE;
+    this.u8[this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3)] = this.liveMark;
     return p;
   }
 
@@ -80,16 +85,16 @@ export class Pool {
     if ((p >>> 0) !== p || (p & 7) !== 0 || p >= this.limit) this.ctx.kasan.badFree(p, 'kmem_cache_free', 0);
     const sh = this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3);
     const state = this.u8[sh];
-    if (state !== SHADOW_LIVE) {
+    if (state !== this.liveMark && (state - SHADOW_LIVE_CACHE) >>> 0 >= NR_CACHE_IDS) {
       if (state === SHADOW_LIVE_PAGES) this.ctx.notASlab();
       this.ctx.kasan.badFree(p, 'kmem_cache_free', state);
     }
     this.u8[sh] = SHADOW_FREE;
-    if (this.fast !== null && this.fast.free(p, this.cachePa)) return;
+    if (state === this.liveMark && (this.fast.free(p, this.id) || this.fast.freeToSpare(p, this.id))) return;
     try {
-      this.slab.kmem_cache_free(this.cache, p + this.po);
+      this.slab.kmem_cache_free(this.cache, p + this.po); // a block of another cache: cache_from_obj()'s report
     } catch (e) {
-      this.u8[sh] = SHADOW_LIVE; // the kernel refused (wrong pool, a debug check): still the caller's
+      this.u8[sh] = state; // the kernel refused (wrong pool, a debug check): still the caller's
       throw e;
     }
   }

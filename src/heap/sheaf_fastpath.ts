@@ -17,37 +17,40 @@
  *     a free needs no slab_nid() == numa_mem_id() check (sheafWords()
  *     gives nothing to build this from on a machine with more).
  *
- * What one allocation and one free read (word offsets from SheafWords):
+ * What one allocation and one free touch (word offsets from SheafWords),
+ * for the heap's cache `id` (machine.ts: the heap's table of caches; the
+ * shadow mark of a live block holds its cache's id, so a free needs no
+ * virt_to_slab(): the struct page is not read at all):
  *
- *   kmem_cache (cache pa)  +cpu_sheaves: per-CPU offset ----+   +sheaf_capacity
- *   this CPU's unit        +flushWork: 0 (no flush asked)    |
- *                          +cpu_sheaves --> slub_percpu_sheaves { lock (byte 0) | main } --> slab_sheaf
+ *   pcs[id] = this CPU's unit + s->cpu_sheaves     (learnt once: a cache's per-CPU
+ *   capacity[id] = s->sheaf_capacity                offset and capacity never change)
+ *   this CPU's unit        +flushWork: 0 (no flush asked)
+ *   slub_percpu_sheaves    lock (byte 0: 0, not held), main --> slab_sheaf, spare
  *   slab_sheaf             +size, +objects[size - 1] (a virtual address)
- *   struct page of the block (free): page_type >>> 24 == PGTY_slab, slab_cache
- *     (on a tail page of an order > 0 slab, compound_head - 1 is the head's struct page)
+ *
+ * When main is empty (alloc) or full (free), the first step of
+ * __pcs_replace_empty_main() / __pcs_replace_full_main() is done here too:
+ * main and spare swap places if the spare has objects (alloc) or room
+ * (free). Still this CPU's own sheaves under its local lock, and with mixed
+ * sizes it is the common way off the pop and push (a few percent of the
+ * operations: each size class's main sheaf walks between empty and full).
  *
  * Anything else goes to the kernel's own entry points (kmem_cache_alloc,
  * kfree), which do it all: an empty or full main sheaf, a cache without
  * sheaves (a debug heap's: slab debugging gives a cache no sheaves), a
- * pending flush of this CPU's sheaves, the local lock held. That the block
- * is a live block's start the heap's shadow (kasan.ts) has checked before
- * free() is called; the heap allocates with GFP_KERNEL | __GFP_NORETRY |
- * __GFP_NOWARN from a thread never in atomic context (might_alloc() has
- * nothing to report) and zeroes through the kernel's path (calloc); the
- * heap's machine has no tracepoints, init_on_alloc or init_on_free: the
- * kernel's fast paths' other checks are settled.
- * Nothing is kept here but where things are: the sheaves, their sizes and
- * the caches are read from memory at every call, so blocks flow between
- * threads as the kernel's objects flow between CPUs.
+ * pending flush of this CPU's sheaves, the local lock held, a cache this
+ * thread has not learnt yet (a pool another thread made). That the block
+ * is a live block of cache id the heap's shadow (kasan.ts) has checked
+ * before free() is called; the heap allocates with GFP_KERNEL |
+ * __GFP_NORETRY | __GFP_NOWARN from a thread never in atomic context
+ * (might_alloc() has nothing to report) and zeroes through the kernel's
+ * path (calloc); the heap's machine has no tracepoints, init_on_alloc or
+ * init_on_free: the kernel's fast paths' other checks are settled.
+ * Nothing is kept here but where things are: the sheaves and their sizes
+ * are read from memory at every call, so blocks flow between threads as
+ * the kernel's objects flow between CPUs.
  */
-import * as layout from '../arch/x86/layout.ts';
-import * as page from '../mm/page.ts';
 import type { SheafWords } from '../mm/slub_fastpath.ts';
-import type { Sparse } from '../mm/sparse.ts';
-
-// Module-local copies: V8 checks an imported binding at every use, a local const it folds into the code.
-const { PAGE_SHIFT } = layout;
-const { PGTY_slab } = page;
 
 export class SheafFastpath {
   /** PAGE_OFFSET as an int32 (pointer words are read as int32: pointer - poI32 is the pa). */
@@ -57,43 +60,51 @@ export class SheafFastpath {
   private readonly kwCpuSheaves: number;
   private readonly kwSheafCapacity: number;
   private readonly pwMain: number;
+  private readonly pwSpare: number;
   private readonly swSize: number;
   private readonly swObjects: number;
-  private readonly wSlabCache: number;
-  private readonly wType: number;
+  /** Per cache id: word index of this CPU's struct slub_percpu_sheaves (0: not learnt, or no sheaves). */
+  private readonly pcs: Int32Array;
+  /** Per cache id: its sheaf_capacity. */
+  private readonly capacity: Int32Array;
 
-  constructor(private readonly ram: Int32Array, w: SheafWords, pageOffset: number, private readonly sparse: Sparse) {
+  constructor(private readonly ram: Int32Array, w: SheafWords, pageOffset: number, maxCaches: number) {
     this.poI32 = pageOffset | 0;
     this.unitWord = w.unitPa >> 2;
     this.flushWord = this.unitWord + w.flushWork;
     this.kwCpuSheaves = w.kwCpuSheaves;
     this.kwSheafCapacity = w.kwSheafCapacity;
     this.pwMain = w.pwMain;
+    this.pwSpare = w.pwSpare;
     this.swSize = w.swSize;
     this.swObjects = w.swObjects;
-    this.wSlabCache = w.wSlabCache;
-    this.wType = w.wType;
+    this.pcs = new Int32Array(maxCaches);
+    this.capacity = new Int32Array(maxCaches);
+  }
+
+  /** Learn cache id, whose struct kmem_cache is at cachePa (a cache without sheaves stays on the kernel's paths). */
+  learn(id: number, cachePa: number): void {
+    const off = this.ram[(cachePa >> 2) + this.kwCpuSheaves];
+    this.pcs[id] = off === 0 ? 0 : this.unitWord + (off >> 2);
+    this.capacity[id] = this.ram[(cachePa >> 2) + this.kwSheafCapacity];
   }
 
   /**
-   * This CPU's main sheaf of the cache at sWord (word index of its struct
-   * kmem_cache): the word index of the struct slab_sheaf, or -1 when the
-   * kernel's path must run (no sheaves, a flush asked, the lock held).
+   * This CPU's main sheaf of cache id: the word index of the struct
+   * slab_sheaf, or -1 when the kernel's path must run (no sheaves or not
+   * learnt, a flush asked, the lock held, no main sheaf).
    */
-  private mainSheaf(sWord: number): number {
+  private mainSheaf(id: number): number {
     const r = this.ram;
-    if (r[this.flushWord] !== 0) return -1;
-    const off = r[sWord + this.kwCpuSheaves];
-    if (off === 0) return -1;
-    const pw = this.unitWord + (off >> 2);
+    const pw = this.pcs[id];
+    if (pw === 0 || r[this.flushWord] !== 0 || (r[pw] & 0xff) !== 0) return -1;
     const main = r[pw + this.pwMain];
-    if ((r[pw] & 0xff) !== 0 || main === 0) return -1;
-    return (main - this.poI32) >> 2;
+    return main === 0 ? -1 : (main - this.poI32) >> 2;
   }
 
-  /** alloc_from_pcs(): a block (its pa) from the cache whose struct kmem_cache is at sPa, or 0. */
-  alloc(sPa: number): number {
-    const mi = this.mainSheaf(sPa >> 2);
+  /** alloc_from_pcs(): a block (its pa) from cache id's main sheaf, or 0 (then try allocFromSpare()). */
+  alloc(id: number): number {
+    const mi = this.mainSheaf(id);
     if (mi < 0) return 0;
     const r = this.ram;
     const size = r[mi + this.swSize] - 1;
@@ -102,29 +113,45 @@ export class SheafFastpath {
     return (r[mi + this.swObjects + size] - this.poI32) | 0;
   }
 
-  /**
-   * free_to_pcs() of the live block at pa, of the cache at cachePa (0: of
-   * whichever cache it is in, as kfree()): false when the kernel's kfree()
-   * or kmem_cache_free() must do it, and for a block of another cache than
-   * cachePa (the kernel's cache_from_obj() warns).
-   */
-  free(pa: number, cachePa: number): boolean {
-    const r = this.ram;
-    let w = this.sparse.word(pa >>> PAGE_SHIFT);
-    let head = r[w + this.wSlabCache];
-    if ((head & 1) !== 0) {
-      w = ((head - 1 - this.poI32) | 0) >> 2;
-      head = r[w + this.wSlabCache];
-    }
-    if (r[w + this.wType] >>> 24 !== PGTY_slab) return false;
-    const sWord = (head - this.poI32) >> 2;
-    if (cachePa !== 0 && sWord !== cachePa >> 2) return false;
-    const mi = this.mainSheaf(sWord);
+  /** free_to_pcs() of the live block at pa, of cache id, onto the main sheaf: false if it cannot (then try freeToSpare()). */
+  free(pa: number, id: number): boolean {
+    const mi = this.mainSheaf(id);
     if (mi < 0) return false;
+    const r = this.ram;
     const size = r[mi + this.swSize];
-    if (size >= r[sWord + this.kwSheafCapacity]) return false;
+    if (size >= this.capacity[id]) return false;
     r[mi + this.swObjects + size] = (pa + this.poI32) | 0;
     r[mi + this.swSize] = size + 1;
+    return true;
+  }
+
+  /**
+   * __pcs_replace_empty_main()'s first step after alloc() found main
+   * empty: if the spare has objects, main and spare swap and the block
+   * comes from the new main; else 0 (the kernel's path: the barn, a refill).
+   */
+  allocFromSpare(id: number): number {
+    return this.mainSheaf(id) >= 0 && this.swapIfSpare(id, 1) ? this.alloc(id) : 0;
+  }
+
+  /** __pcs_replace_full_main()'s first step after free() found main full: swap with a spare that has room, then free(). */
+  freeToSpare(pa: number, id: number): boolean {
+    return this.mainSheaf(id) >= 0 && this.swapIfSpare(id, 0) && this.free(pa, id);
+  }
+
+  /**
+   * swap(pcs->main, pcs->spare) when there is a spare and it has objects
+   * (forAlloc 1) or room (forAlloc 0); whether they swapped.
+   */
+  private swapIfSpare(id: number, forAlloc: number): boolean {
+    const r = this.ram;
+    const pw = this.pcs[id];
+    const spare = r[pw + this.pwSpare];
+    if (spare === 0) return false;
+    const size = r[((spare - this.poI32) >> 2) + this.swSize];
+    if (forAlloc === 1 ? size === 0 : size >= this.capacity[id]) return false;
+    r[pw + this.pwSpare] = r[pw + this.pwMain];
+    r[pw + this.pwMain] = spare;
     return true;
   }
 }

@@ -409,7 +409,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
       flags: this.cache.flags, size: this.cache.size_, offset: this.cache.offset, c_freelist: this.C.freelist,
       c_tid: this.C.tid, c_slab: this.C.slab, slab_cache: this.S.slab_cache, counters: this.S.counters,
       page_type: this.S.__page_type, cpu_sheaves: this.cache.cpu_sheaves, sheaf_capacity: this.cache.sheaf_capacity,
-      pcs_main: slubPercpuSheavesLayout(this.ptr).main, sheaf_size: slabSheafLayout(this.ptr).size_,
+      pcs_main: slubPercpuSheavesLayout(this.ptr).main, pcs_spare: slubPercpuSheavesLayout(this.ptr).spare, sheaf_size: slabSheafLayout(this.ptr).size_,
       sheaf_objects: slabSheafLayout(this.ptr).objects, singleNode: this.nrNodeIds === 1,
     }, d.mem, d.nrCpus, d.sparse, d.sched, d.buddy.globals, this);
     this.sheaves = d.sheaves === undefined ? null : new SlubSheaves({

@@ -106,14 +106,12 @@ export interface SheafWords {
   /** struct kmem_cache: cpu_sheaves (a per-CPU offset; 0: no sheaves), sheaf_capacity */
   kwCpuSheaves: number;
   kwSheafCapacity: number;
-  /** struct slub_percpu_sheaves: main (lock is its first byte) */
+  /** struct slub_percpu_sheaves: main, spare (lock is its first byte) */
   pwMain: number;
+  pwSpare: number;
   /** struct slab_sheaf: size, objects[] */
   swSize: number;
   swObjects: number;
-  /** struct slab (struct page): slab_cache, page_type */
-  wSlabCache: number;
-  wType: number;
   /** Physical address of the CPU's per-CPU unit, and the word offset in it of the slub_flush work word. */
   unitPa: number;
   flushWork: number;
@@ -149,8 +147,9 @@ export interface SlubFastpathLayout {
   /* struct kmem_cache's cpu_sheaves and sheaf_capacity (-1: a machine without sheaves) */
   cpu_sheaves: number;
   sheaf_capacity: number;
-  /* struct slub_percpu_sheaves' main, struct slab_sheaf's size and objects */
+  /* struct slub_percpu_sheaves' main and spare, struct slab_sheaf's size and objects */
   pcs_main: number;
+  pcs_spare: number;
   sheaf_size: number;
   sheaf_objects: number;
   /** One NUMA node: every object is on this CPU's node. */
@@ -183,6 +182,7 @@ export class SlubFastpath implements SlabFastpath {
   private readonly kwCpuSheaves: number;
   private readonly kwSheafCapacity: number;
   private readonly pwMain: number;
+  private readonly pwSpare: number;
   private readonly swSize: number;
   private readonly swObjects: number;
   private readonly singleNode: boolean;
@@ -230,6 +230,7 @@ export class SlubFastpath implements SlabFastpath {
     this.kwCpuSheaves = L.cpu_sheaves < 0 ? -1 : L.cpu_sheaves >> 2;
     this.kwSheafCapacity = L.sheaf_capacity >> 2;
     this.pwMain = L.pcs_main >> 2;
+    this.pwSpare = L.pcs_spare >> 2;
     this.swSize = L.sheaf_size >> 2;
     this.swObjects = L.sheaf_objects >> 2;
     this.singleNode = L.singleNode;
@@ -257,8 +258,8 @@ export class SlubFastpath implements SlabFastpath {
   sheafWords(cpu: number): SheafWords | null {
     if (this.kwCpuSheaves < 0 || !this.singleNode || this.ptr8) return null;
     return {
-      kwCpuSheaves: this.kwCpuSheaves, kwSheafCapacity: this.kwSheafCapacity, pwMain: this.pwMain, swSize: this.swSize,
-      swObjects: this.swObjects, wSlabCache: this.wSlabCache, wType: this.wType, unitPa: this.pcpuBase + cpu * this.pcpuUnit,
+      kwCpuSheaves: this.kwCpuSheaves, kwSheafCapacity: this.kwSheafCapacity, pwMain: this.pwMain, pwSpare: this.pwSpare,
+      swSize: this.swSize, swObjects: this.swObjects, unitPa: this.pcpuBase + cpu * this.pcpuUnit,
       flushWork: this.flushWork,
     };
   }

@@ -207,3 +207,42 @@ test('a debug heap\'s caches have no sheaves (slab debugging checks every object
   heap.free(p);
   assert.equal(heap.stats().liveBlocks, live);
 });
+
+test('a main sheaf that runs empty or full trades places with the spare on the heap\'s own path, as __pcs_replace_*_main() first does', () => {
+  const heap = Heap.create({ size: 8 * MiB });
+  const sheaves = heap.slub.sheaves!;
+  const s = heap.kmallocCaches().find((c) => c.size === 64)!.cache;
+  const cap = sheaves.sheaf_capacity(s);
+  const state = () => sheaves.pcsState(s, 0);
+  const blocks: number[] = [];
+  for (let i = 0; i < 3 * cap; i++) blocks.push(heap.alloc(64));
+  for (let i = 0; i < 3 * cap; i++) heap.free(blocks.pop()!); // the kernel parks a full main as the spare
+  while (!(state().mainSize === 0 && state().spareSize === cap)) blocks.push(heap.alloc(64));
+  const emptied = state();
+  const kernel = (heap as unknown as { slab: { kmem_cache_alloc: unknown; kfree: unknown } }).slab; // the kernel's entry points
+  const { kmem_cache_alloc, kfree } = kernel;
+  kernel.kmem_cache_alloc = () => assert.fail('the kernel was asked for a block the spare sheaf had');
+  const p = heap.alloc(64);
+  kernel.kmem_cache_alloc = kmem_cache_alloc;
+  assert.deepEqual(state(), { main: emptied.spare, mainSize: cap - 1, spare: emptied.main, spareSize: 0 });
+  heap.free(p);
+  while (state().mainSize < cap) heap.free(blocks.pop()!);
+  const filled = state();
+  kernel.kfree = () => assert.fail('the kernel was asked to take a block the empty spare had room for');
+  heap.free(blocks.pop()!);
+  kernel.kfree = kfree;
+  assert.deepEqual(state(), { main: filled.spare, mainSize: 1, spare: filled.main, spareSize: cap });
+  for (const b of blocks) heap.free(b);
+});
+
+test('heap.free() takes a pool\'s object too (kfree of any slab object): back onto its own pool\'s sheaf', () => {
+  const heap = Heap.create({ size: 8 * MiB });
+  const sheaves = heap.slub.sheaves!;
+  const pool = heap.pool(40, { name: 'rec' });
+  const o = pool.alloc();
+  const before = sheaves.pcsState(pool.cache, 0).mainSize;
+  heap.free(o);
+  assert.equal(sheaves.pcsState(pool.cache, 0).mainSize, before + 1);
+  assert.equal(pool.alloc(), o);
+  assert.throws(() => { heap.free(o); heap.free(o); }, (e) => e instanceof KernelBug && /double-free/.test(e.report));
+});
