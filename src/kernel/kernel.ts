@@ -527,6 +527,48 @@ export class Kernel extends KernelBase {
     this.slab.kmem_cache_free_bulk(0, size, p);
   }
 
+  /*
+   * Prefilled sheaves (Linux 6.18; SLUB on a machine with `sheaves`, a
+   * TypeError elsewhere): a caller that must allocate inside a section that
+   * cannot fail or sleep takes a sheaf of enough objects beforehand, as the
+   * maple tree does for its nodes.
+   */
+
+  /** kmem_cache_prefill_sheaf(s, gfp, size): a struct slab_sheaf * holding at least size objects of s, or 0. */
+  kmem_cache_prefill_sheaf(s: number, gfp: number, size: number): number {
+    return this.slab.kmem_cache_prefill_sheaf(s, gfp, size);
+  }
+
+  /** kmem_cache_alloc_from_sheaf(s, gfp, sheaf): an object off the sheaf, 0 only once it is empty (gfp: __GFP_ZERO). */
+  kmem_cache_alloc_from_sheaf(s: number, gfp: number, sheaf: number): number {
+    return this.slab.kmem_cache_alloc_from_sheaf(s, gfp, sheaf);
+  }
+
+  /**
+   * kmem_cache_refill_sheaf(s, gfp, sheaf, size): top sheaf up to at least
+   * size objects. C's int kmem_cache_refill_sheaf(s, gfp, struct slab_sheaf
+   * **sheafp, size) may replace *sheafp; here the sheaf to use from now on
+   * is returned (sheaf itself, or a bigger one, sheaf having been returned
+   * to the cache), or -ENOMEM (-EINVAL for NULL) with sheaf as it was:
+   *
+   *   const r = k.kmem_cache_refill_sheaf(s, gfp, sheaf, 40);
+   *   if (r < 0) return r;
+   *   sheaf = r;
+   */
+  kmem_cache_refill_sheaf(s: number, gfp: number, sheaf: number, size: number): number {
+    return this.slab.kmem_cache_refill_sheaf(s, gfp, sheaf, size);
+  }
+
+  /** kmem_cache_return_sheaf(s, gfp, sheaf): give the sheaf back (gfp: for refilling it, if it is kept in the barn). */
+  kmem_cache_return_sheaf(s: number, gfp: number, sheaf: number): void {
+    this.slab.kmem_cache_return_sheaf(s, gfp, sheaf);
+  }
+
+  /** kmem_cache_sheaf_size(sheaf): the objects left in it. */
+  kmem_cache_sheaf_size(sheaf: number): number {
+    return this.slab.kmem_cache_sheaf_size(sheaf);
+  }
+
   /** kmalloc(size, gfp): ZERO_SIZE_PTR for 0, 0 on failure. */
   kmalloc(size: number, gfp: number): number {
     return this.slab.kmalloc(size, gfp);

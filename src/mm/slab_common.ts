@@ -77,7 +77,7 @@ import type { Sparse } from './sparse.ts';
 import type { PageAllocator } from './page_alloc.ts';
 import { getOrder } from './slub.ts';
 import { __kmem_cache_alloc_bulk, __kmem_cache_free_bulk } from './slab_bulk.ts';
-import { FULL, UP, type KmemCacheArgs, type SlabAllocator, type SlabFastpath, type SlabInfo } from './slab_types.ts';
+import { FULL, UP, type KmemCacheArgs, type PrefilledSheaves, type SlabAllocator, type SlabFastpath, type SlabInfo } from './slab_types.ts';
 
 /* Flags that prevent merging, and flags merged caches must agree on */
 const SLAB_NEVER_MERGE = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE | SLAB_TYPESAFE_BY_RCU |
@@ -858,6 +858,70 @@ export class SlabCommon {
     if (size === 0) return;
     if (this.impl.free_bulk !== undefined) this.impl.free_bulk(s, size, p);
     else __kmem_cache_free_bulk(this.impl, this, this.w, this.po, s, size, p);
+  }
+
+  /*
+   * 6.18's prefilled sheaves (SLUB with percpu sheaves: slub_sheaves.ts).
+   * A kernel without them has no such functions: calling one is the
+   * caller's mistake, a TypeError, not something the kernel reports.
+   */
+
+  private prefilled(fn: string): PrefilledSheaves {
+    const pf = this.impl.prefilled;
+    if (pf === undefined) throw new TypeError(`${fn}: no such function before Linux 6.18's percpu sheaves (SLUB, machine option sheaves)`);
+    return pf;
+  }
+
+  /** kmem_cache_prefill_sheaf(s, gfp, size): a sheaf of at least size objects, the caller's; 0 on failure. */
+  kmem_cache_prefill_sheaf(s: number, gfp: number, size: number): number {
+    const pf = this.prefilled('kmem_cache_prefill_sheaf');
+    if (size === 0 || this.null_cache(s, pf.nullDeref.sheaf_capacity, 'kmem_cache_prefill_sheaf')) return 0;
+    return pf.kmem_cache_prefill_sheaf(s, gfp, size);
+  }
+
+  /** kmem_cache_refill_sheaf(): the sheaf to use from now on, or -errno (SlubSheaves.kmem_cache_refill_sheaf()). */
+  kmem_cache_refill_sheaf(s: number, gfp: number, sheaf: number, size: number): number {
+    const pf = this.prefilled('kmem_cache_refill_sheaf');
+    // a NULL cache: the oops (the kernel would not come back), and the caller's sheaf untouched
+    if (sheaf !== 0 && this.null_cache(s, pf.nullDeref.sheaf_capacity, 'kmem_cache_refill_sheaf')) return -EINVAL;
+    return pf.kmem_cache_refill_sheaf(s, gfp, sheaf, size);
+  }
+
+  /** kmem_cache_return_sheaf(): the caller is done with sheaf (kept as a spare or in the barn, or flushed and freed). */
+  kmem_cache_return_sheaf(s: number, gfp: number, sheaf: number): void {
+    const pf = this.prefilled('kmem_cache_return_sheaf');
+    if (this.null_cache(sheaf, 0, 'kmem_cache_return_sheaf') || this.null_cache(s, pf.nullDeref.sheaf_capacity, 'kmem_cache_return_sheaf')) return;
+    pf.kmem_cache_return_sheaf(s, gfp, sheaf);
+  }
+
+  /**
+   * kmem_cache_alloc_from_sheaf(): an object off the sheaf (0 once it is
+   * empty: no fallback to the slabs), with slab_post_alloc_hook()'s
+   * __GFP_ZERO / init_on_alloc clearing; gfp is for that (and
+   * __GFP_ACCOUNT) only. The free pointer wipe of init_on_free is the one
+   * the kernel's __kmem_cache_alloc_bulk() does when it fills the sheaf.
+   */
+  kmem_cache_alloc_from_sheaf(s: number, gfp: number, sheaf: number): number {
+    const pf = this.prefilled('kmem_cache_alloc_from_sheaf');
+    const fn = 'kmem_cache_alloc_from_sheaf_noprof';
+    if (this.null_cache(sheaf, pf.nullDeref.sheaf_size, fn) || this.null_cache(s, this.impl.cache.object_size, fn)) return 0;
+    const obj = pf.alloc_from_sheaf(sheaf);
+    if (obj !== 0) {
+      const g = this.d.buddy.globals;
+      if (g.init_on_free) this.impl.maybe_wipe_obj_freeptr?.(s, obj);
+      if ((gfp & __GFP_ZERO) || (g.init_on_alloc && this.want_init_on_alloc(s))) {
+        this.d.mem.fill(obj - this.po, this.field32(s, this.impl.cache.object_size), 0);
+      }
+    }
+    if (this.hooks.kmem_cache_alloc !== undefined) this.trace_kmem_cache_alloc(obj, s, gfp, -1);
+    return obj;
+  }
+
+  /** kmem_cache_sheaf_size(): the objects left in a prefilled sheaf. */
+  kmem_cache_sheaf_size(sheaf: number): number {
+    const pf = this.prefilled('kmem_cache_sheaf_size');
+    if (this.null_cache(sheaf, pf.nullDeref.sheaf_size, 'kmem_cache_sheaf_size')) return 0;
+    return pf.kmem_cache_sheaf_size(sheaf);
   }
 
   /* ------------------------------------------------------------------ */

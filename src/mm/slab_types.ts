@@ -252,6 +252,24 @@ export interface SlabFastpath {
  * here reports a caller's mistake on behalf of the common code: arguments
  * arrive checked.
  */
+/**
+ * kmem_cache_prefill_sheaf() and the rest of 6.18's prefilled-sheaf API
+ * (slub_sheaves.ts), without the common hooks: SlabCommon adds the
+ * allocation hooks and the trace event around alloc_from_sheaf().
+ */
+export interface PrefilledSheaves {
+  /** Where a NULL struct kmem_cache * and a NULL struct slab_sheaf * are first dereferenced (the oops address). */
+  readonly nullDeref: { readonly sheaf_capacity: number; readonly sheaf_size: number };
+  /** A sheaf of at least size objects of s, or 0. */
+  kmem_cache_prefill_sheaf(s: number, gfp: number, size: number): number;
+  /** The sheaf to use from now on (sheaf, or a new one with sheaf returned), or -errno with sheaf intact. */
+  kmem_cache_refill_sheaf(s: number, gfp: number, sheaf: number, size: number): number;
+  kmem_cache_return_sheaf(s: number, gfp: number, sheaf: number): void;
+  /** An object off the sheaf, or 0 when it is empty. */
+  alloc_from_sheaf(sheaf: number): number;
+  kmem_cache_sheaf_size(sheaf: number): number;
+}
+
 export interface SlabAllocator {
   /** "SLUB" */
   readonly name: string;
@@ -307,6 +325,8 @@ export interface SlabAllocator {
   validate_slab_cache?(s: number): number;
   /** The fast paths of the common case, if the implementation has them (SLUB). */
   readonly fastpath?: SlabFastpath;
+  /** 6.18's prefilled sheaves, if the implementation has them (SLUB on a machine with percpu sheaves). */
+  readonly prefilled?: PrefilledSheaves;
   /**
    * The implementation's periodic work on the simulated timer (SLAB's
    * cache_reap(), SLQB's cache_trim_worker()): time advances by ms and each

@@ -55,6 +55,8 @@
  * cache with s->cpu_sheaves allocates from and frees to them first; they
  * refill from and flush to the paths above (the bulk ones), and every
  * flush of the CPU slabs (flush_all, shrink, destroy) flushes them first.
+ * 6.18's prefilled sheaves (kmem_cache_prefill_sheaf()) are sheaves handed
+ * to a caller of its own, for allocations that must not fail later.
  *
  * Lock order (as in the kernel): slab_mutex, then node->list_lock, then
  * the per-CPU local lock, then slab_lock.
@@ -160,11 +162,11 @@ import { atomicLongAdd } from '../machine/ram_words.ts';
 import {
   DOWN, MAX_OBJS_PER_PAGE, PARTIAL, SLAB_FROZEN, SLAB_INUSE_MASK, SLAB_OBJECTS_MASK, SLAB_OBJECTS_SHIFT,
   checkSlabMatchesPage, kmemCacheLayout, slabLayout, type KmemCacheArgs, type KmemCacheLayout, type SlabAllocator,
-  type SlabInfo, type SlabLayout,
+  type PrefilledSheaves, type SlabInfo, type SlabLayout,
 } from './slab_types.ts';
 import type { SlabCommon } from './slab_common.ts';
 import { DOUBLE_FREE, MISS, PUSHED, SlubFastpath, type SlubSlowPaths } from './slub_fastpath.ts';
-import { SlubSheaves, slabSheafLayout, slubPercpuSheavesLayout } from './slub_sheaves.ts';
+import { PCS_BATCH_MAX, SlubSheaves, slabSheafLayout, slubPercpuSheavesLayout } from './slub_sheaves.ts';
 import type { SheavesMode } from '../machine/config.ts';
 
 /* struct kmem_cache_cpu: local_lock_t is empty without lockdep and PREEMPT_RT */
@@ -334,6 +336,8 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
   readonly fastpath: SlubFastpath;
   /** The percpu sheaves and barns (slub_sheaves.ts); null on a 6.12 machine. */
   readonly sheaves: SlubSheaves | null;
+  /** kmem_cache_prefill_sheaf() and the rest: the sheaves' (absent on a 6.12 machine: the API came with them). */
+  readonly prefilled?: PrefilledSheaves;
   /** struct slub_flush_work */
   private readonly F: ReturnType<typeof slubFlushWorkLayout>;
   /** The per-CPU offset of slub_flush (fixed by the boot, the same on every thread). */
@@ -413,8 +417,8 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
       sheaf_objects: slabSheafLayout(this.ptr).objects, singleNode: this.nrNodeIds === 1,
     }, d.mem, d.nrCpus, d.sparse, d.sched, d.buddy.globals, this);
     this.sheaves = d.sheaves === undefined ? null : new SlubSheaves({
-      mem: d.mem, words: d.words, kaddr: d.kaddr, locks: d.locks, sched: d.sched, percpu: d.percpu, ptrSize: this.ptr,
-      pageOffset: this.po, nrCpus: d.nrCpus, cpuToNode: d.cpuToNode, cache: this.cache, nodeBarn: this.N.barn,
+      mem: d.mem, words: d.words, kaddr: d.kaddr, locks: d.locks, sched: d.sched, percpu: d.percpu, bug: d.bug, mode: d.sheaves,
+      ptrSize: this.ptr, pageOffset: this.po, nrCpus: d.nrCpus, cpuToNode: d.cpuToNode, cache: this.cache, nodeBarn: this.N.barn,
     }, {
       alloc_from_slabs: (s, gfp, n, p) => this.__kmem_cache_alloc_bulk(s, gfp, n, p),
       free_to_slabs: (s, n, p) => this.__kmem_cache_free_bulk(s, n, p),
@@ -424,6 +428,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
       kfree: (x) => common.kfree(x),
       kmalloc_size_roundup: (size) => common.kmalloc_size_roundup(size),
     });
+    if (this.sheaves !== null) this.prefilled = this.sheaves;
   }
 
   /**
@@ -2484,26 +2489,74 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
   }
 
   /**
-   * free_to_pcs_bulk(): each object onto this CPU's sheaves, or to its slab
-   * when they cannot take it. (6.18 copies batches into the main sheaf; one
-   * at a time here, with the checks __kmem_cache_free_bulk() makes, so that
-   * a bad pointer is reported and skipped as there.)
+   * free_to_pcs_bulk() (6.18): first a pass over p[] that runs the free
+   * hook on each object and takes out the remote ones (on another node
+   * than this CPU's), freeing them to their slabs PCS_BATCH_MAX at a time
+   * (__kmem_cache_free_bulk()); then the local ones are copied into this
+   * CPU's sheaves in batches (SlubSheaves.free_to_pcs_batch()), and
+   * whatever the sheaves cannot take goes to the slabs in one
+   * __kmem_cache_free_bulk(); then the last remote ones. p[] is reordered,
+   * as the kernel's is.
+   *
+   *   p[0 .. i)        local, looked at     p[i .. size)  not looked at yet
+   *   p[size .. size + remote)  remote, waiting (the kernel's remote_objects[] on its stack)
+   *
+   * The kernel checks nothing here; kmem makes the checks
+   * __kmem_cache_free_bulk() makes (bulk_free_check()), so that a bad
+   * pointer is reported and skipped as there. (7.0's code also returns
+   * without freeing the local objects when a full remote batch ends the
+   * pass; kmem frees them.)
    */
   private free_to_pcs_bulk(s: number, size: number, p: number): void {
+    const w = this.w;
     const ppa = p - this.po;
-    for (let i = 0; i < size; i++) {
-      const object = this.w.rptr(ppa + i * this.ptr);
-      const cache = this.common.cache_from_obj(s, object);
-      if (cache === 0) continue;
-      const pfn = this.folioPfn(object);
-      if (!this.valid_object(cache, pfn, object)) {
-        this.invalid_object(cache, pfn, object);
-        continue;
+    const ptr = this.ptr;
+    const node = this.d.cpuToNode[this.d.sched.cpu];
+    let remote = 0;
+    for (let i = 0; i < size;) {
+      const object = w.rptr(ppa + i * ptr);
+      const pfn = this.bulk_free_check(s, object);
+      if (pfn < 0) {
+        // p[i] = p[--size]; the waiting remote objects move down one slot
+        w.wptr(ppa + i * ptr, w.rptr(ppa + (size - 1) * ptr));
+        w.wptr(ppa + (size - 1) * ptr, w.rptr(ppa + (size - 1 + remote) * ptr));
+        size--;
+      } else if (this.slab_nid(pfn) !== node) {
+        w.wptr(ppa + i * ptr, w.rptr(ppa + (size - 1) * ptr));
+        w.wptr(ppa + (size - 1) * ptr, object);
+        size--;
+        if (++remote >= PCS_BATCH_MAX) {
+          this.__kmem_cache_free_bulk(s, remote, p + size * ptr);
+          remote = 0;
+        }
+      } else {
+        i++;
       }
-      this.slab_free_hook(cache, object);
-      if (this.sheaves!.has_sheaves(cache)) this.free_pcs_slow(cache, pfn, object);
-      else this.do_slab_free(cache, pfn, object, object, 1);
     }
+    const onSheaves = size === 0 ? 0 : this.sheaves!.free_to_pcs_batch(s, size, p);
+    if (onSheaves < size) this.__kmem_cache_free_bulk(s, size - onSheaves, p + onSheaves * ptr);
+    if (remote > 0) this.__kmem_cache_free_bulk(s, remote, p + size * ptr);
+  }
+
+  /**
+   * free_to_pcs_bulk()'s look at one object, with __kmem_cache_free_bulk()'s
+   * checks: its slab's pfn after the free hook; -1 when it is done with:
+   * in no slab or no object's start (reported), or of another cache than s
+   * (cache_from_obj() warned; freed to its own cache, not onto s's sheaves).
+   */
+  private bulk_free_check(s: number, object: number): number {
+    const cache = this.common.cache_from_obj(s, object);
+    if (cache === 0) return -1;
+    const pfn = this.folioPfn(object);
+    if (!this.valid_object(cache, pfn, object)) {
+      this.invalid_object(cache, pfn, object);
+      return -1;
+    }
+    this.slab_free_hook(cache, object);
+    if (cache === s) return pfn;
+    if (this.sheaves!.has_sheaves(cache)) this.free_pcs_slow(cache, pfn, object);
+    else this.do_slab_free(cache, pfn, object, object, 1);
+    return -1;
   }
 
   private __kmem_cache_free_bulk(s: number, size: number, p: number): void {

@@ -18,7 +18,8 @@
  *                                sheaves_empty --> sheaf (nr_empty)
  *
  *   struct slab_sheaf (kzalloc'd from kmalloc: struct_size(objects, capacity))
- *     x86_64: +0 barn_list (list_head; or u32 capacity, or rcu_head)
+ *     x86_64: +0 union { barn_list (list_head), rcu_head,
+ *                        { u32 capacity; bool pfmemalloc (+4) } (a prefilled sheaf's) }
  *             +16 cache  +24 size  +28 node  +32 objects[]
  *     i386:   +0 barn_list  +8 cache  +12 size  +16 node  +20 objects[]
  *   struct slub_percpu_sheaves   x86_64: +0 lock +8 main +16 spare +24 rcu_free (32)
@@ -41,6 +42,26 @@
  * the barn already has MAX_FULL_SHEAVES: then the full spare is flushed to
  * the slabs and reused), else by a newly allocated empty sheaf, and when
  * even that fails the main is flushed to the slabs (sheaf_flush_main()).
+ *
+ * Bulk free (free_to_pcs_batch(), the sheaf half of slub.ts's
+ * free_to_pcs_bulk()): whole batches are copied into main, as many as it
+ * has room for; a full main is replaced as for one object, except that no
+ * sheaf is allocated and nothing is flushed: what the barn cannot take an
+ * empty sheaf for goes back to the caller, for the slabs.
+ *
+ * Prefilled sheaves (6.18, for callers that must not fail inside a critical
+ * section, the maple tree first): kmem_cache_prefill_sheaf() hands the
+ * caller a sheaf of its own holding at least `size` objects: this CPU's
+ * spare, else a full (or empty) sheaf from the barn, else a new one,
+ * filled up to s->sheaf_capacity; more than that makes an "oversize" sheaf
+ * of exactly `size`. Its capacity is in the union at +0 (it is on no barn
+ * list while the caller has it). kmem_cache_alloc_from_sheaf() pops one
+ * object and fails only when the sheaf is empty; kmem_cache_refill_sheaf()
+ * tops it up (a bigger request swaps it for a new oversize one);
+ * kmem_cache_return_sheaf() makes it this CPU's spare if there is none,
+ * else refills it and gives it to the barn, else (an oversize sheaf, a
+ * pfmemalloc one, a barn with MAX_FULL_SHEAVES, a failed refill) flushes it
+ * to the slabs and frees it.
  *
  * Objects in sheaves are allocated objects as far as the slabs know: they
  * count as active in /proc/slabinfo, as in the kernel. Flushing (shrink,
@@ -68,13 +89,17 @@ import { PAGE_SIZE } from '../arch/x86/layout.ts';
 import { SLAB_KMALLOC, SLAB_NOLEAKTRACE, SLAB_NO_OBJ_EXT } from '../include/linux/slab.ts';
 import { SLAB_DEBUG_FLAGS } from './slub_debug.ts';
 import type { KmemCacheLayout } from './slab_types.ts';
+import type { Bug } from '../kernel/bug.ts';
+import type { SheavesMode } from '../machine/config.ts';
+import { gfp_pfmemalloc_allowed } from '../include/linux/gfp.ts';
 
 /** The barn keeps at most this many full sheaves (barn_replace_full_sheaf()). */
 export const MAX_FULL_SHEAVES = 10;
-/** sheaf_flush_main() frees at most this many objects per batch. */
-const PCS_BATCH_MAX = 32;
+/** sheaf_flush_main() frees at most this many objects per batch; free_to_pcs_bulk() as many remote ones. */
+export const PCS_BATCH_MAX = 32;
 const ENOMEM = 12;
 const E2BIG = 7;
+const EINVAL = 22;
 
 /** struct slub_percpu_sheaves (local_trylock_t is a u8 without lockdep and PREEMPT_RT). */
 export function slubPercpuSheavesLayout(ptrSize: 4 | 8) {
@@ -84,6 +109,11 @@ export function slubPercpuSheavesLayout(ptrSize: 4 | 8) {
 /** struct slab_sheaf; `size` is the header, objects[] starts there (struct_size(sheaf, objects, 0)). */
 export function slabSheafLayout(ptrSize: 4 | 8) {
   return defineStruct(ptrSize, [['barn_list', 'list_head'], ['cache', 'ptr'], ['size_', 'u32'], ['node', 'int'], ['objects', 'ptr', 0]]);
+}
+
+/** The struct in slab_sheaf's first union, for a sheaf kmem_cache_prefill_sheaf() gave out (at +0, over barn_list). */
+export function slabSheafPrefilledLayout(ptrSize: 4 | 8) {
+  return defineStruct(ptrSize, [['capacity', 'u32'], ['pfmemalloc', 'u8']]);
 }
 
 /** struct node_barn */
@@ -101,6 +131,9 @@ export interface SheavesDeps {
   locks: Spinlocks;
   sched: Sched;
   percpu: Percpu;
+  bug: Bug;
+  /** 'opt-in' (6.18) or 'all' (7.0). */
+  mode: SheavesMode;
   ptrSize: 4 | 8;
   pageOffset: number;
   nrCpus: number;
@@ -150,12 +183,15 @@ export interface SheavesUsage {
 export class SlubSheaves {
   readonly P: ReturnType<typeof slubPercpuSheavesLayout>;
   readonly SH: ReturnType<typeof slabSheafLayout>;
+  readonly SHP: ReturnType<typeof slabSheafPrefilledLayout>;
   readonly B: ReturnType<typeof nodeBarnLayout>;
   private readonly w: RamWords;
   private readonly po: number;
   private readonly ptr: 4 | 8;
   private readonly pcpuBase: number;
   private readonly pcpuUnit: number;
+  /** PrefilledSheaves.nullDeref */
+  readonly nullDeref: { readonly sheaf_capacity: number; readonly sheaf_size: number };
 
   constructor(private readonly d: SheavesDeps, private readonly slabs: SheavesBackend) {
     this.w = d.words;
@@ -163,6 +199,8 @@ export class SlubSheaves {
     this.ptr = d.ptrSize;
     this.P = slubPercpuSheavesLayout(d.ptrSize);
     this.SH = slabSheafLayout(d.ptrSize);
+    this.SHP = slabSheafPrefilledLayout(d.ptrSize);
+    this.nullDeref = { sheaf_capacity: d.cache.sheaf_capacity, sheaf_size: this.SH.size_ };
     this.B = nodeBarnLayout(d.ptrSize);
     this.pcpuBase = d.percpu.per_cpu_ptr_pa(0, 0);
     this.pcpuUnit = d.percpu.unitSize;
@@ -216,7 +254,11 @@ export class SlubSheaves {
     return this.d.cpuToNode[this.d.sched.cpu];
   }
 
-  /** get_barn(): this CPU's node's barn. */
+  /**
+   * get_barn(): this CPU's node's barn. The kernel returns NULL for a
+   * memoryless node (no kmem_cache_node); kmem cannot configure one
+   * (config.ts: "node N has no memory"), so every CPU's node has a barn.
+   */
   private get_barn(s: number): number {
     return this.barnOf(s, this.numa_mem_id());
   }
@@ -242,6 +284,11 @@ export class SlubSheaves {
 
   private local_unlock(pcs: number): void {
     this.w.w32(pcs + this.P.lock, 0);
+  }
+
+  /** local_lock(): never contended here (the lock is held only inside SLUB, which does not re-enter these callers). */
+  private local_lock(pcs: number): void {
+    this.w.w32(pcs + this.P.lock, 1);
   }
 
   /* ------------------------------------------------------------------ */
@@ -462,7 +509,18 @@ export class SlubSheaves {
     return empty;
   }
 
-  /* barn_put_empty_sheaf() / barn_put_full_sheaf(): undoing a race; no limits checked */
+  /** barn_get_full_or_empty_sheaf(): a full sheaf off the barn, else an empty one, else 0. */
+  private barn_get_full_or_empty_sheaf(barn: number): number {
+    if (this.nr(barn, this.B.nr_full) === 0 && this.nr(barn, this.B.nr_empty) === 0) return 0;
+    const flags = this.barn_lock(barn);
+    let sheaf = 0;
+    if (this.nr(barn, this.B.nr_full) !== 0) sheaf = this.barn_take(barn, this.B.sheaves_full, this.B.nr_full);
+    else if (this.nr(barn, this.B.nr_empty) !== 0) sheaf = this.barn_take(barn, this.B.sheaves_empty, this.B.nr_empty);
+    this.barn_unlock(barn, flags);
+    return sheaf;
+  }
+
+  /* barn_put_empty_sheaf() / barn_put_full_sheaf(): undoing a race, a returned sheaf; no limits checked */
 
   private barn_put_empty_sheaf(barn: number, sheaf: number): void {
     const flags = this.barn_lock(barn);
@@ -741,6 +799,204 @@ export class SlubSheaves {
       this.w.wptr(pcs + this.P.main, empty);
     }
     return pcs;
+  }
+
+  /**
+   * The sheaf half of free_to_pcs_bulk() (next_batch / do_free): the n
+   * objects of the void *[n] at p copied into this CPU's main sheaf, as
+   * many at a time as it has room for. A full main is swapped for an empty
+   * sheaf from the barn (main becomes the spare), for the spare if it has
+   * room, or traded in to the barn for an empty one; when none of that
+   * works (the barn has no empty sheaf, or MAX_FULL_SHEAVES full ones) or
+   * the lock is taken, the rest is the caller's to free to the slabs.
+   * Returns how many objects went onto the sheaves (p[0..that)).
+   */
+  free_to_pcs_batch(s: number, n: number, p: number): number {
+    const cap = this.sheaf_capacity(s);
+    let done = 0;
+    while (done < n) {
+      const pcs = this.pcs(s, this.d.sched.cpu);
+      if (!this.local_trylock(pcs)) return done;
+      let main = this.main(pcs);
+      if (this.size(main) >= cap) {
+        const barn = this.get_barn(s);
+        const spare = this.spare(pcs);
+        let empty: number;
+        if (spare === 0) {
+          empty = this.barn_get_empty_sheaf(barn);
+          if (empty !== 0) this.w.wptr(pcs + this.P.spare, main);
+        } else if (this.size(spare) < cap) {
+          this.w.wptr(pcs + this.P.spare, main);
+          empty = spare;
+        } else {
+          empty = this.barn_replace_full_sheaf(barn, main);
+        }
+        if (empty <= 0) {
+          this.local_unlock(pcs);
+          return done;
+        }
+        this.w.wptr(pcs + this.P.main, empty);
+        main = empty;
+      }
+      const size = this.size(main);
+      const batch = Math.min(n - done, cap - size);
+      this.d.mem.copy(this.objectsAt(main, size) - this.po, p - this.po + done * this.ptr, batch * this.ptr);
+      this.setSize(main, size + batch);
+      this.local_unlock(pcs);
+      done += batch;
+    }
+    return done;
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Prefilled sheaves: the caller's own                                 */
+  /* ------------------------------------------------------------------ */
+
+  /** A prefilled sheaf's capacity (the union at +0). */
+  private capacity(sheaf: number): number {
+    return this.w.r32(sheaf - this.po + this.SHP.capacity) >>> 0;
+  }
+
+  private pfmemalloc(sheaf: number): boolean {
+    return this.w.r8(sheaf - this.po + this.SHP.pfmemalloc) !== 0;
+  }
+
+  /** Set capacity and pfmemalloc (the bool's word: the union is the caller's while it has the sheaf). */
+  private setPrefilled(sheaf: number, capacity: number, pfmemalloc: boolean): void {
+    this.w.w32(sheaf - this.po + this.SHP.capacity, capacity);
+    this.w.w32(sheaf - this.po + this.SHP.pfmemalloc, pfmemalloc ? 1 : 0);
+  }
+
+  /**
+   * kmem_cache_prefill_sheaf(): a sheaf holding at least `size` objects of
+   * s, the caller's until kmem_cache_return_sheaf(); 0 for size 0 or when
+   * the sheaf or its objects cannot be allocated (with everything given
+   * back). Up to s->sheaf_capacity it is this CPU's spare, or a barn's
+   * sheaf (full first), or a new one, filled up to capacity; beyond that
+   * an oversize sheaf of exactly `size` objects, allocated and filled here.
+   */
+  kmem_cache_prefill_sheaf(s: number, gfp: number, size: number): number {
+    if (size === 0) return 0;
+    const cap = this.sheaf_capacity(s);
+    if (size > cap) {
+      // 6.18: a cache without sheaves (one that did not ask for them) is not expected here, unless debugging took them
+      // away (the line is the one 7.0's "sheaves for all" series removed the check from)
+      if (this.d.mode === 'opt-in' && cap === 0 && !(this.w.r32(s - this.po + this.d.cache.flags) & SLAB_DEBUG_FLAGS)) {
+        this.d.bug.warn('mm/slub.c', 5365, 'kmem_cache_prefill_sheaf', null, [], true);
+      }
+      const sheaf = this.slabs.kmalloc_node(this.SH.size + size * this.ptr, gfp | __GFP_ZERO, -1);
+      if (sheaf === 0) return 0;
+      this.w.wptr(sheaf - this.po + this.SH.cache, s);
+      this.setPrefilled(sheaf, size, false);
+      // no pfmemalloc care: an oversize sheaf is always flushed and freed when returned
+      if (this.slabs.alloc_from_slabs(s, gfp, size, this.objectsAt(sheaf, 0)) === 0) {
+        this.slabs.kfree(sheaf);
+        return 0;
+      }
+      this.setSize(sheaf, size);
+      return sheaf;
+    }
+    const pcs = this.pcs(s, this.d.sched.cpu);
+    this.local_lock(pcs);
+    let sheaf = this.spare(pcs);
+    if (sheaf !== 0) {
+      this.w.wptr(pcs + this.P.spare, 0);
+    } else {
+      const barn = this.get_barn(s);
+      if (barn !== 0) sheaf = this.barn_get_full_or_empty_sheaf(barn);
+    }
+    this.local_unlock(pcs);
+    if (sheaf === 0) sheaf = this.alloc_empty_sheaf(s, gfp);
+    if (sheaf === 0) return 0;
+    this.setPrefilled(sheaf, cap, false);
+    if (this.size(sheaf) < size && !this.__prefill_sheaf_pfmemalloc(s, sheaf, gfp)) {
+      this.sheaf_flush_unused(s, sheaf);
+      this.free_empty_sheaf(sheaf);
+      return 0;
+    }
+    return sheaf;
+  }
+
+  /**
+   * __prefill_sheaf_pfmemalloc(): refill without the memory reserves; if
+   * that fails and gfp may use them, again with them, and the sheaf is
+   * marked so that it is not kept when returned. false: -ENOMEM.
+   */
+  private __prefill_sheaf_pfmemalloc(s: number, sheaf: number, gfp: number): boolean {
+    const ok = this.refill_sheaf(s, sheaf, gfp | __GFP_NOMEMALLOC);
+    if (ok || !gfp_pfmemalloc_allowed(gfp)) return ok;
+    const retried = this.refill_sheaf(s, sheaf, gfp);
+    this.setPrefilled(sheaf, this.capacity(sheaf), true);
+    return retried;
+  }
+
+  /**
+   * kmem_cache_refill_sheaf(): top the caller's sheaf up to at least
+   * `size` objects. The C function takes struct slab_sheaf **sheafp and
+   * returns 0 or -errno; here the sheaf to use from now on is returned
+   * (the same one, or a new oversize sheaf when `size` is beyond its
+   * capacity: the old one has then been returned with
+   * kmem_cache_return_sheaf()), or -ENOMEM with the caller's sheaf left as
+   * it was (possibly topped up part of the way), -EINVAL for NULL.
+   */
+  kmem_cache_refill_sheaf(s: number, gfp: number, sheaf: number, size: number): number {
+    if (sheaf === 0) return -EINVAL;
+    const have = this.size(sheaf);
+    if (have >= size) return sheaf;
+    const capacity = this.capacity(sheaf);
+    if (capacity >= size) {
+      if (capacity === this.sheaf_capacity(s)) return this.__prefill_sheaf_pfmemalloc(s, sheaf, gfp) ? sheaf : -ENOMEM;
+      if (this.slabs.alloc_from_slabs(s, gfp, capacity - have, this.objectsAt(sheaf, have)) === 0) return -ENOMEM;
+      this.setSize(sheaf, capacity);
+      return sheaf;
+    }
+    // a regular sheaf that must become an oversize one, or an oversize one too small: rare, so simply a new one
+    const bigger = this.kmem_cache_prefill_sheaf(s, gfp, size);
+    if (bigger === 0) return -ENOMEM;
+    this.kmem_cache_return_sheaf(s, gfp, sheaf);
+    return bigger;
+  }
+
+  /**
+   * kmem_cache_return_sheaf(): the caller is done with sheaf. A sheaf of
+   * the cache's capacity (not pfmemalloc) becomes this CPU's spare if it
+   * has none, else is refilled and given to the barn as a full one; an
+   * oversize or pfmemalloc sheaf, or one the barn has no room for or that
+   * cannot be refilled (gfp without reclaim, say), is flushed to the slabs
+   * and freed.
+   */
+  kmem_cache_return_sheaf(s: number, gfp: number, sheaf: number): void {
+    if (this.capacity(sheaf) !== this.sheaf_capacity(s) || this.pfmemalloc(sheaf)) {
+      this.sheaf_flush_unused(s, sheaf);
+      this.slabs.kfree(sheaf);
+      return;
+    }
+    const pcs = this.pcs(s, this.d.sched.cpu);
+    this.local_lock(pcs);
+    const barn = this.get_barn(s);
+    const keep = this.spare(pcs) === 0;
+    if (keep) this.w.wptr(pcs + this.P.spare, sheaf);
+    this.local_unlock(pcs);
+    if (keep) return;
+    if (barn === 0 || this.nr(barn, this.B.nr_full) >= MAX_FULL_SHEAVES || !this.refill_sheaf(s, sheaf, gfp)) {
+      this.sheaf_flush_unused(s, sheaf);
+      this.free_empty_sheaf(sheaf);
+      return;
+    }
+    this.barn_put_full_sheaf(barn, sheaf);
+  }
+
+  /** The pop of kmem_cache_alloc_from_sheaf() (the hooks are the caller's): an object, or 0 when the sheaf is empty. */
+  alloc_from_sheaf(sheaf: number): number {
+    const size = this.size(sheaf);
+    if (size === 0) return 0;
+    this.setSize(sheaf, size - 1);
+    return this.w.rptr(this.objectsAt(sheaf, size - 1) - this.po);
+  }
+
+  /** kmem_cache_sheaf_size(): the objects left in a prefilled sheaf. */
+  kmem_cache_sheaf_size(sheaf: number): number {
+    return this.size(sheaf);
   }
 
   /* ------------------------------------------------------------------ */

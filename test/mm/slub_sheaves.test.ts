@@ -2,7 +2,9 @@
  * SLUB's percpu sheaves, step by step (slub_sheaves.ts): which caches get
  * sheaves and of what capacity, the main/spare/barn transitions of
  * __pcs_replace_empty_main() and __pcs_replace_full_main() with the barn's
- * MAX_FULL_SHEAVES limit, and the flushes (shrink, destroy) that empty them.
+ * MAX_FULL_SHEAVES limit, the flushes (shrink, destroy) that empty them,
+ * and the bulk paths (kmem_cache_free_bulk() in batches, remote objects on
+ * a two-node machine to their slabs, no sheaf allocated).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -160,4 +162,60 @@ test('a bulk allocation that runs out of memory gives what it took back to the s
   k.kfree(p);
   k.kmem_cache_destroy(s);
   assert.ok(!k.slab.caches().includes(s));
+});
+
+test('kmem_cache_free_bulk on two nodes: this node\'s objects onto the sheaves in batches, the other node\'s (more than a batch of them) to their slabs', () => {
+  const k = boot({ mem: '256M', cpus: 2, nodes: 2, sheaves: 'opt-in' }, { errors: 'log' });
+  const s = k.kmem_cache_create('bulk_numa', 64, { sheaf_capacity: CAP }, k.SLAB_NO_MERGE);
+  const sh = slub(k).sheaves!;
+  const ptr = k.layout.ptrSize;
+  const nid = (o: number) => k.page_to_nid(k.virt_to_page(o));
+  k.set_cpu(1);
+  const remote = Array.from({ length: 40 }, () => k.kmem_cache_alloc(s, k.GFP_KERNEL));
+  k.set_cpu(0);
+  const local = Array.from({ length: 2 * CAP + 3 }, () => k.kmem_cache_alloc(s, k.GFP_KERNEL));
+  assert.ok(remote.every((o) => nid(o) === 1) && local.every((o) => nid(o) === 0));
+  const stranger = k.kmalloc(64, k.GFP_KERNEL);
+  // interleaved, with an object of another cache in the middle
+  const all = [...local.flatMap((o, i) => [o, ...remote.slice(i * 4, i * 4 + 4)]), ...remote.slice(local.length * 4)];
+  all.splice(7, 0, stranger);
+  const p = k.kmalloc(all.length * ptr, k.GFP_KERNEL);
+  all.forEach((o, i) => k.kaddr.writePtr(p + i * ptr, o));
+  const sheavesBefore = sh.usage(s, [0, 1]).sheaves;
+  const cpuBefore = sh.usage(s, [0, 1]).cpuObjects[0];
+  k.kmem_cache_free_bulk(s, all.length, p);
+  assert.match(k.log.dmesg(), /cache_from_obj: Wrong slab cache\. bulk_numa but object is from kmalloc-64/);
+  const st = sh.pcsState(s, 0);
+  const onSheaf = (sheaf: number, n: number) => Array.from({ length: n }, (_, i) => k.kaddr.readPtr(sheaf + sh.SH.objects + i * ptr));
+  const held = [...onSheaf(st.main, st.mainSize), ...(st.spare === 0 ? [] : onSheaf(st.spare, st.spareSize))];
+  assert.ok(held.every((o) => nid(o) === 0), 'no remote object on this CPU\'s sheaves');
+  assert.ok(held.length > cpuBefore, 'local objects went onto the sheaves');
+  assert.equal(sh.usage(s, [0, 1]).sheaves, sheavesBefore, 'the bulk free allocates no sheaf');
+  assert.equal(sh.pcsState(s, 1).mainSize + sh.pcsState(s, 1).spareSize, sh.usage(s, [0, 1]).cpuObjects[1], 'CPU 1 untouched');
+  k.kfree(p);
+  k.kmem_cache_shrink(s);
+  assert.equal(slabinfo(k).get('bulk_numa')!.active, 0, 'nothing lost');
+  k.kmem_cache_destroy(s);
+  assert.ok(!k.log.dmesg().includes('still has objects'));
+});
+
+test('kmem_cache_free_bulk with more objects than the sheaves and the barn\'s empty sheaves take: the rest to the slabs, no sheaf allocated', () => {
+  const { k, s, state, active } = setup();
+  const sh = slub(k).sheaves!;
+  const n = 6 * CAP;
+  const objs = Array.from({ length: n }, () => k.kmem_cache_alloc(s, k.GFP_KERNEL));
+  const p = k.kmalloc(n * k.layout.ptrSize, k.GFP_KERNEL);
+  objs.forEach((o, i) => k.kaddr.writePtr(p + i * k.layout.ptrSize, o));
+  const before = state();
+  const sheaves = sh.usage(s, [0]).sheaves;
+  k.kmem_cache_free_bulk(s, n, p);
+  const after = state();
+  assert.equal(sh.usage(s, [0]).sheaves, sheaves);
+  const held = after.main + (after.spare ?? 0) + after.full * CAP;
+  assert.ok(held > before.main && held < n, `${JSON.stringify(after)}`);
+  assert.equal(after.main, CAP, 'main filled in one batch');
+  k.kfree(p);
+  k.kmem_cache_shrink(s);
+  assert.equal(active(), 0);
+  k.kmem_cache_destroy(s);
 });

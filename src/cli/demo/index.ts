@@ -23,6 +23,7 @@ import { stacksChapter } from './stacks.ts';
 import { slabCompareChapter } from './slab_compare.ts';
 /* issue 5 */
 import { smpChapter } from './smp.ts';
+import { sheavesChapter } from './sheaves.ts';
 
 export const CHAPTERS: readonly DemoChapter[] = [
   bootChapter,
@@ -41,6 +42,7 @@ export const CHAPTERS: readonly DemoChapter[] = [
   replayChapter,
   slabCompareChapter,
   smpChapter,
+  sheavesChapter,
 ];
 
 /** A chapter by id ("buddy") or number ("2"). */
