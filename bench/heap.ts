@@ -89,12 +89,19 @@ async function workerRun(mode: HeapWorkerData['mode'], workers: number, ops: num
   return ns;
 }
 
+/**
+ * Pairs per worker and run, about a quarter of a second of each mode on
+ * one worker here: shorter runs measure the JIT's warm-up more than the
+ * allocator (2 M mixed pairs ran at 32 M pairs/s, 20 M at 42 M).
+ */
+const OPS = { 'heap-fixed': 20_000_000, 'heap-mixed': 10_000_000, lock: 4_000_000, local: 100_000_000 } as const;
+
 async function workerRows(quick: boolean, log: (m: string) => void): Promise<WorkerRow[]> {
   const counts = availableParallelism() >= 4 ? [1, 2, 4] : [1, 2];
   const rounds = quick ? 1 : 5;
-  const ops = quick ? 500_000 : 2_000_000;
   const rows: WorkerRow[] = [];
   for (const mode of ['heap-fixed', 'heap-mixed', 'lock', 'local'] as const) {
+    const ops = (quick ? 0.1 : 1) * OPS[mode];
     for (const workers of counts) {
       const per: number[] = [];
       const agg: number[] = [];

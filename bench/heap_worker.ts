@@ -111,7 +111,7 @@ function main(d: HeapWorkerData): void {
   const heap = d.shared === null ? null : Heap.attach(d.shared);
   const run = heap !== null ? heapRun(heap, d.mode, d.id)
     : d.mode === 'local' ? localList() : (n: number) => lockList(ctl, next, n);
-  run(Math.min(d.ops, 200_000)); // warm-up: JIT and this CPU's slabs
+  run(Math.min(d.ops, 1_000_000)); // warm-up: JIT and this CPU's slabs
   Atomics.add(ctl, 2, 1);
   while (Atomics.load(ctl, 3) === 0) Atomics.wait(ctl, 3, 0, 10);
   const t0 = performance.now();

@@ -10,10 +10,11 @@
  *
  *   Heap (this thread)                       kernel (src/mm), in the heap's memory
  *   ------------------                       ---------------------------------------
- *   alloc(n), n <= 8 KiB   -> kmem_cache_alloc(kmalloc-<class>)  SLUB: this CPU's freelist
- *   alloc(n), n >  8 KiB   -> kmalloc -> page allocator         (no lock on the fast path)
- *   free(p)                -> kfree                             an object freed by another
- *   pool(size).alloc/free  -> kmem_cache_alloc/kmem_cache_free  CPU goes back to its slab
+ *   alloc(n), n <= 8 KiB   -> kmem_cache_alloc(kmalloc-<class>)  SLUB: a pop off this CPU's
+ *   alloc(n), n >  8 KiB   -> kmalloc -> page allocator         sheaf, a free a push onto it
+ *   free(p)                -> kfree (the block's cache known     (sheaf_fastpath.ts: no lock,
+ *                             from its shadow byte)              no atomic); an object freed
+ *   pool(size).alloc/free  -> kmem_cache_alloc/kmem_cache_free  by another CPU stays there
  *
  * Each thread drives one simulated CPU of a machine booted over the heap's
  * memory (machine.ts), so the per-CPU caches of SLUB and the page

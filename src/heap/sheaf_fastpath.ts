@@ -9,8 +9,7 @@
  *     in the heap's one Int32Array: no RAM-section lookup per access, and
  *     V8 keeps the array's base and length in registers across a call;
  *   - the machine is i386: a pointer is one word, lowmem is PAGE_OFFSET +
- *     pa, a struct page * is PAGE_OFFSET + the struct page's pa, and every
- *     heap address (a pa below 128 MiB) is a small integer;
+ *     pa, and every heap address (a pa below 128 MiB) is a small integer;
  *   - the thread drives one CPU for its whole life (Heap.attach), so its
  *     per-CPU unit is a constant word index;
  *   - the machine has one node, so every object is on this CPU's node and
@@ -36,7 +35,8 @@
  * operations: each size class's main sheaf walks between empty and full).
  *
  * Anything else goes to the kernel's own entry points (kmem_cache_alloc,
- * kfree), which do it all: an empty or full main sheaf, a cache without
+ * kfree), which do it all: main and spare both empty (alloc) or both
+ * full (free), so that the barn or the slabs are needed, a cache without
  * sheaves (a debug heap's: slab debugging gives a cache no sheaves), a
  * pending flush of this CPU's sheaves, the local lock held, a cache this
  * thread has not learnt yet (a pool another thread made). That the block
