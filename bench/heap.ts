@@ -94,13 +94,13 @@ async function workerRun(mode: HeapWorkerData['mode'], workers: number, ops: num
  * one worker here: shorter runs measure the JIT's warm-up more than the
  * allocator (2 M mixed pairs ran at 32 M pairs/s, 20 M at 42 M).
  */
-const OPS = { 'heap-fixed': 20_000_000, 'heap-mixed': 10_000_000, lock: 4_000_000, local: 100_000_000 } as const;
+const OPS = { 'heap-fixed': 20_000_000, 'heap-mixed': 10_000_000, 'heap-uniform': 10_000_000, lock: 4_000_000, local: 100_000_000 } as const;
 
 async function workerRows(quick: boolean, log: (m: string) => void): Promise<WorkerRow[]> {
   const counts = availableParallelism() >= 4 ? [1, 2, 4] : [1, 2];
   const rounds = quick ? 1 : 5;
   const rows: WorkerRow[] = [];
-  for (const mode of ['heap-fixed', 'heap-mixed', 'lock', 'local'] as const) {
+  for (const mode of ['heap-fixed', 'heap-mixed', 'heap-uniform', 'lock', 'local'] as const) {
     const ops = (quick ? 0.1 : 1) * OPS[mode];
     for (const workers of counts) {
       const per: number[] = [];
@@ -160,7 +160,7 @@ export function heapTargets(r: HeapBenchResults): { what: string; target: string
     return one && two ? { x: two.mpairsPerSecond / one.mpairsPerSecond, one, two } : null;
   };
   const local = scaling('local');
-  for (const mode of ['heap-fixed', 'heap-mixed']) {
+  for (const mode of ['heap-fixed', 'heap-mixed', 'heap-uniform']) {
     const s = scaling(mode);
     if (s) {
       out.push({ what: `kmem/heap ${mode.slice(5)}: 2 workers vs 1 (aggregate pairs/s)`, target: '>= 1.7x',
@@ -179,7 +179,8 @@ export function formatHeap(r: HeapBenchResults): string {
     [t.name, fmt(t.ns, t.ns < 10 ? 2 : 1), `${fmt(t.min, t.ns < 10 ? 2 : 0)}..${fmt(t.max, t.ns < 10 ? 2 : 0)}`, fmt(1e3 / t.ns, 2)])));
   if (r.note) out.push(r.note);
   out.push('');
-  out.push('kmem/heap, worker threads at the same time on one heap; fixed = alloc(64)+free, mixed = 8..4096 B with 1000 live per worker;');
+  out.push('kmem/heap, worker threads at the same time on one heap; fixed = alloc(64)+free, mixed = 8..4096 B log-uniform with 1000 live');
+  out.push('per worker, uniform = the same with sizes uniform in 8..4096 (the mixed workload of ../shared/reference/js-allocators.md);');
   out.push('lock = one free list shared by the workers behind one Atomics spinlock (pop and push each under the lock);');
   out.push('local = a free list of each worker\'s own, nothing shared (how far this machine lets threads scale at all):');
   out.push(table(['workload', 'workers', 'ns/pair per worker', 'aggregate M pairs/s'], r.workers.map((w) =>

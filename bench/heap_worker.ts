@@ -3,8 +3,10 @@
  *
  *   heap-fixed   Heap.attach(), then `ops` pairs of alloc(64) + free
  *   heap-mixed   Heap.attach(), a window of WINDOW live blocks of 8..4096
- *                bytes (seeded per worker); each op frees a random one and
- *                allocates a new one
+ *                bytes, log-uniform (seeded per worker); each op frees a
+ *                random one and allocates a new one
+ *   heap-uniform the same with sizes uniform in 8..4096 (most blocks 2 and
+ *                4 KiB, as in ../shared/reference/js-allocators.md)
  *   lock         one free list of slots shared by every worker, behind one
  *                Atomics compare-and-exchange spinlock: pop under the
  *                lock, push under the lock (what a JS user would write
@@ -20,7 +22,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Heap, type SharedHeap } from '../src/heap/index.ts';
 
 export interface HeapWorkerData {
-  mode: 'heap-fixed' | 'heap-mixed' | 'lock' | 'local';
+  mode: 'heap-fixed' | 'heap-mixed' | 'heap-uniform' | 'lock' | 'local';
   shared: SharedHeap | null;
   /** [0] lock word, [1] list head, [2] ready count, [3] go flag; then next[] of the lock list. */
   control: SharedArrayBuffer;
@@ -86,7 +88,8 @@ function heapRun(heap: Heap, mode: string, id: number): (n: number) => number {
   const sizes = new Int32Array(1 << 16);
   const picks = new Int32Array(1 << 16);
   for (let i = 0; i < sizes.length; i++) {
-    sizes[i] = Math.floor(8 * 2 ** ((rnd() % 10000) / 10000 * 9));
+    const r = rnd();
+    sizes[i] = mode === 'heap-uniform' ? 8 + r % 4089 : Math.floor(8 * 2 ** ((r % 10000) / 10000 * 9));
     picks[i] = rnd() % WINDOW;
   }
   const live = new Int32Array(WINDOW);

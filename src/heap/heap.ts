@@ -10,7 +10,7 @@
  *
  *   Heap (this thread)                       kernel (src/mm), in the heap's memory
  *   ------------------                       ---------------------------------------
- *   alloc(n), n <= 8 KiB   -> kmem_cache_alloc(kmalloc-<class>)  SLUB: a pop off this CPU's
+ *   alloc(n), n <= 8 KiB   -> kmem_cache_alloc(heap-<class>)     SLUB: a pop off this CPU's
  *   alloc(n), n >  8 KiB   -> kmalloc -> page allocator         sheaf, a free a push onto it
  *   free(p)                -> kfree (the block's cache known     (sheaf_fastpath.ts: no lock,
  *                             from its shadow byte)              no atomic); an object freed
@@ -35,12 +35,13 @@ import type { Slub } from '../mm/slub.ts';
 import type { BootedMm } from '../init/main.ts';
 import type { SharedMachine } from '../init/attach.ts';
 import {
-  HEAP_DEBUG_CMDLINE, H_CACHES, H_LARGE_BLOCKS, H_LARGE_PAGES, H_MAGIC, H_MUTEX, H_NR_CACHES, H_NR_KMALLOC, H_SHADOW, KMEM_HEAP_MAGIC,
+  HEAP_DEBUG_CMDLINE, H_CACHES, H_LARGE_BLOCKS, H_LARGE_PAGES, H_MAGIC, H_MUTEX, H_NR_CACHES, H_NR_CLASSES, H_SHADOW, KMEM_HEAP_MAGIC,
   MAX_CACHES, MAX_SHADOW_CHUNKS, attachHeapMachine, bootHeapMachine, heapConfig,
 } from './machine.ts';
 import * as kasan from './kasan.ts';
 import { Pool, type PoolContext } from './pool.ts';
 import { SheafFastpath } from './sheaf_fastpath.ts';
+import { createSizeClasses } from './size_classes.ts';
 import { heapStats, type HeapStats } from './stats.ts';
 
 export interface HeapOptions {
@@ -116,10 +117,10 @@ export class Heap {
   private readonly gfp = GFP_HEAP;
   private readonly gfpZero = GFP_HEAP | __GFP_ZERO;
   /**
-   * The id (machine.ts: the heap's table of caches) of kmalloc_slab() of
-   * each size 1..SMALL_MAX: alloc(n) is then what kmalloc(n) of a constant
-   * n compiles to, an allocation from that cache (the kmalloc caches are
-   * made at boot and never change).
+   * The id (machine.ts: the heap's table of caches) of the size class
+   * (size_classes.ts) of each size 1..SMALL_MAX: alloc(n) is then what
+   * kmalloc(n) of a constant n compiles to, an allocation from that cache
+   * (the classes are made with the heap and never change).
    */
   private readonly idBySize: Uint8Array;
   /** The heap's caches by id, as physical addresses (this thread's copy of the header's table, extended as it learns pools). */
@@ -168,8 +169,7 @@ export class Heap {
     this.learnCaches();
     this.idBySize = new Uint8Array(SMALL_MAX + 1);
     for (let n = 1, id = 0; n <= SMALL_MAX; n++) {
-      const pa = this.slab.kmalloc_slab(n, this.gfp) - this.po;
-      while (this.cachePa[id] !== pa) id++;
+      while (this.slab.kmem_cache_size(this.cachePa[id] + this.po) < n) id++;
       this.idBySize[n] = id;
     }
     this.kasan = new KasanReports(m, this.slub);
@@ -199,12 +199,10 @@ export class Heap {
     const header = pfn * PAGE_SIZE;
     m.mem.write32(header + H_MAGIC, KMEM_HEAP_MAGIC);
     chunks.forEach((pa, i) => m.mem.write32(header + H_SHADOW + 4 * i, pa));
-    const po = m.layout.PAGE_OFFSET;
-    const kmallocCaches = new Set<number>();
-    for (let n = 1; n <= SMALL_MAX; n++) kmallocCaches.add(m.slab.kmalloc_slab(n, GFP_HEAP) - po);
-    [...kmallocCaches].forEach((pa, id) => m.mem.write32(header + H_CACHES + 4 * id, pa));
-    m.mem.write32(header + H_NR_KMALLOC, kmallocCaches.size);
-    m.mem.write32(header + H_NR_CACHES, kmallocCaches.size);
+    const classes = createSizeClasses(m, GFP_HEAP, config.memBytes);
+    classes.forEach((pa, id) => m.mem.write32(header + H_CACHES + 4 * id, pa));
+    m.mem.write32(header + H_NR_CLASSES, classes.length);
+    m.mem.write32(header + H_NR_CACHES, classes.length);
     return new Heap(m, header);
   }
 
@@ -380,9 +378,9 @@ export class Heap {
         }
       }
       const id = this.i32[(this.header + H_NR_CACHES) >>> 2];
-      const nrKmalloc = this.i32[(this.header + H_NR_KMALLOC) >>> 2];
-      if (id === NR_CACHE_IDS) throw new RangeError(`kmem/heap: a heap has at most ${NR_CACHE_IDS - nrKmalloc} pools`);
-      const s = this.slab.kmem_cache_create(opts.name ?? `pool-${id - nrKmalloc}`, objectSize, kmemCacheArgs(align, 0), SLAB_NO_MERGE);
+      const nrClasses = this.i32[(this.header + H_NR_CLASSES) >>> 2];
+      if (id === NR_CACHE_IDS) throw new RangeError(`kmem/heap: a heap has at most ${NR_CACHE_IDS - nrClasses} pools`);
+      const s = this.slab.kmem_cache_create(opts.name ?? `pool-${id - nrClasses}`, objectSize, kmemCacheArgs(align, 0), SLAB_NO_MERGE);
       if (s === 0) throw new RangeError(`kmem/heap: no memory for a pool of ${objectSize}-byte objects`);
       this.u32[(this.header + H_CACHES + 4 * id) >>> 2] = s - this.po;
       Atomics.store(this.i32, (this.header + H_NR_CACHES) >>> 2, id + 1);
@@ -400,13 +398,13 @@ export class Heap {
   /** @internal struct kmem_cache * of each pool, in creation order. */
   poolCaches(): number[] {
     this.learnCaches();
-    const from = this.i32[(this.header + H_NR_KMALLOC) >>> 2];
+    const from = this.i32[(this.header + H_NR_CLASSES) >>> 2];
     return Array.from(this.cachePa.subarray(from, this.knownCaches), (pa) => pa + this.po);
   }
 
-  /** @internal the kmalloc caches, smallest first, with their sizes. */
-  kmallocCaches(): { size: number; cache: number }[] {
-    const nr = this.i32[(this.header + H_NR_KMALLOC) >>> 2];
+  /** @internal the size classes' caches, smallest first, with their sizes. */
+  classCaches(): { size: number; cache: number }[] {
+    const nr = this.i32[(this.header + H_NR_CLASSES) >>> 2];
     return Array.from(this.cachePa.subarray(0, nr), (pa) => ({ size: this.slab.kmem_cache_size(pa + this.po), cache: pa + this.po }));
   }
 

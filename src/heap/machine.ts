@@ -35,10 +35,10 @@
  *   +12  large_blocks s32   how many such blocks (Atomics)
  *   +16  nr_caches    s32   entries of caches[] in use (Atomics; grows as pools are made)
  *   +20  shadow[4]    u32   physical address of each shadow chunk (kasan.ts)
- *   +36  nr_kmalloc   s32   how many of caches[] are kmalloc caches
+ *   +36  nr_classes   s32   how many of caches[] are size classes
  *   +40  caches[224]  u32   __pa() of each struct kmem_cache the heap allocates from, by the
- *                           cache's id: the kmalloc caches smallest first (ids 0 .. nr_kmalloc-1,
- *                           written at creation), then the pools in creation order
+ *                           cache's id: the size classes smallest first (size_classes.ts; ids
+ *                           0 .. nr_classes-1, made at creation), then the pools in creation order
  *
  * A cache's id is what the shadow byte of a live block of it holds (kasan.ts:
  * SHADOW_LIVE_CACHE + id), so that a free finds the block's cache without
@@ -66,7 +66,7 @@ export const H_LARGE_PAGES = 8;
 export const H_LARGE_BLOCKS = 12;
 export const H_NR_CACHES = 16;
 export const H_SHADOW = 20;
-export const H_NR_KMALLOC = 36;
+export const H_NR_CLASSES = 36;
 export const H_CACHES = 40;
 /** Entries of caches[]: ids 0..223, whose shadow marks (0x10..0xef) stay below KASAN's poison values. */
 export const MAX_CACHES = 224;

@@ -4,7 +4,8 @@
  * gets the same answer; while other threads run, the figures are a
  * snapshot that may be slightly off, as /proc/slabinfo is.
  *
- * Per cache (a kmalloc size class or a pool), as SLUB knows it:
+ * Per cache (a size class or a pool: caches of the heap's own, so nothing
+ * the kernel allocates for itself is in them), as SLUB knows it:
  *
  *   objects in its slabs (kmem_cache_node nr_objs)
  *     - free objects: in the CPUs' main and spare sheaves and in the
@@ -12,9 +13,6 @@
  *       freelist (kmem_cache_cpu.freelist), freed into a CPU slab by other
  *       CPUs (objects - inuse), in CPU partial and node partial slabs
  *       (objects - inuse)
- *     - the kernel's own objects in a kmalloc class: the sheaves and barns
- *       of every cache (struct slab_sheaf, struct node_barn are kmalloc'd;
- *       the kmalloc-rcl-* caches have theirs too)
  *     = live objects
  *
  * Per worker (CPU): what its per-CPU caches hold, the objects in its
@@ -70,7 +68,7 @@ export interface HeapStats {
   overheadBytes: number;
   /** Blocks above 8 KiB: whole pages. */
   large: { blocks: number; bytes: number };
-  /** kmalloc-8 .. kmalloc-8k. */
+  /** The size classes, heap-8 .. heap-8192. */
   classes: CacheStats[];
   pools: CacheStats[];
   workers: WorkerStats[];
@@ -85,21 +83,9 @@ export function heapStats(h: Heap): HeapStats {
     for (const z of m.buddy.zones) if (m.buddy.populated(z)) cachedPages += m.buddy.pcpCounts(z, cpu).count;
     workers.push({ cpu, attached: cpu === 0 || m.smp.threadOf(cpu) !== BOOT_THREAD_ID, cachedObjects: 0, cpuSlabs: 0, cachedPages });
   }
-  const classCaches = h.kmallocCaches().map(({ cache }) => cache);
+  const classCaches = h.classCaches().map(({ cache }) => cache);
   const caches = [...classCaches, ...h.poolCaches()];
   const sheaves = caches.map((s) => sheavesOf(h, s));
-  // the sheaves and barns are kmalloc objects: the kernel's, not live blocks (those of every cache, the heap's or not)
-  const kernelObjects = new Map<number, number>();
-  const addKernel = (bytes: number, n: number) => {
-    const cls = m.slab.kmalloc_slab(bytes, 0);
-    kernelObjects.set(cls, (kernelObjects.get(cls) ?? 0) + n);
-  };
-  for (const s of m.slab.caches()) {
-    const u = sheavesOf(h, s);
-    if (u === null) continue;
-    addKernel(u.sheafBytes, u.sheaves);
-    addKernel(u.barnBytes, u.barns);
-  }
   const cacheStats = (s: number, name: string, u: SheavesUsage | null): CacheStats => {
     const info: SlabInfo = {
       active_objs: 0, num_objs: 0, active_slabs: 0, num_slabs: 0, shared_avail: 0, limit: 0, batchcount: 0, shared: 0,
@@ -126,7 +112,7 @@ export function heapStats(h: Heap): HeapStats {
       });
       free += u.barnObjects;
     }
-    const live = info.num_objs - free - (kernelObjects.get(s) ?? 0);
+    const live = info.num_objs - free;
     return { name, objectSize: h.slub.slab_ksize(s), live, free, slabs: info.num_slabs };
   };
   const all = caches.map((s, i) => cacheStats(s, m.slab.cacheName(s), sheaves[i]));

@@ -172,12 +172,8 @@ export interface SheavesUsage {
   cpuObjects: number[];
   /** Objects in the barns' full sheaves. */
   barnObjects: number;
-  /** struct slab_sheaf allocated (the CPUs' and the barns'), and the kmalloc size each asked for. */
+  /** struct slab_sheaf allocated (the CPUs' and the barns'). */
   sheaves: number;
-  sheafBytes: number;
-  /** struct node_barn allocated, and their kmalloc size. */
-  barns: number;
-  barnBytes: number;
 }
 
 export class SlubSheaves {
@@ -1028,10 +1024,9 @@ export class SlubSheaves {
   }
 
   /**
-   * What the sheaves of s hold and cost, summed over the CPUs and the
-   * barns of `nodes` (tools: kmem/heap's stats). The objects are free
-   * objects to the cache's users and allocated ones to its slabs; the
-   * sheaves and barns are kmalloc objects of their own sizes.
+   * What the sheaves of s hold, summed over the CPUs and the barns of
+   * `nodes` (tools: kmem/heap's stats). The objects are free objects to
+   * the cache's users and allocated ones to its slabs.
    */
   usage(s: number, nodes: readonly number[]): SheavesUsage {
     const cpuObjects: number[] = [];
@@ -1042,18 +1037,14 @@ export class SlubSheaves {
       sheaves += (st.main !== 0 ? 1 : 0) + (st.spare !== 0 ? 1 : 0);
     }
     let barnObjects = 0;
-    let barns = 0;
     for (const nid of nodes) {
       const barn = this.barnOf(s, nid);
       if (barn === 0) continue;
       const c = this.barnCounts(barn);
       barnObjects += c.full * this.sheaf_capacity(s); // a barn's full sheaves are full
       sheaves += c.full + c.empty;
-      barns++;
     }
-    return {
-      cpuObjects, barnObjects, sheaves, sheafBytes: this.SH.size + this.sheaf_capacity(s) * this.ptr, barns, barnBytes: this.B.size,
-    };
+    return { cpuObjects, barnObjects, sheaves };
   }
 
   /** What cpu's sheaves of s hold (tests and tools). */

@@ -45,7 +45,7 @@ test('double free: KASAN double-free report, every time, in kfree and kmem_cache
       /^Free of addr c[0-9a-f]{7} by task swapper\/0\/0$/m,
       /^ kasan_report_invalid_free$/m,
       /^The buggy address belongs to the object at c[0-9a-f]{7}$/m,
-      /^ which belongs to the cache kmalloc-32 of size 32$/m,
+      /^ which belongs to the cache heap-32 of size 32$/m,
       /^The buggy address is located 0 bytes inside of$/m,
       /^The buggy address belongs to the physical page:$/m,
     ]);
@@ -92,7 +92,7 @@ test('a free into the wrong pool: the kernel\'s "Wrong slab cache" warning, and 
   a.free(o); // the right pool takes it
   assert.equal(liveBlocks(heap), live - 1);
   const k = heap.alloc(48);
-  reports(() => a.free(k), /kmem_cache_free$/, [/Wrong slab cache\. a but object is from kmalloc-64/]);
+  reports(() => a.free(k), /kmem_cache_free$/, [/Wrong slab cache\. a but object is from heap-64/]);
   const big = heap.alloc(20_000);
   reports(() => a.free(big), /kmem_cache_free$/, [/^virt_to_cache: Object is not a Slab page!$/m]);
   reports(() => a.free(big), /kmem_cache_free$/, [/Object is not a Slab page/]); // not only once

@@ -122,8 +122,11 @@ test('pools: object size and alignment, found again by name, a size mismatch is 
 
 test('stats: live bytes and blocks per class and pool; the parts add up to the size', () => {
   const heap = Heap.create({ size: 8 * MiB, workers: 2 });
-  // the kernel's own kmalloc objects (every cache's sheaves and barns, the dma and rcl kmalloc caches' too) are not live blocks
+  // the size classes are the heap's own caches: the kernel's kmalloc objects (sheaves, barns, pool names) are not in them
   assert.deepEqual([heap.stats().liveBlocks, heap.stats().liveBytes], [0, 0]);
+  assert.deepEqual(heap.stats().classes.map((c) => c.name),
+    ['heap-8', 'heap-16', 'heap-32', 'heap-64', 'heap-96', 'heap-128', 'heap-192', 'heap-256', 'heap-512', 'heap-1024', 'heap-2048',
+      'heap-4096', 'heap-8192']);
   const pool = heap.pool(40, { name: 'rec' });
   const s0 = heap.stats();
   const blocks = Array.from({ length: 100 }, () => heap.alloc(60));
@@ -131,7 +134,7 @@ test('stats: live bytes and blocks per class and pool; the parts add up to the s
   const s1 = heap.stats();
   assert.equal(s1.liveBlocks - s0.liveBlocks, 130);
   assert.equal(s1.liveBytes - s0.liveBytes, 100 * 64 + 30 * pool.usableSize);
-  const k64 = (s: typeof s0) => s.classes.find((c) => c.name === 'kmalloc-64')!.live;
+  const k64 = (s: typeof s0) => s.classes.find((c) => c.name === 'heap-64')!.live;
   assert.equal(k64(s1) - k64(s0), 100);
   assert.equal(s1.pools[0].live, 30);
   for (const s of [s0, s1]) {
@@ -167,18 +170,18 @@ test('blocks go through this CPU\'s percpu sheaves (SLUB as in 7.0): the kernel\
   const heap = Heap.create({ size: 8 * MiB });
   const sheaves = heap.slub.sheaves;
   assert.ok(sheaves !== null, 'the heap boots with sheaves on every cache');
-  const base = heap.stats(); // the kernel's own kmalloc objects from boot are live blocks too
+  const base = heap.stats();
   const live64 = () => heap.stats().classes.find((c) => c.objectSize === 64)!.live;
   const base64 = live64();
-  const kmalloc64 = heap.kmallocCaches().find((c) => c.size === 64)!.cache;
-  assert.ok(sheaves.has_sheaves(kmalloc64));
+  const heap64 = heap.classCaches().find((c) => c.size === 64)!.cache;
+  assert.ok(sheaves.has_sheaves(heap64));
   const p = heap.alloc(64); // the first allocation fills the main sheaf from the slabs
-  const before = sheaves.pcsState(kmalloc64, 0);
+  const before = sheaves.pcsState(heap64, 0);
   assert.ok(before.mainSize > 0);
   heap.free(p); // free_to_pcs: pushed onto main
-  assert.equal(sheaves.pcsState(kmalloc64, 0).mainSize, before.mainSize + 1);
+  assert.equal(sheaves.pcsState(heap64, 0).mainSize, before.mainSize + 1);
   assert.equal(heap.alloc(64), p, 'alloc_from_pcs pops what was pushed last');
-  assert.equal(sheaves.pcsState(kmalloc64, 0).mainSize, before.mainSize);
+  assert.equal(sheaves.pcsState(heap64, 0).mainSize, before.mainSize);
   // objects in sheaves are free blocks to the heap's figures, and the sheaves themselves are the kernel's
   const s = heap.stats();
   assert.equal(s.liveBlocks, base.liveBlocks + 1);
@@ -189,7 +192,7 @@ test('blocks go through this CPU\'s percpu sheaves (SLUB as in 7.0): the kernel\
   // a pool's objects too, and a free into the wrong pool still reaches the kernel's check
   const a = heap.pool(40);
   const other = heap.pool(40, { name: 'other' });
-  const withPools = heap.stats().liveBlocks; // kmem_cache_create() kmallocs the pools' names
+  const withPools = heap.stats().liveBlocks;
   const o = a.alloc();
   assert.ok(sheaves.pcsState(a.cache, 0).main !== 0);
   assert.throws(() => other.free(o), (e) => e instanceof KernelBug && /Wrong slab cache/.test(e.report));
@@ -199,8 +202,8 @@ test('blocks go through this CPU\'s percpu sheaves (SLUB as in 7.0): the kernel\
 
 test('a debug heap\'s caches have no sheaves (slab debugging checks every object), and its blocks still work', () => {
   const heap = Heap.create({ size: 8 * MiB, debug: true });
-  const kmalloc64 = heap.kmallocCaches().find((c) => c.size === 64)!.cache;
-  assert.equal(heap.slub.sheaves?.has_sheaves(kmalloc64) ?? false, false);
+  const heap64 = heap.classCaches().find((c) => c.size === 64)!.cache;
+  assert.equal(heap.slub.sheaves?.has_sheaves(heap64) ?? false, false);
   const live = heap.stats().liveBlocks;
   const p = heap.alloc(64);
   assert.equal(heap.stats().liveBlocks, live + 1);
@@ -211,7 +214,7 @@ test('a debug heap\'s caches have no sheaves (slab debugging checks every object
 test('a main sheaf that runs empty or full trades places with the spare on the heap\'s own path, as __pcs_replace_*_main() first does', () => {
   const heap = Heap.create({ size: 8 * MiB });
   const sheaves = heap.slub.sheaves!;
-  const s = heap.kmallocCaches().find((c) => c.size === 64)!.cache;
+  const s = heap.classCaches().find((c) => c.size === 64)!.cache;
   const cap = sheaves.sheaf_capacity(s);
   const state = () => sheaves.pcsState(s, 0);
   const blocks: number[] = [];
@@ -245,4 +248,24 @@ test('heap.free() takes a pool\'s object too (kfree of any slab object): back on
   assert.equal(sheaves.pcsState(pool.cache, 0).mainSize, before + 1);
   assert.equal(pool.alloc(), o);
   assert.throws(() => { heap.free(o); heap.free(o); }, (e) => e instanceof KernelBug && /double-free/.test(e.report));
+});
+
+test('each size class is a cache of the heap\'s own, its sheaves whole cache lines and sized to the heap (size_classes.ts)', () => {
+  const heap = Heap.create({ size: 8 * MiB, workers: 3 });
+  const sheaves = heap.slub.sheaves!;
+  const header = sheaves.SH.size;
+  const capacities = new Map<number, number>();
+  for (const { size, cache } of heap.classCaches()) {
+    const capacity = sheaves.sheaf_capacity(cache);
+    capacities.set(size, capacity);
+    const bytes = header + 4 * capacity;
+    assert.ok(bytes >= 64 && bytes <= 512 && (bytes & (bytes - 1)) === 0, `heap-${size}: a ${bytes}-byte sheaf`);
+    assert.ok(capacity >= sheaves.calculate_sheaf_capacity(size, 0, 0), 'at least what 7.0 gives a kmalloc cache');
+    // each CPU's main sheaf starts a cache line of its own
+    for (let cpu = 0; cpu < 3; cpu++) assert.equal((sheaves.pcsState(cache, cpu).main >>> 0) % 64, 0);
+  }
+  // 8 MiB: a sheaf may hold 128 KiB; 7.0 would give the 1 KiB class 96-byte sheaves (19 objects)
+  assert.deepEqual([capacities.get(64), capacities.get(1024), capacities.get(4096), capacities.get(8192)], [123, 123, 27, 11]);
+  assert.equal(heap.usableSize(heap.alloc(700)), 1024);
+  assert.equal(heap.usableSize(heap.alloc(65)), 96);
 });
