@@ -38,6 +38,7 @@ import {
   HEAP_DEBUG_CMDLINE, H_CACHES, H_LARGE_BLOCKS, H_LARGE_PAGES, H_MAGIC, H_MUTEX, H_NR_CACHES, H_NR_CLASSES, H_SHADOW, KMEM_HEAP_MAGIC,
   MAX_CACHES, MAX_SHADOW_CHUNKS, attachHeapMachine, bootHeapMachine, heapConfig,
 } from './machine.ts';
+import { cpu_down } from '../kernel/cpuhp.ts';
 import * as kasan from './kasan.ts';
 import { Pool, type PoolContext } from './pool.ts';
 import { SheafFastpath } from './sheaf_fastpath.ts';
@@ -219,10 +220,15 @@ export class Heap {
     return { machine: { config: this.m.config, ram: this.m.mem.share() }, header: this.header };
   }
 
-  /** A worker is done: its CPU (and the worker slot) goes back; this Heap object must not be used again. */
+  /**
+   * A worker is done: its CPU goes offline (the free blocks and pages its
+   * per-CPU caches held go back to the shared lists, as when the kernel
+   * takes a CPU down: src/kernel/cpuhp.ts) and the worker slot is free;
+   * this Heap object must not be used again.
+   */
   detach(): void {
     if (this.cpu === 0) throw new Error('kmem/heap: the creating thread cannot detach');
-    this.m.smp.detachCpu(this.cpu);
+    cpu_down(this.m, this.cpu);
   }
 
   /* ------------------------------------------------------------------ */

@@ -15,6 +15,7 @@
  * ("BUG: Bad page state ...") and ignored. With `errors: 'throw'` at boot,
  * every such report also throws a KernelBug carrying the report's text.
  */
+import { cpu_down } from './cpuhp.ts';
 import type { PhysMem } from '../machine/memory.ts';
 import type { KmemAccess } from '../machine/kmem_access.ts';
 import { PAGE_SHIFT, PAGE_SIZE, formatPtr, type ArchLayout } from '../arch/x86/layout.ts';
@@ -677,9 +678,13 @@ export class Kernel extends KernelBase {
     return this.sched.cpu;
   }
 
-  /** A worker attached with attach() (src/init/attach.ts) gives its CPU back to the booting thread. */
+  /**
+   * A worker attached with attach() (src/init/attach.ts) gives its CPU back
+   * to the booting thread, after taking it offline (cpuhp.ts: its slabs,
+   * sheaves and pcp pages go back to the shared lists).
+   */
   detach(): void {
-    this.smp.detachCpu(this.sched.cpu);
+    cpu_down(this, this.sched.cpu);
   }
 
   /** Run as another CPU from now on (the deterministic SMP mode switches CPUs this way). */

@@ -346,6 +346,20 @@ export class PageAllocator {
   }
 
   /**
+   * page_alloc_cpu_dead() (CPUHP_PAGE_ALLOC's teardown, src/kernel/cpuhp.ts):
+   * drain_pages(cpu), every zone's pcp lists of cpu back to the buddy lists,
+   * and cpu_vm_stats_fold(cpu), its counter diffs into the zones' counters.
+   * Run by the thread that drives cpu (refresh_cpu_vm_stats() folds this
+   * CPU's diffs). There are no LRU or mlock batches to drain, and
+   * zone_pcp_update() has nothing to do: kmem keeps every possible CPU
+   * counted in the pcp high limits, online or not.
+   */
+  page_alloc_cpu_dead(cpu: number): void {
+    for (const zone of this.zones) if (this.pcpHasPages(zone, cpu)) this.pcp.drain(zone, cpu);
+    this.counters.refresh_cpu_vm_stats();
+  }
+
+  /**
    * drain_all_pages() -> __drain_all_pages(): every CPU that has pages on
    * its lists of the zone (or of any zone) has them drained, from this CPU,
    * under that CPU's pcp->lock (drain_pages_zone()).

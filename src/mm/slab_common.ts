@@ -499,6 +499,21 @@ export class SlabCommon {
     }
   }
 
+  /**
+   * slub_cpu_dead() (CPUHP_SLUB_DEAD's teardown, src/kernel/cpuhp.ts): for
+   * every cache, what `cpu` holds goes back to the node lists.
+   */
+  cpu_dead(cpu: number): void {
+    const dead = this.impl.cpu_dead;
+    if (dead === undefined) return;
+    this.slab_mutex_lock();
+    try {
+      for (const s of this.caches()) dead.call(this.impl, s, cpu);
+    } finally {
+      this.slab_mutex_unlock();
+    }
+  }
+
   /** mutex_lock(&slab_mutex): several host threads may create and destroy caches at once. */
   private slab_mutex_lock(): void {
     this.d.mutexes.mutex_lock(this.d.dataPa + this.L.slab_mutex);

@@ -300,6 +300,13 @@ export interface SlabAllocator {
   __kmem_cache_shutdown(s: number): number;
   /** Release what do_kmem_cache_create() set up (per-CPU and per-node data). */
   __kmem_cache_release(s: number): void;
+  /**
+   * The CPU-hotplug teardown for a CPU going offline (SLUB's slub_cpu_dead()):
+   * what cpu holds of cache s goes back to the node lists. Called with
+   * slab_mutex held, by the thread that drives cpu. Absent: nothing per-CPU
+   * to give back.
+   */
+  cpu_dead?(s: number, cpu: number): void;
   get_slabinfo(s: number, out: SlabInfo): void;
   /** The usable size of an object of s (slab_ksize). */
   slab_ksize(s: number): number;

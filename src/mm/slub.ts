@@ -2940,6 +2940,16 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
     for (let cpu = 0; cpu < this.d.nrCpus; cpu++) if (mine(cpu) && this.has_cpu_slab(cpu, s)) this.__flush_cpu_slab(s, cpu);
   }
 
+  /**
+   * slub_cpu_dead()'s work on one cache: cpu's sheaves (6.18's
+   * __pcs_flush_all_cpu()) and its CPU slab and partial slabs
+   * (__flush_cpu_slab()) back to the node lists. kmem calls it from the
+   * thread that drove cpu, as that thread lets it go (src/kernel/cpuhp.ts).
+   */
+  cpu_dead(s: number, cpu: number): void {
+    this.flush_cpus(s, (c) => c === cpu);
+  }
+
   /** Physical address of cpu's struct slub_flush_work. */
   private slubFlush(cpu: number): number {
     return this.pcpuBase + cpu * this.pcpuUnit + this.slubFlushOff;
