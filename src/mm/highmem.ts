@@ -14,6 +14,11 @@
  *                       all of them, when the allocator wraps:
  *                       flush_all_zero_pkmaps), n+1 used n times. Visible on
  *                       every CPU; page_address() finds it while it lasts.
+ *                       With every slot in use, kmap sleeps on pkmap_map_wait
+ *                       until a kunmap drops a slot to unused (wait.ts: with
+ *                       other threads attached as CPUs it really waits; alone,
+ *                       no one could ever kunmap, and the would-be deadlock is
+ *                       reported as mempool_alloc()'s is).
  *   kmap_local_page()   does not sleep; the mapping belongs to the task and
  *   kmap_atomic()       CPU: slot idx of the CPU's KM_MAX_IDX (16) fixmap
  *                       slots, FIX_KMAP_BEGIN + idx + KM_MAX_IDX * cpu, at
@@ -50,18 +55,23 @@
 import { I386_FIXADDR_TOP, I386_PKMAP_BASE, PAGE_SIZE, formatPtr } from '../arch/x86/layout.ts';
 import { pte_pfn, _KERNPG_TABLE, _PAGE_PRESENT, _PAGE_USER } from '../arch/x86/pgtable.ts';
 import { GFP_NOWAIT, __GFP_ZERO } from '../include/linux/gfp_types.ts';
+import { KERN_ERR } from '../kernel/bug.ts';
 import { NR_PAGETABLE } from './mmzone.ts';
 import { PGTY_table } from './page.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { PhysMem } from '../machine/memory.ts';
 
 export const KM_MAX_IDX = 16;
+/** How long, in jiffies, one sleep of kmap() lasts before it looks again (schedule() has none; wait.ts slices it anyway). */
+const MAP_WAIT_JIFFIES = 250;
 export const FIX_KMAP_BEGIN = 68;
 
 /* The bookkeeping pages (order 1): pkmap_count[LAST_PKMAP] (int), then last_pkmap_nr at 4096. */
 const LAST_NR_OFF = 4096;
 /** The per-CPU pointer of kmap_ctrl_idx. */
 const IDX_VAR_OFF = 4100;
+/** pkmap_map_wait, a wait_queue_head_t (wait.ts). */
+const MAP_WAIT_OFF = 4104;
 /* .bss */
 const G_META_PFN = 0;
 const G_KMAP_LOCK = 4;
@@ -118,6 +128,7 @@ export class Highmem {
     const pfn = k.buddy.__alloc_pages(GFP_NOWAIT | __GFP_ZERO, 1);
     if (pfn < 0) throw new Error('kmap_init: out of memory');
     k.mem.write32(pfn * PAGE_SIZE + IDX_VAR_OFF, k.percpuDefs.DEFINE_PER_CPU('kmap_ctrl_idx', 4));
+    k.pressure.wait.init_waitqueue_head(k.kaddr.__va(pfn * PAGE_SIZE + MAP_WAIT_OFF));
     const pt = k.paging.pt;
     const last = pt.lv.nr - 1;
     const span = pt.levelSize(last - 1);
@@ -236,18 +247,44 @@ export class Highmem {
     if (need) this.k.paging.tlb.flush_tlb_kernel_range(this.PKMAP_ADDR(0), this.PKMAP_ADDR(this.LAST_PKMAP));
   }
 
+  /** pkmap_map_wait's kernel virtual address. */
+  private mapWait(): number {
+    return this.k.kaddr.__va(this.meta() + MAP_WAIT_OFF);
+  }
+
+  /**
+   * map_new_virtual(), kmap_lock held: the next free slot after
+   * last_pkmap_nr, mapped to pfn; when every slot is in use, sleep (the
+   * lock dropped) until a kunmap wakes pkmap_map_wait, and look again,
+   * first for a slot another task mapped pfn in meanwhile. Its address, or
+   * 0 after kmem's report of a sleep that could never end.
+   */
   private map_new_virtual(pfn: number): number {
     const m = this.meta();
     let last = this.k.mem.read32(m + LAST_NR_OFF);
     let count = this.LAST_PKMAP;
     for (;;) {
       last = (last + 1) & (this.LAST_PKMAP - 1);
-      if (last === 0) this.flushZeroLocked();
-      if (this.pkmap_count(last) === 0) break;
-      if (--count === 0) {
-        // The kernel sleeps on pkmap_map_wait until a kunmap frees a slot; nobody else runs here.
-        this.k.bug.panic('kmap: every pkmap slot is in use and no other task can kunmap one', ['kmap_high', 'kmap']);
+      if (last === 0) {
+        // no_more_pkmaps(): the unused slots are cleared, and a whole round may be scanned again
+        this.flushZeroLocked();
+        count = this.LAST_PKMAP;
       }
+      if (this.pkmap_count(last) === 0) break;
+      if (--count > 0) continue;
+      // "Sleep for somebody else to unmap their entries"
+      this.k.locks.spin_unlock(this.kmapLock);
+      const slept = this.k.pressure.wait.sleep(this.mapWait(), MAP_WAIT_JIFFIES);
+      this.k.locks.spin_lock(this.kmapLock);
+      if (!slept) {
+        this.sleepsForever(pfn);
+        return 0;
+      }
+      // "Somebody else might have mapped it while we slept"
+      const nr = this.slotOf(pfn);
+      if (nr >= 0) return this.PKMAP_ADDR(nr);
+      last = this.k.mem.read32(m + LAST_NR_OFF);
+      count = this.LAST_PKMAP;
     }
     this.k.mem.write32(m + LAST_NR_OFF, last);
     const va = this.PKMAP_ADDR(last);
@@ -257,7 +294,19 @@ export class Highmem {
     return va;
   }
 
-  /** kmap(page): might sleep; lowmem pages need no mapping. */
+  /** The would-be deadlock of a single-threaded machine: kmap() with every slot in use. */
+  private sleepsForever(pfn: number): void {
+    const s = this.k.sched;
+    const lines = [
+      'kmem: kmap would sleep forever: no pkmap slot can become free (single-threaded)',
+      `kmem: task ${s.comm()}:${s.pid()} waits on pkmap_map_wait to map pfn ${pfn}: all ${this.LAST_PKMAP} pkmap slots are in use`,
+    ];
+    for (const l of lines) this.k.log.printk(KERN_ERR, l);
+    lines.push(...this.k.bug.dump_stack(['schedule', 'kmap_high', 'kmap'], KERN_ERR));
+    this.k.bug.reported('deadlock', lines, null);
+  }
+
+  /** kmap(page): might sleep; lowmem pages need no mapping. 0 only after kmem's deadlock report. */
   kmap(page: number): number {
     const pfn = this.pfnOf(page);
     this.k.bug.might_sleep('include/linux/highmem-internal.h', 40, ['kmap']);
@@ -267,7 +316,11 @@ export class Highmem {
     this.k.locks.spin_lock(this.kmapLock);
     try {
       let nr = this.slotOf(pfn);
-      if (nr < 0) nr = this.PKMAP_NR(this.map_new_virtual(pfn));
+      if (nr < 0) {
+        const va = this.map_new_virtual(pfn);
+        if (va === 0) return 0;
+        nr = this.PKMAP_NR(va);
+      }
       this.setCount(nr, this.pkmap_count(nr) + 1);
       return this.PKMAP_ADDR(nr);
     } finally {
@@ -288,6 +341,8 @@ export class Highmem {
     const count = nr < 0 ? 0 : this.pkmap_count(nr);
     if (count >= 2) this.setCount(nr, count - 1);
     this.k.locks.spin_unlock(this.kmapLock);
+    // the slot is unused now: a kmap() waiting for one may take it (need_wakeup)
+    if (count === 2) this.k.pressure.wait.wake_up(this.mapWait());
     // BUG_ON(!vaddr) in kunmap_high(); a count of 1 would be the switch's BUG() (line 386).
     if (count < 2) this.k.bug.bug('mm/highmem.c', nr < 0 ? 371 : 386, 'kunmap_high', ['kunmap']);
   }

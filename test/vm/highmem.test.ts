@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { KernelBug } from '../../src/kernel/bug.ts';
 import { PAGE_SIZE } from '../../src/arch/x86/layout.ts';
 import { boot, logged, mapped } from './helpers.ts';
+import { shareMachine } from '../../src/init/attach.ts';
+import { startTsWorker } from '../../src/node/ts_worker.ts';
+import type { Kernel } from '../../src/kernel/kernel.ts';
 
 for (const mem of ['1G', '3G']) {
   test(`kmap on i386 ${mem}: a pkmap address, data lands in the highmem page, kunmap releases`, () => {
@@ -55,6 +58,48 @@ test('kmap: many pages get distinct slots; slots are reused after the allocator 
   const more = Array.from({ length: k.highmem.LAST_PKMAP - 1 }, () => k.alloc_page(k.GFP_HIGHUSER));
   for (const p of more) k.kunmap((k.kmap(p), p));
   assert.ok(k.highmem.pkmapStats().idle <= k.highmem.LAST_PKMAP);
+});
+
+/** kmap() every pkmap slot with a page of its own; the pages. */
+function kmapAllSlots(k: Kernel): number[] {
+  const pages = Array.from({ length: k.highmem.LAST_PKMAP }, () => k.alloc_page(k.GFP_HIGHUSER));
+  for (const p of pages) assert.notEqual(k.kmap(p), 0);
+  assert.deepEqual(k.highmem.pkmapStats(), { used: k.highmem.LAST_PKMAP, idle: 0 });
+  return pages;
+}
+
+test('kmap with every pkmap slot in use, alone: the sleep that could never end is reported, NULL, nothing changes', () => {
+  const k = boot({ arch: 'i386', mem: '1G', cpus: 1 });
+  const pages = kmapAllSlots(k);
+  const extra = k.alloc_page(k.GFP_HIGHUSER);
+  let va = -1;
+  const lines = logged(k, () => { va = k.kmap(extra); });
+  assert.equal(va, 0);
+  assert.equal(lines[0], 'kmem: kmap would sleep forever: no pkmap slot can become free (single-threaded)');
+  assert.match(lines[1], new RegExp(`waits on pkmap_map_wait .*all ${k.highmem.LAST_PKMAP} pkmap slots are in use`));
+  assert.ok(lines.some((l) => l.trim() === 'kmap_high'));
+  assert.deepEqual(k.highmem.pkmapStats(), { used: k.highmem.LAST_PKMAP, idle: 0 });
+  k.kunmap(pages[0]);
+  assert.notEqual(k.kmap(extra), 0, 'once a slot is unused, kmap wraps, flushes it and takes it');
+});
+
+test('kmap with every pkmap slot in use, SMP: it sleeps until another CPU kunmaps one', async () => {
+  const k = boot({ arch: 'i386', mem: '1G', cpus: 2 });
+  const pages = kmapAllSlots(k);
+  const slot = k.page_address(pages[7]);
+  const w = startTsWorker(new URL('./workers/kunmap_later.ts', import.meta.url), {
+    workerData: { machine: shareMachine(k), page: pages[7] },
+  });
+  await new Promise((resolve) => w.once('message', resolve));
+  const extra = k.alloc_page(k.GFP_HIGHUSER);
+  const t0 = Date.now();
+  let va = 0;
+  const lines = logged(k, () => { va = k.kmap(extra); }); // blocks this thread until the worker's kunmap
+  assert.ok(Date.now() - t0 >= 50, 'it slept');
+  assert.deepEqual(lines, [], 'no report');
+  assert.equal(va, slot, 'the slot the other CPU gave up');
+  await new Promise((resolve) => w.once('exit', resolve));
+  k.kunmap(extra);
 });
 
 test('kmap_atomic / kmap_local_page: per-CPU fixmap slots nest like a stack; preemption is off under kmap_atomic', () => {
