@@ -10,5 +10,7 @@ export function describeMachine(c: MachineConfig): string {
   const mib = c.memBytes / 2 ** 20;
   const size = mib >= 1024 && mib % 1024 === 0 ? `${mib / 1024} GiB` : Number.isInteger(mib) ? `${mib} MiB` : `${c.memBytes} bytes`;
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
-  return `${c.arch}${c.pae ? ' (PAE)' : ''}, ${size}, ${plural(c.cpus, 'CPU')}, ${plural(c.nodes.length, 'node')}`;
+  const sheaves = c.sheaves === undefined ? '' : c.sheaves === 'all' ? ', SLUB percpu sheaves on every cache (7.0)'
+    : ', SLUB percpu sheaves where caches ask (6.18)';
+  return `${c.arch}${c.pae ? ' (PAE)' : ''}, ${size}, ${plural(c.cpus, 'CPU')}, ${plural(c.nodes.length, 'node')}${sheaves}`;
 }

@@ -10,7 +10,9 @@
  * The machine boots when the first event arrives, so that --cpus can
  * default to the trace's #P (its CPU count); other boot flags as `kmem
  * boot`. --slab takes a comma list of slab allocators to replay on (slub,
- * slob, slab, slqb): the trace is replayed on a fresh machine for each;
+ * slob, slab, slqb, and slub+sheaves: SLUB with percpu sheaves on every
+ * cache, as Linux 7.0; --sheaves applies to a plain slub): the trace is
+ * replayed on a fresh machine for each;
  * the text output opens with the comparison table (report.ts
  * compare_lines()) and the summaries side by side, then each report;
  * --json prints one object keyed by implementation name (each value what a
@@ -48,14 +50,17 @@ export interface ReplayFlags extends BootFlags {
   limit?: string;
 }
 
+/** A --slab name that is SLUB with percpu sheaves on every cache (MachineConfig.sheaves 'all', Linux 7.0). */
+const SLUB_SHEAVES = 'slub+sheaves';
+
 /** --slab's comma list, checked; a message for the first one that cannot be used. */
 export function parseSlabList(text: string): { slabs: string[] } | { error: string } {
   const slabs: string[] = [];
   for (const raw of text.split(',')) {
     const name = raw.trim().toLowerCase();
     if (name === '') continue;
-    if (!(SLAB_IMPLS as readonly string[]).includes(name)) {
-      return { error: `--slab ${name}: unknown slab allocator (slub, slob, slab, slqb)` };
+    if (!(SLAB_IMPLS as readonly string[]).includes(name) && name !== SLUB_SHEAVES) {
+      return { error: `--slab ${name}: unknown slab allocator (slub, slob, slab, slqb, ${SLUB_SHEAVES})` };
     }
     if (!slabs.includes(name)) slabs.push(name);
   }
@@ -71,7 +76,7 @@ function positiveInt(v: string | undefined, what: string): number | null | { err
 
 /** Boot the replay machine: the flags, with --cpus defaulting to the trace's CPU count. */
 function bootFor(flags: ReplayFlags, header: TraceHeader, slab: string): Kernel {
-  const f = { ...flags, slab };
+  const f = slab === SLUB_SHEAVES ? { ...flags, slab: 'slub', sheaves: 'all' } : { ...flags, slab };
   if (f.cpus === undefined && header.ncpus > 0) f.cpus = String(header.ncpus);
   return start_kernel(configFromFlags(f), { errors: flags.errors ?? 'log' });
 }

@@ -852,7 +852,7 @@ export class TraceReplay {
         .sort((a, b) => b.bytes_alloc - a.bytes_alloc || a.name.localeCompare(b.name)),
       footprint: this.footprint,
       machine: {
-        cpus: this.nrCpus, mem_bytes: this.k.config.memBytes, nodes: this.nrNodes, slab: this.k.slab.impl.name,
+        cpus: this.nrCpus, mem_bytes: this.k.config.memBytes, nodes: this.nrNodes, slab: this.k.slab.impl.name + (this.k.config.sheaves === undefined ? '' : this.k.config.sheaves === 'all' ? '+sheaves' : '+sheaves (opt-in)'),
       },
     };
     if (parse) {

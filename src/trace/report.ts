@@ -413,7 +413,7 @@ const COMPARE_ROWS: readonly (readonly [string, (r: ReplayResult) => string])[] 
 /** The comparison as text: a header of implementation names, one column each. */
 export function compare_lines(runs: readonly CompareRun[]): string[] {
   const labelW = Math.max(...COMPARE_ROWS.map(([l]) => l.length));
-  const colW = Math.max(10, ...runs.flatMap((r) => COMPARE_ROWS.map(([, f]) => f(r.result).length))) + 2;
+  const colW = Math.max(10, ...runs.map((r) => r.name.length), ...runs.flatMap((r) => COMPARE_ROWS.map(([, f]) => f(r.result).length))) + 2;
   const out = [''.padEnd(labelW) + runs.map((r) => r.name.toUpperCase().padStart(colW)).join('')];
   for (const [label, f] of COMPARE_ROWS) out.push(label.padEnd(labelW) + runs.map((r) => f(r.result).padStart(colW)).join(''));
   return out;

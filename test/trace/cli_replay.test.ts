@@ -71,9 +71,9 @@ test('kmem replay FILE --json: one JSON object with the contract fields; .gz too
 test('kmem replay: --slab errors, --limit, a missing file', async () => {
   const slab = await kmem(['replay', 'x.txt', '--slab', 'slqc']);
   assert.equal(slab.code, 2);
-  assert.equal(slab.stderr, 'kmem: --slab slqc: unknown slab allocator (slub, slob, slab, slqb)\n');
+  assert.equal(slab.stderr, 'kmem: --slab slqc: unknown slab allocator (slub, slob, slab, slqb, slub+sheaves)\n');
   const both = await kmem(['replay', 'x.txt', '--slab', 'slub,jemalloc']);
-  assert.equal(both.stderr, 'kmem: --slab jemalloc: unknown slab allocator (slub, slob, slab, slqb)\n');
+  assert.equal(both.stderr, 'kmem: --slab jemalloc: unknown slab allocator (slub, slob, slab, slqb, slub+sheaves)\n');
   const missing = await kmem(['replay', join(tmpdir(), 'no-such-trace.txt')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^kmem: replay: cannot read .*no-such-trace\.txt: ENOENT/);
@@ -100,6 +100,18 @@ test('kmem replay of the shared .xz trace (decompressed in a worker)', { skip: !
   assert.equal(j.unmatched_frees, 244);
   assert.equal(j.bytes_alloc_mismatches, 0);
   assert.equal(j.compression, 'xz');
+});
+
+test('kmem replay --slab slub,slub+sheaves: 6.12\'s SLUB against 7.0\'s, percpu sheaves on every cache', { skip: !existsSync(SHARED) && 'no shared traces', timeout: 60000 }, async () => {
+  const r = await kmem(['replay', SHARED, '--slab', 'slub,slub+sheaves', '--limit', '40000', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as Record<string, { events: number; machine: { slab: string }; bytes_alloc_mismatches: number }>;
+  assert.deepEqual(Object.keys(j), ['slub', 'slub+sheaves']);
+  assert.deepEqual([j.slub.machine.slab, j['slub+sheaves'].machine.slab], ['SLUB', 'SLUB+sheaves']);
+  for (const run of Object.values(j)) assert.deepEqual([run.events, run.bytes_alloc_mismatches], [40000, 0]);
+  const text = await kmem(['replay', SHARED, '--slab', 'slub,slub+sheaves', '--limit', '40000']);
+  assert.match(text.stdout, /^ +SLUB +SLUB\+SHEAVES$/m);
+  assert.match(text.stdout, /^kmem replay .* \(x86_64, 2 GiB, 2 CPUs, 1 node, SLUB percpu sheaves on every cache \(7\.0\), SLUB\+SHEAVES\)$/m);
 });
 
 test('kmem replay --limit on the .xz trace stops the worker and exits', { skip: !existsSync(SHARED) && 'no shared traces', timeout: 60000 }, async () => {

@@ -222,5 +222,6 @@ test('--slab: a comma list of slub, slob, slab and slqb', () => {
   assert.deepEqual(parseSlabList('slob'), { slabs: ['slob'] });
   assert.deepEqual(parseSlabList('slub,SLOB,slub'), { slabs: ['slub', 'slob'] });
   assert.deepEqual(parseSlabList('slqb,slab'), { slabs: ['slqb', 'slab'] });
+  assert.deepEqual(parseSlabList('slub,SLUB+sheaves'), { slabs: ['slub', 'slub+sheaves'] });
   assert.match((parseSlabList('jemalloc') as { error: string }).error, /^--slab jemalloc: unknown slab allocator/);
 });
