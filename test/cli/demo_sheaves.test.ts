@@ -18,7 +18,7 @@ test('kmem demo sheaves: the sheaf transitions, the barn between CPUs, a prefill
   assert.equal(findChapter('sheaves'), sheavesChapter);
   await sheavesChapter.run(new Demo(out));
   const has = (re: RegExp) => assert.match(text, re);
-  has(/\[booted a simulated machine: x86_64, 128 MiB, 2 CPUs, 1 node\]/);
+  has(/\[booted a simulated machine: x86_64, 128 MiB, 2 CPUs, 1 node, SLUB percpu sheaves where caches ask \(6.18\)\]/);
   has(/A = kmem_cache_alloc\(demo_obj, GFP_KERNEL\) {2}=> {2}0xffff8880[0-9a-f]{8}\n {2}cpu 0: main 3\/4, spare none; barn of node 0: 0 full, 1 empty\n/);
   has(/demo_obj +64 +64 +64 +64 +1 : tunables/);
   has(/kmem_cache_free\(\) x 1\n {2}cpu 0: main 1\/4, spare 4\/4; barn of node 0: 0 full, 0 empty\n/);
