@@ -24,6 +24,8 @@ import { slabCompareChapter } from './slab_compare.ts';
 /* issue 5 */
 import { smpChapter } from './smp.ts';
 import { sheavesChapter } from './sheaves.ts';
+/* issue 9 */
+import { heapChapter } from './heap.ts';
 
 export const CHAPTERS: readonly DemoChapter[] = [
   bootChapter,
@@ -43,6 +45,7 @@ export const CHAPTERS: readonly DemoChapter[] = [
   slabCompareChapter,
   smpChapter,
   sheavesChapter,
+  heapChapter,
 ];
 
 /** A chapter by id ("buddy") or number ("2"). */

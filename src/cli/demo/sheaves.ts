@@ -177,7 +177,8 @@ export const sheavesChapter: DemoChapter = {
       a spare; each NUMA node has a barn of full and empty sheaves that its
       CPUs trade with. 7.0 gives sheaves to every cache and drops the CPU
       slabs. kmem's default machine is 6.12 (no sheaves); the machine option
-      sheaves: 'opt-in' is 6.18, 'all' is 7.0.`);
+      sheaves: 'opt-in' is 6.18, 'all' gives every cache sheaves as 7.0 does
+      (keeping 6.18's CPU slabs underneath them).`);
     const k = d.boot({ mem: '128M', cpus: 2, sheaves: 'opt-in' });
     if (!(k.slab.impl instanceof Slub) || k.slab.impl.sheaves === null) return;
     const sh = k.slab.impl.sheaves;
