@@ -11,7 +11,8 @@
  * bench/harness.ts (timing), bench/alloc.ts (allocator patterns),
  * bench/boot.ts + bench/boot_child.ts (boot time and RSS, one process per boot),
  * bench/heap.ts (kmem/heap: one thread, worker threads, bundle size),
- * bench/smp.ts (per-CPU slab allocation with 1 and 2 workers on one machine).
+ * bench/smp.ts (per-CPU slab allocation with 1 and 2 workers on one machine),
+ * bench/reference.ts (the issues' own harness, ../shared/reference/js-allocators.md, with kmem in it).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -33,6 +34,7 @@ import { THING_LABEL, TLSF_LABEL } from './slab.ts';
 import { formatVmalloc, vmallocBenches } from './vmalloc.ts';
 import { formatHeap, heapBenches, heapTargets } from './heap.ts';
 import { formatSmp, smpBenches, smpTargets } from './smp.ts';
+import { formatReference, referenceBenches } from './reference.ts';
 
 const args = new Set(process.argv.slice(2));
 const JSON_OUT = args.has('--json');
@@ -238,12 +240,14 @@ async function main(): Promise<void> {
   log('smp: kmem_cache per-CPU pairs and @thi.ng/malloc behind one lock, 1 and 2 workers');
   const smp = await smpBenches(QUICK ? 500 : 1500);
   const cross = await crossCheck(alloc.results);
+  log('reference: the harness of ../shared/reference/js-allocators.md, one process per run');
+  const reference = referenceBenches(QUICK, log);
 
   const profiles = PROFILE ? [profile([], 'page'), profile(['--no-turbo-inlining'], 'page')] : [];
   const tgt = [...targets(alloc.results, boot), ...slabTargets(slab, slabNote), ...heapTargets(heap), ...smpTargets(smp)];
 
   if (JSON_OUT) {
-    process.stdout.write(JSON.stringify({ machine: { ...m, loadAvg1End: loadavg()[0] }, timerOverheadNs: timerNs, alloc, slab, slabNote, vmalloc, heap, smp, crossCheck: cross, boot, targets: tgt, profiles }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ machine: { ...m, loadAvg1End: loadavg()[0] }, timerOverheadNs: timerNs, alloc, slab, slabNote, vmalloc, heap, smp, crossCheck: cross, reference, boot, targets: tgt, profiles }, null, 2) + '\n');
     return;
   }
 
@@ -280,6 +284,8 @@ async function main(): Promise<void> {
   out.push(`Cross-check with tinybench (one pair per call; performance.now() costs ${fmt(timerNs)} ns here):`);
   out.push(table(['benchmark', 'tinybench mean', 'tinybench p50', 'batched harness'],
     cross.map((c) => [c.name, `${fmt(c.tinybenchMeanNs)} ns`, `${fmt(c.tinybenchP50Ns)} ns`, `${fmt(c.harnessNs, 2)} ns`])));
+  out.push('');
+  out.push(formatReference(reference));
   out.push('');
   out.push(`Boot (x86_64, 2 CPUs), fresh process each, median of ${boot.results[0].runs} runs; bare \`node\` RSS ${fmt(boot.bareNodeRssMiB)} MiB:`);
   out.push(table(['machine', 'start_kernel ms', 'min..max', 'import ms', 'process ms', 'RSS before', 'RSS after', 'RSS delta', 'peak RSS', 'JS heap'],

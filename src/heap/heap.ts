@@ -253,7 +253,7 @@ export class Heap {
     const p = this.fast.allocFromSpare(id);
     if (p !== 0) return p;
     const va = this.slab.kmem_cache_alloc(this.cachePa[id] + this.po, this.gfp);
-    return va === 0 ? 0 : va - this.po;
+    return va === 0 ? 0 : (va - this.po) | 0; // an int32: the callers' arithmetic stays on small integers
   }
 
   /** alloc(n) with the block zeroed. */
@@ -262,7 +262,7 @@ export class Heap {
     const id = this.idBySize[n];
     const va = this.slab.kmem_cache_alloc(this.cachePa[id] + this.po, this.gfpZero);
     if (va === 0) return 0;
-    const p = va - this.po;
+    const p = (va - this.po) | 0;
     this.u8[this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3)] = SHADOW_LIVE_CACHE + id;
     return p;
   }
@@ -280,17 +280,32 @@ export class Heap {
     if (va === 0) return 0;
     Atomics.add(this.i32, (this.header + H_LARGE_PAGES) >>> 2, this.slab.ksize(va) / PAGE_SIZE);
     Atomics.add(this.i32, (this.header + H_LARGE_BLOCKS) >>> 2, 1);
-    const p = va - this.po;
+    const p = (va - this.po) | 0;
     this.u8[this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3)] = SHADOW_LIVE_PAGES;
     return p;
   }
 
   /** Give a block back (from alloc/calloc/realloc, or a pool's: like kfree); 0 is ignored. */
   free(p: number): void {
-    if (p === 0) return;
-    if ((p >>> 0) !== p || (p & 7) !== 0 || p >= this.size) this.kasan.badFree(p, 'kfree', 0);
+    if ((p >>> 0) !== p || (p & 7) !== 0 || p >= this.size) {
+      if (p !== 0) this.kasan.badFree(p, 'kfree', 0);
+      return;
+    }
     const sh = this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3);
     const state = this.u8[sh];
+    const id = state - SHADOW_LIVE_CACHE;
+    // this CPU's main sheaf takes it (the block is ours alone until it is marked free, so the mark may come second)
+    if ((id >>> 0) < NR_CACHE_IDS && this.fast.free(p, id)) this.u8[sh] = SHADOW_FREE;
+    else this.freeSlow(p, sh, state);
+  }
+
+  /**
+   * free() of what the main sheaf did not take: 0, a block of whole pages,
+   * a bad free (the kernel's report), or a live block of cache `state -
+   * SHADOW_LIVE_CACHE` whose main sheaf is full (the spare, else kfree()).
+   */
+  private freeSlow(p: number, sh: number, state: number): void {
+    if (p === 0) return;
     const id = state - SHADOW_LIVE_CACHE;
     if ((id >>> 0) >= NR_CACHE_IDS) {
       if (state !== SHADOW_LIVE_PAGES) this.kasan.badFree(p, 'kfree', state);
@@ -298,11 +313,6 @@ export class Heap {
       return;
     }
     this.u8[sh] = SHADOW_FREE;
-    if (!this.fast.free(p, id)) this.freeSlow(p, id, sh, state);
-  }
-
-  /** free() of a block of cache id (shadow byte sh, which was `state`) that this CPU's main sheaf had no room for. */
-  private freeSlow(p: number, id: number, sh: number, state: number): void {
     if (this.fast.freeToSpare(p, id)) return;
     if (id >= this.knownCaches) this.learnCaches();
     try {

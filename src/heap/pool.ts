@@ -73,7 +73,7 @@ export class Pool {
     if (p === 0) {
       const va = this.slab.kmem_cache_alloc(this.cache, this.gfp);
       if (va === 0) return 0;
-      p = va - this.po;
+      p = (va - this.po) | 0;
     }
     this.u8[this.shadow[p >>> SHADOW_CHUNK_SHIFT] + ((p & SHADOW_CHUNK_MASK) >>> 3)] = this.liveMark;
     return p;

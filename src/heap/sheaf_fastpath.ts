@@ -50,43 +50,53 @@
  * are read from memory at every call, so blocks flow between threads as
  * the kernel's objects flow between CPUs.
  */
+import { I386_PAGE_OFFSET } from '../arch/x86/layout.ts';
 import type { SheafWords } from '../mm/slub_fastpath.ts';
+import { slabSheafLayout, slubPercpuSheavesLayout } from '../mm/slub_sheaves.ts';
+
+/*
+ * The i386 layouts as constants of the module, which V8 folds into the
+ * code (fields of an object it must load at every call once a second heap
+ * exists): struct slub_percpu_sheaves' main and spare, struct slab_sheaf's
+ * size and objects (word offsets), PAGE_OFFSET as an int32.
+ */
+const PCS = slubPercpuSheavesLayout(4);
+const SHEAF = slabSheafLayout(4);
+const PW_MAIN = PCS.main >> 2;
+const PW_SPARE = PCS.spare >> 2;
+const SW_SIZE = SHEAF.size_ >> 2;
+const SW_OBJECTS = SHEAF.objects >> 2;
+const PO_I32 = I386_PAGE_OFFSET | 0;
 
 export class SheafFastpath {
-  /** PAGE_OFFSET as an int32 (pointer words are read as int32: pointer - poI32 is the pa). */
-  private readonly poI32: number;
-  private readonly unitWord: number;
   private readonly flushWord: number;
+  private readonly unitWord: number;
   private readonly kwCpuSheaves: number;
   private readonly kwSheafCapacity: number;
-  private readonly pwMain: number;
-  private readonly pwSpare: number;
-  private readonly swSize: number;
-  private readonly swObjects: number;
-  /** Per cache id: word index of this CPU's struct slub_percpu_sheaves (0: not learnt, or no sheaves). */
+  /**
+   * Per cache id, two words: [2 id] the word index of this CPU's struct
+   * slub_percpu_sheaves of the cache (0: not learnt, or no sheaves),
+   * [2 id + 1] the cache's sheaf_capacity.
+   */
   private readonly pcs: Int32Array;
-  /** Per cache id: its sheaf_capacity. */
-  private readonly capacity: Int32Array;
 
   constructor(private readonly ram: Int32Array, w: SheafWords, pageOffset: number, maxCaches: number) {
-    this.poI32 = pageOffset | 0;
+    if (pageOffset !== I386_PAGE_OFFSET || w.pwMain !== PW_MAIN || w.pwSpare !== PW_SPARE || w.swSize !== SW_SIZE ||
+      w.swObjects !== SW_OBJECTS) {
+      throw new Error('kmem/heap: the sheaf fast path is written for i386\'s layouts');
+    }
     this.unitWord = w.unitPa >> 2;
     this.flushWord = this.unitWord + w.flushWork;
     this.kwCpuSheaves = w.kwCpuSheaves;
     this.kwSheafCapacity = w.kwSheafCapacity;
-    this.pwMain = w.pwMain;
-    this.pwSpare = w.pwSpare;
-    this.swSize = w.swSize;
-    this.swObjects = w.swObjects;
-    this.pcs = new Int32Array(maxCaches);
-    this.capacity = new Int32Array(maxCaches);
+    this.pcs = new Int32Array(2 * maxCaches);
   }
 
   /** Learn cache id, whose struct kmem_cache is at cachePa (a cache without sheaves stays on the kernel's paths). */
   learn(id: number, cachePa: number): void {
     const off = this.ram[(cachePa >> 2) + this.kwCpuSheaves];
-    this.pcs[id] = off === 0 ? 0 : this.unitWord + (off >> 2);
-    this.capacity[id] = this.ram[(cachePa >> 2) + this.kwSheafCapacity];
+    this.pcs[2 * id] = off === 0 ? 0 : this.unitWord + (off >> 2);
+    this.pcs[2 * id + 1] = this.ram[(cachePa >> 2) + this.kwSheafCapacity];
   }
 
   /**
@@ -96,10 +106,10 @@ export class SheafFastpath {
    */
   private mainSheaf(id: number): number {
     const r = this.ram;
-    const pw = this.pcs[id];
+    const pw = this.pcs[2 * id];
     if (pw === 0 || r[this.flushWord] !== 0 || (r[pw] & 0xff) !== 0) return -1;
-    const main = r[pw + this.pwMain];
-    return main === 0 ? -1 : (main - this.poI32) >> 2;
+    const main = r[pw + PW_MAIN];
+    return main === 0 ? -1 : (main - PO_I32) >> 2;
   }
 
   /** alloc_from_pcs(): a block (its pa) from cache id's main sheaf, or 0 (then try allocFromSpare()). */
@@ -107,10 +117,10 @@ export class SheafFastpath {
     const mi = this.mainSheaf(id);
     if (mi < 0) return 0;
     const r = this.ram;
-    const size = r[mi + this.swSize] - 1;
+    const size = r[mi + SW_SIZE] - 1;
     if (size < 0) return 0;
-    r[mi + this.swSize] = size;
-    return (r[mi + this.swObjects + size] - this.poI32) | 0;
+    r[mi + SW_SIZE] = size;
+    return (r[mi + SW_OBJECTS + size] - PO_I32) | 0;
   }
 
   /** free_to_pcs() of the live block at pa, of cache id, onto the main sheaf: false if it cannot (then try freeToSpare()). */
@@ -118,10 +128,10 @@ export class SheafFastpath {
     const mi = this.mainSheaf(id);
     if (mi < 0) return false;
     const r = this.ram;
-    const size = r[mi + this.swSize];
-    if (size >= this.capacity[id]) return false;
-    r[mi + this.swObjects + size] = (pa + this.poI32) | 0;
-    r[mi + this.swSize] = size + 1;
+    const size = r[mi + SW_SIZE];
+    if (size >= this.pcs[2 * id + 1]) return false;
+    r[mi + SW_OBJECTS + size] = (pa + PO_I32) | 0;
+    r[mi + SW_SIZE] = size + 1;
     return true;
   }
 
@@ -145,13 +155,13 @@ export class SheafFastpath {
    */
   private swapIfSpare(id: number, forAlloc: number): boolean {
     const r = this.ram;
-    const pw = this.pcs[id];
-    const spare = r[pw + this.pwSpare];
+    const pw = this.pcs[2 * id];
+    const spare = r[pw + PW_SPARE];
     if (spare === 0) return false;
-    const size = r[((spare - this.poI32) >> 2) + this.swSize];
-    if (forAlloc === 1 ? size === 0 : size >= this.capacity[id]) return false;
-    r[pw + this.pwSpare] = r[pw + this.pwMain];
-    r[pw + this.pwMain] = spare;
+    const size = r[((spare - PO_I32) >> 2) + SW_SIZE];
+    if (forAlloc === 1 ? size === 0 : size >= this.pcs[2 * id + 1]) return false;
+    r[pw + PW_SPARE] = r[pw + PW_MAIN];
+    r[pw + PW_MAIN] = spare;
     return true;
   }
 }
