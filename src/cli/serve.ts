@@ -21,6 +21,7 @@ interface ServeFlags {
   nodes?: string;
   arch?: string;
   cmdline?: string;
+  sheaves?: string;
   verbose?: boolean;
 }
 
@@ -32,10 +33,16 @@ export function serveDefaults(flags: ServeFlags): Partial<BootOptions> {
   if (flags.nodes !== undefined) d.nodes = Number(flags.nodes);
   if (flags.arch !== undefined) d.arch = flags.arch as BootOptions['arch'];
   if (flags.cmdline !== undefined) d.cmdline = flags.cmdline;
+  if (flags.sheaves !== undefined) {
+    if (flags.sheaves !== 'none' && flags.sheaves !== 'opt-in' && flags.sheaves !== 'all') {
+      throw new ConfigError('sheaves', `"${flags.sheaves}" is not none, opt-in or all`);
+    }
+    d.sheaves = flags.sheaves;
+  }
   for (const [k, v] of Object.entries({ cpus: flags.cpus, nodes: flags.nodes })) {
     if (v !== undefined && !/^\d+$/.test(v)) throw new ConfigError(k, `"${v}" is not a number`);
   }
-  resolveConfig(d);
+  resolveConfig({ ...d, sheaves: d.sheaves === 'none' ? undefined : d.sheaves });
   return d;
 }
 
@@ -49,6 +56,7 @@ export function addServeCommand(program: Command, out: Output, err: Output): voi
     .option('--nodes <n>', 'default NUMA nodes; default 1')
     .option('--arch <arch>', 'default architecture, x86_64 or i386')
     .option('--cmdline <text>', 'default kernel command line')
+    .option('--sheaves <mode>', 'default SLUB percpu sheaves: none, opt-in (6.18) or all (7.0)')
     .option('--verbose', 'log each request')
     .action(async (flags: ServeFlags) => {
       let defaults: Partial<BootOptions>;

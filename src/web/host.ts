@@ -91,6 +91,7 @@ export class ExplorerHost {
   boot(opts: BootOptions): void {
     const config = resolveConfig({
       mem: opts.mem, cpus: opts.cpus, arch: opts.arch, nodes: opts.nodes, slab: opts.slab, ...(opts.cmdline ? { cmdline: opts.cmdline } : {}),
+      ...(opts.sheaves !== 'none' ? { sheaves: opts.sheaves } : {}),
     });
     const t0 = performance.now();
     this.k = start_kernel(config, { errors: 'log' });
@@ -719,7 +720,7 @@ export function bootOptionsOf(k: Kernel): BootOptions {
   const mib = Math.round(c.memBytes / 2 ** 20);
   return {
     mem: mib % 1024 === 0 ? `${mib / 1024}G` : `${mib}M`, cpus: c.cpus, arch: c.arch, nodes: c.nodes.length, cmdline: c.cmdline,
-    slab: c.slab ?? 'slub',
+    slab: c.slab ?? 'slub', sheaves: c.sheaves ?? 'none',
   };
 }
 

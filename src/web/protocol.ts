@@ -47,7 +47,7 @@
  * Everything here is plain data: it crosses postMessage by structured
  * clone (SharedArrayBuffers are shared, not copied).
  */
-import { SLAB_IMPLS, type MachineConfig, type SlabImpl } from '../machine/config.ts';
+import { SHEAVES_MODES, SLAB_IMPLS, type MachineConfig, type SheavesMode, type SlabImpl } from '../machine/config.ts';
 import type { PhysMemShared } from '../machine/memory.ts';
 import type { SharedMachine } from '../init/attach.ts';
 import type { MemoryView } from '../fs/proc/views.ts';
@@ -62,9 +62,11 @@ export interface BootOptions {
   cmdline: string;
   /** The slab implementation. */
   slab: SlabImpl;
+  /** SLUB's percpu sheaves: none (6.12), opt-in (6.18: caches that ask), all (7.0: every cache). */
+  sheaves: 'none' | SheavesMode;
 }
 
-export const DEFAULT_BOOT: BootOptions = { mem: '1G', cpus: 2, arch: 'x86_64', nodes: 1, cmdline: '', slab: 'slub' };
+export const DEFAULT_BOOT: BootOptions = { mem: '1G', cpus: 2, arch: 'x86_64', nodes: 1, cmdline: '', slab: 'slub', sheaves: 'none' };
 
 /** The boot options as URL query parameters; only those that differ from the defaults. */
 export function bootToQuery(o: BootOptions, defaults: BootOptions = DEFAULT_BOOT): URLSearchParams {
@@ -75,6 +77,7 @@ export function bootToQuery(o: BootOptions, defaults: BootOptions = DEFAULT_BOOT
   if (o.nodes !== defaults.nodes) q.set('nodes', String(o.nodes));
   if (o.cmdline !== defaults.cmdline) q.set('cmdline', o.cmdline);
   if (o.slab !== defaults.slab) q.set('slab', o.slab);
+  if (o.sheaves !== defaults.sheaves) q.set('sheaves', o.sheaves);
   return q;
 }
 
@@ -86,6 +89,7 @@ export function bootFromQuery(q: URLSearchParams, defaults: BootOptions = DEFAUL
   };
   const arch = q.get('arch');
   const slab = SLAB_IMPLS.find((x) => x === q.get('slab'));
+  const sheaves = (['none', ...SHEAVES_MODES] as const).find((x) => x === q.get('sheaves'));
   return {
     mem: q.get('mem') ?? defaults.mem,
     cpus: int('cpus', defaults.cpus),
@@ -93,6 +97,7 @@ export function bootFromQuery(q: URLSearchParams, defaults: BootOptions = DEFAUL
     nodes: int('nodes', defaults.nodes),
     cmdline: q.get('cmdline') ?? defaults.cmdline,
     slab: slab ?? defaults.slab,
+    sheaves: sheaves ?? defaults.sheaves,
   };
 }
 
@@ -336,6 +341,10 @@ export interface SlabListRow {
   /** Full and free slabs on the node's lists (SLAB), -1 where the implementation keeps none. */
   full: number;
   free: number;
+  /** SLUB with percpu sheaves: the CPU's main and spare sheaf, objects in each (spare -1: none) and the capacity; else null. */
+  sheaves: { main: number; spare: number; capacity: number } | null;
+  /** SLUB with percpu sheaves: the node's barn, its full and empty sheaves; else null. */
+  barn: { full: number; empty: number } | null;
 }
 
 /* ------------------------------------------------------------------ */

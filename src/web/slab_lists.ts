@@ -7,6 +7,8 @@
  *                 freelist: objects this CPU takes without touching the
  *                 slab), c->partial (the CPU's partial slabs)
  *          nodeN  n->partial (nr_partial slabs); full slabs are on no list
+ *          with percpu sheaves (6.18/7.0): each CPU's main and spare sheaf,
+ *          each node's barn of full and empty sheaves
  *   SLAB   cpuN   the array cache: ac->avail free objects of at most ac->limit
  *          nodeN  slabs_partial, slabs_full, slabs_free (a slab is on the
  *                 list its fill says: fixup_slab_list())
@@ -29,7 +31,7 @@ export function slabFill(impl: SlabAllocator, pfn: number): { inuse: number; obj
 }
 
 function row(owner: string, cachedName: string): SlabListRow {
-  return { owner, active: null, cached: -1, limit: -1, cachedName, partial: [], nrPartial: 0, full: -1, free: -1 };
+  return { owner, active: null, cached: -1, limit: -1, cachedName, partial: [], nrPartial: 0, full: -1, free: -1, sheaves: null, barn: null };
 }
 
 /** The free objects on the chain starting at obj (next pointer at +offset), at most max. */
@@ -68,6 +70,18 @@ export function slabLists(k: Kernel, s: number, heads: readonly number[]): SlabL
       const r = rows[cpu];
       const freelist = k.access.readPtr(k.percpu.per_cpu_ptr_pa(cpuSlab, cpu));
       r.cached = r.active ? chainLength(k, freelist, offset, r.active.objects) : 0;
+    }
+    const sheaves = impl.sheaves;
+    if (sheaves !== null && sheaves.has_sheaves(s)) {
+      const capacity = sheaves.sheaf_capacity(s);
+      for (let cpu = 0; cpu < cpus; cpu++) {
+        const st = sheaves.pcsState(s, cpu);
+        rows[cpu].sheaves = { main: st.mainSize, spare: st.spare === 0 ? -1 : st.spareSize, capacity };
+      }
+      for (let n = 0; n < nodes; n++) {
+        const barn = sheaves.barnOf(s, n);
+        if (barn !== 0) rows[cpus + n].barn = sheaves.barnCounts(barn);
+      }
     }
     return rows;
   }

@@ -425,6 +425,26 @@ describe('the explorer in Chromium', { skip, concurrency: false, timeout: 600_00
     assert.deepEqual(errors, []);
   });
 
+  it('boots with percpu sheaves from the form: the cache view shows each CPU\'s main and spare sheaf and the barn', async () => {
+    await page.goto(`${server.url}?mem=256M&cpus=2`);
+    await waitReady(page, 0);
+    const n = await page.evaluate(() => kmemExplorer.bootCount);
+    await page.selectOption('#boot-form select[name=sheaves]', 'all');
+    await page.click('#boot-form button[type=submit]');
+    await waitReady(page, n);
+    assert.match(page.url(), /\?mem=256M&sheaves=all$/);
+    const cache = await page.evaluate(async () => {
+      const r = await kmemExplorer.run({ kind: 'cache_create', name: 'sheaf_view', size: 512, align: 0 });
+      for (let i = 0; i < 3; i++) await kmemExplorer.run({ kind: 'cache_alloc', cache: r.caches[0], gfp: 'GFP_KERNEL' }, 0);
+      return r.caches[0];
+    });
+    await page.click('#tabs button[data-tab=slabs]');
+    await page.click(`#slab-table tr[data-cache="${cache}"]`);
+    await page.waitForSelector('#slab-lists td.sheaves');
+    assert.match(await page.innerText('#slab-lists tr[data-owner=cpu0] td.sheaves'), /^main \d+\/\d+, spare (none|\d+\/\d+)$/);
+    assert.match(await page.innerText('#slab-lists tr[data-owner=node0] td.sheaves'), /^barn: \d+ full, \d+ empty$/);
+  });
+
   it('redraws the page map of 262,144 pages while a trace plays (speed, reported)', async (t: TestContext) => {
     const full = existsSync(SHARED_TRACE);
     await page.goto(`${server.url}?mem=1G&cpus=2`);

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ExplorerHost } from '../../src/web/host.ts';
+import { ExplorerHost, bootOptionsOf } from '../../src/web/host.ts';
 import {
   MachineView, O_ALLOC, O_FREE, O_KERNEL, O_MEMMAP, O_PCP, O_PERCPU, O_SLAB,
 } from '../../src/web/machine_view.ts';
@@ -185,6 +185,19 @@ describe('ExplorerHost operations', () => {
     }
     assert.equal(h.cacheDetail(999)!, null);
   });
+
+  it('boots with percpu sheaves when asked (sheaves: all, 7.0): the cache view shows each CPU\'s sheaves and the barn', () => {
+    const h = host({ sheaves: 'all' });
+    assert.equal(h.k.config.sheaves, 'all');
+    assert.equal(bootOptionsOf(h.k).sheaves, 'all');
+    const s = h.op({ kind: 'cache_create', name: 'objs', size: 512, align: 0 }).caches[0];
+    for (let i = 0; i < 5; i++) h.op({ kind: 'cache_alloc', cache: s, gfp: 'GFP_KERNEL' });
+    const lists = h.cacheDetail(s)!.lists;
+    const cpu0 = lists.find((r) => r.owner === 'cpu0')!;
+    assert.ok(cpu0.sheaves !== null && cpu0.sheaves.capacity > 0 && cpu0.sheaves.main === cpu0.sheaves.capacity - 5, JSON.stringify(cpu0.sheaves));
+    assert.deepEqual(lists.find((r) => r.owner === 'node0')!.barn, { full: 0, empty: 1 });
+    assert.equal(host().k.config.sheaves, undefined, 'the default machine is 6.12');
+  });
 });
 
 describe('traces in the explorer', () => {
@@ -301,11 +314,11 @@ describe('snapshots', () => {
 
 describe('boot options in the URL', () => {
   it('round-trips, leaving out defaults and ignoring junk', () => {
-    const o: BootOptions = { mem: '512M', cpus: 4, arch: 'i386', nodes: 1, cmdline: 'slab_nomerge', slab: 'slab' };
+    const o: BootOptions = { mem: '512M', cpus: 4, arch: 'i386', nodes: 1, cmdline: 'slab_nomerge', slab: 'slab', sheaves: 'all' };
     const q = bootToQuery(o);
-    assert.equal(q.toString(), 'mem=512M&cpus=4&arch=i386&cmdline=slab_nomerge&slab=slab');
+    assert.equal(q.toString(), 'mem=512M&cpus=4&arch=i386&cmdline=slab_nomerge&slab=slab&sheaves=all');
     assert.deepEqual(bootFromQuery(q), o);
-    assert.deepEqual(bootFromQuery(new URLSearchParams('cpus=lots&arch=arm64&slab=slab2')), DEFAULT_BOOT);
+    assert.deepEqual(bootFromQuery(new URLSearchParams('cpus=lots&arch=arm64&slab=slab2&sheaves=some')), DEFAULT_BOOT);
     assert.equal(bootToQuery(DEFAULT_BOOT).toString(), '');
   });
 });

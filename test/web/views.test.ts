@@ -107,7 +107,7 @@ describe('a cache per CPU and per node', () => {
     assert.equal(cpu0.cachedName, 'lockless freelist');
     assert.equal(cpu0.cached, perSlab - 3, 'the rest of the slab is on the lockless freelist');
     assert.deepEqual(d.lists.find((r) => r.owner === 'cpu1'), { owner: 'cpu1', active: null, cached: 0, limit: -1,
-      cachedName: 'lockless freelist', partial: [], nrPartial: 0, full: -1, free: -1 });
+      cachedName: 'lockless freelist', partial: [], nrPartial: 0, full: -1, free: -1, sheaves: null, barn: null });
     // The same cache allocated from on CPU 1: a slab of its own.
     h.op({ kind: 'cache_alloc', cache: s, gfp: 'GFP_KERNEL' }, 1);
     const cpu1 = h.cacheDetail(s)!.lists.find((r) => r.owner === 'cpu1')!;

@@ -146,6 +146,7 @@ function fillBootForm(o: BootOptions): void {
   (f.namedItem('arch') as HTMLSelectElement).value = o.arch;
   (f.namedItem('cmdline') as HTMLInputElement).value = o.cmdline;
   (f.namedItem('slab') as HTMLSelectElement).value = o.slab;
+  (f.namedItem('sheaves') as HTMLSelectElement).value = o.sheaves;
 }
 
 function boot(o: BootOptions): void {
@@ -161,6 +162,7 @@ bootForm.addEventListener('submit', (ev) => {
     mem: val('mem') || defaults.mem, cpus: Number(val('cpus')) || 1, nodes: Number(val('nodes')) || 1,
     arch: val('arch') === 'i386' ? 'i386' : 'x86_64', cmdline: val('cmdline'),
     slab: SLAB_IMPLS.find((x) => x === val('slab')) ?? 'slub',
+    sheaves: val('sheaves') === 'opt-in' || val('sheaves') === 'all' ? val('sheaves') as BootOptions['sheaves'] : 'none',
   });
 });
 

@@ -222,10 +222,20 @@ function slabRef(r: SlabRef): HTMLElement {
   return h('span', { class: 'ref', title: `pfn ${hex(r.pfn)}: ${r.inuse} of ${r.objects} objects in use` }, `${hex(r.pfn)} ${r.inuse}/${r.objects}`);
 }
 
+/** A row's percpu sheaves ("main 3/4, spare 4/4") or barn ("barn: 1 full, 0 empty"). */
+function sheavesText(r: SlabListRow): string {
+  if (r.sheaves !== null) {
+    const { main, spare, capacity } = r.sheaves;
+    return `main ${main}/${capacity}, spare ${spare < 0 ? 'none' : `${spare}/${capacity}`}`;
+  }
+  return r.barn === null ? '' : `barn: ${r.barn.full} full, ${r.barn.empty} empty`;
+}
+
 /** Each CPU's and node's part of the cache, a row each. */
 function listsTable(rows: SlabListRow[]): HTMLElement {
   const cpuRows = rows.filter((r) => r.owner.startsWith('cpu'));
   const hasFull = rows.some((r) => r.full >= 0);
+  const hasSheaves = rows.some((r) => r.sheaves !== null || r.barn !== null);
   const cachedName = cpuRows[0]?.cachedName ?? '';
   const body = rows.map((r) => h('tr', { 'data-owner': r.owner },
     h('td', null, r.owner),
@@ -233,13 +243,15 @@ function listsTable(rows: SlabListRow[]): HTMLElement {
     h('td', { class: 'cached' }, r.cached < 0 ? '' : r.limit >= 0 ? `${r.cached}/${r.limit}` : String(r.cached)),
     h('td', { class: 'partial' }, h('span', { class: 'n' }, String(r.nrPartial)), ...r.partial.slice(0, 6).map(slabRef),
       r.partial.length > 6 ? ` +${r.partial.length - 6}` : ''),
-    hasFull ? h('td', null, r.full < 0 ? '' : `${r.full}${r.free >= 0 ? ` / ${r.free}` : ''}`) : null));
+    hasFull ? h('td', null, r.full < 0 ? '' : `${r.full}${r.free >= 0 ? ` / ${r.free}` : ''}`) : null,
+    hasSheaves ? h('td', { class: 'sheaves' }, sheavesText(r)) : null));
   return h('table', { class: 'grid lists', id: 'slab-lists' },
     h('thead', null, h('tr', null,
       h('th', null, ''), h('th', { title: 'the slab the CPU allocates from (c->slab)' }, 'active slab'),
       h('th', { title: cachedName === 'array cache' ? 'free objects in the per-CPU array cache (ac->avail / ac->limit)'
         : 'free objects this CPU takes without touching a slab' }, cachedName || 'cached'),
       h('th', { title: 'partial slabs: the CPU\'s (c->partial) or the node\'s (n->partial, nr_partial)' }, 'partial slabs'),
-      hasFull ? h('th', { title: 'slabs on the node\'s full / free lists' }, 'full / free') : null)),
+      hasFull ? h('th', { title: 'slabs on the node\'s full / free lists' }, 'full / free') : null,
+      hasSheaves ? h('th', { title: 'percpu sheaves: the CPU\'s main and spare sheaf (objects / capacity); the node\'s barn' }, 'sheaves') : null)),
     h('tbody', null, ...body));
 }
