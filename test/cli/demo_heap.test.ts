@@ -4,18 +4,11 @@
  * double free thrown as KASAN's report).
  */
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { Output } from '../../src/cli/output.ts';
-import { Demo } from '../../src/cli/demo/chapter.ts';
 import { heapChapter } from '../../src/cli/demo/heap.ts';
-import { findChapter } from '../../src/cli/demo/index.ts';
+import { runChapter } from './demo_run.ts';
 
 test('kmem demo heap: size classes with sheaves, a pool, stats, a double free caught', async () => {
-  let text = '';
-  const out = new Output({ write: (s: string) => void (text += s) });
-  assert.equal(findChapter('heap'), heapChapter);
-  await heapChapter.run(new Demo(out));
-  const has = (re: RegExp) => assert.match(text, re);
+  const { has } = await runChapter(heapChapter);
   has(/heap = Heap\.create\(\{ size: 16 << 20, workers: 2 \}\) {2}=> {2}a 16384 KiB SharedArrayBuffer; this thread is CPU 0/);
   has(/p = \d+ \(an offset into the buffer\), usableSize 32/);
   has(/heap-32 on this thread's CPU: main sheaf 122\/123, spare none\n {2}5 x heap\.alloc\(30\)\n {2}heap-32 on this thread's CPU: main sheaf 117\/123/);

@@ -6,18 +6,11 @@
  * spare and taken back, an oversize sheaf, everything back after shrink).
  */
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { Output } from '../../src/cli/output.ts';
-import { Demo } from '../../src/cli/demo/chapter.ts';
 import { sheavesChapter } from '../../src/cli/demo/sheaves.ts';
-import { findChapter } from '../../src/cli/demo/index.ts';
+import { runChapter } from './demo_run.ts';
 
 test('kmem demo sheaves: the sheaf transitions, the barn between CPUs, a prefilled sheaf', async () => {
-  let text = '';
-  const out = new Output({ write: (s: string) => void (text += s) });
-  assert.equal(findChapter('sheaves'), sheavesChapter);
-  await sheavesChapter.run(new Demo(out));
-  const has = (re: RegExp) => assert.match(text, re);
+  const { has } = await runChapter(sheavesChapter);
   has(/\[booted a simulated machine: x86_64, 128 MiB, 2 CPUs, 1 node, SLUB percpu sheaves where caches ask \(6.18\)\]/);
   has(/A = kmem_cache_alloc\(demo_obj, GFP_KERNEL\) {2}=> {2}0xffff8880[0-9a-f]{8}\n {2}cpu 0: main 3\/4, spare none; barn of node 0: 0 full, 1 empty\n/);
   has(/demo_obj +64 +64 +64 +64 +1 : tunables/);

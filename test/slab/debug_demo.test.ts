@@ -7,18 +7,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Output } from '../../src/cli/output.ts';
-import { Demo } from '../../src/cli/demo/chapter.ts';
 import { slabDebugChapter } from '../../src/cli/demo/slab_debug.ts';
-import { findChapter } from '../../src/cli/demo/index.ts';
+import { runChapter } from '../cli/demo_run.ts';
 import { boot, logged } from './helpers.ts';
 
 test('kmem demo slab-debug: the out-of-bounds write and the use after free, reported', async () => {
-  let text = '';
-  const out = new Output({ write: (s: string) => void (text += s) });
-  assert.equal(findChapter('slab-debug'), slabDebugChapter);
-  await slabDebugChapter.run(new Demo(out));
-  const has = (re: RegExp) => assert.match(text, re);
+  const { has } = await runChapter(slabDebugChapter);
   has(/kmalloc-64 +0 +0 +64 +64 +1 :/);
   has(/kmalloc-64 +0 +0 +256 +16 +1 :/);
   has(/\[Right Redzone overwritten\] 0xffff8880[0-9a-f]{8}-0xffff8880[0-9a-f]{8} @offset=\d+\. First byte 0x0 instead of 0xcc/);
