@@ -84,7 +84,7 @@ export const heapChapter: DemoChapter = {
     d.blank();
     d.say(`In a worker: Heap.attach(heap.share()) is the same heap on a CPU of
       the worker's own; blocks may be freed by any thread. BENCHMARKS.md has
-      the figures: a 64-byte alloc+free in about 7 ns on one thread, and two
-      workers on one heap doing about 1.8 times the pairs of one.`);
+      the figures: a 64-byte alloc+free in about 6 ns on one thread, and two
+      workers on one heap doing about 1.9 times the pairs of one.`);
   },
 };
