@@ -641,7 +641,7 @@ export class Kernel extends KernelBase {
 
   /** kfree_rcu(ptr, offset): kfree(ptr) after a grace period; its struct rcu_head is at ptr + offset. */
   kfree_rcu(ptr: number, offset: number): void {
-    this.rcu.kfree_rcu(ptr, offset);
+    this.slab.kvfree_call_rcu(ptr, offset);
   }
 
   /** synchronize_rcu(): end the grace period; callbacks queued before it run now. */

@@ -307,6 +307,10 @@ export interface SlabAllocator {
    * to give back.
    */
   cpu_dead?(s: number, cpu: number): void;
+  /** kvfree_call_rcu()'s kfree_rcu_sheaf() (SLUB with sheaves): true if x was queued in a percpu rcu_free sheaf. */
+  kfree_rcu_sheaf?(x: number): boolean;
+  /** kvfree_rcu_barrier()'s flush of s's percpu rcu_free sheaves to call_rcu(), before its rcu_barrier(). */
+  flush_rcu_sheaves_on_cache?(s: number): void;
   get_slabinfo(s: number, out: SlabInfo): void;
   /** The usable size of an object of s (slab_ksize). */
   slab_ksize(s: number): number;

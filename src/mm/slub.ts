@@ -419,6 +419,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
     this.sheaves = d.sheaves === undefined ? null : new SlubSheaves({
       mem: d.mem, words: d.words, kaddr: d.kaddr, locks: d.locks, sched: d.sched, percpu: d.percpu, bug: d.bug, mode: d.sheaves,
       ptrSize: this.ptr, pageOffset: this.po, nrCpus: d.nrCpus, cpuToNode: d.cpuToNode, cache: this.cache, nodeBarn: this.N.barn,
+      rcu: d.rcu, kallsyms: d.kallsyms,
     }, {
       alloc_from_slabs: (s, gfp, n, p) => this.__kmem_cache_alloc_bulk(s, gfp, n, p),
       free_to_slabs: (s, n, p) => this.__kmem_cache_free_bulk(s, n, p),
@@ -427,6 +428,7 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
       kmalloc_node: (size, gfp, node) => common.__kmalloc_node(size, gfp, node),
       kfree: (x) => common.kfree(x),
       kmalloc_size_roundup: (size) => common.kmalloc_size_roundup(size),
+      slab_free_hook: (s, x) => this.slab_free_hook(s, x),
     });
     if (this.sheaves !== null) this.prefilled = this.sheaves;
   }
@@ -2948,6 +2950,30 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
    */
   cpu_dead(s: number, cpu: number): void {
     this.flush_cpus(s, (c) => c === cpu);
+  }
+
+  /**
+   * kfree_rcu_sheaf(): kvfree_call_rcu()'s first try (6.18): an object of
+   * a cache with sheaves goes into this CPU's rcu_free sheaf
+   * (slub_sheaves.ts). false: not a slab object, no sheaves, or no sheaf to
+   * be had: the ordinary kfree_rcu() path.
+   */
+  kfree_rcu_sheaf(x: number): boolean {
+    if (this.sheaves === null) return false;
+    const pfn = this.folioPfn(x);
+    if (!this.isSlab(pfn)) return false;
+    const s = this.slab_cache(pfn);
+    return this.sheaves.has_sheaves(s) && this.sheaves.kfree_rcu_sheaf(s, x);
+  }
+
+  /**
+   * flush_rcu_sheaves_on_cache(): every CPU's partly filled rcu_free sheaf
+   * of s to call_rcu(), for the rcu_barrier() of kvfree_rcu_barrier().
+   */
+  flush_rcu_sheaves_on_cache(s: number): void {
+    const sheaves = this.sheaves;
+    if (sheaves === null || !sheaves.has_sheaves(s)) return;
+    for (let cpu = 0; cpu < this.d.nrCpus; cpu++) sheaves.flush_rcu_sheaf(s, cpu);
   }
 
   /** Physical address of cpu's struct slub_flush_work. */

@@ -11,7 +11,7 @@
  *   sheaf_capacity = 4           lock      local_trylock_t: u8 acquired
  *                                main  --> slab_sheaf { size 2, objects[4] = [o7, o3, -, -] }
  *                                spare --> slab_sheaf { size 4, objects = [o1, o9, o2, o5] } or NULL
- *                                rcu_free  (kfree_rcu() batching: not modelled, always NULL)
+ *                                rcu_free --> slab_sheaf of kfree_rcu()'d objects, or NULL
  *              --node[n]-->  kmem_cache_node ... barn --> node_barn
  *                                lock        spinlock_t
  *                                sheaves_full  --> sheaf <-> sheaf (nr_full; a full main is traded in below MAX_FULL_SHEAVES)
@@ -63,6 +63,23 @@
  * pfmemalloc one, a barn with MAX_FULL_SHEAVES, a failed refill) flushes it
  * to the slabs and frees it.
  *
+ * kfree_rcu() batching (6.18, kvfree_call_rcu()'s first try through
+ * slab_common.ts): kfree_rcu() of an object of a cache with sheaves pushes
+ * it into this CPU's rcu_free sheaf (taking an empty spare, else an empty
+ * sheaf from the barn, else a new one with GFP_NOWAIT; failing all that,
+ * the ordinary call_rcu() path). The sheaf that becomes full goes to
+ * call_rcu(rcu_free_sheaf) whole, one rcu_head (the union at +0) for all
+ * its objects. After the grace period rcu_free_sheaf() runs the objects'
+ * free hooks and gives the sheaf, now full of free objects, to its node's
+ * barn below MAX_FULL_SHEAVES; else it is flushed to the slabs and kept as
+ * an empty sheaf (below MAX_EMPTY_SHEAVES) or freed. A partly filled
+ * rcu_free sheaf waits for more: kmem_cache_destroy()'s kvfree_rcu_barrier()
+ * sends it to call_rcu() first (flush_rcu_sheaf(), for every cache, as
+ * 6.18's flush_all_rcu_sheaves()), and pcs_flush_all / a dead CPU's flush send it to
+ * call_rcu(rcu_free_sheaf_nobarn): to the slabs, the sheaf freed. Until
+ * its grace period ends an object in an rcu_free sheaf is allocated as far
+ * as the slabs (and /proc/slabinfo) know.
+ *
  * Objects in sheaves are allocated objects as far as the slabs know: they
  * count as active in /proc/slabinfo, as in the kernel. Flushing (shrink,
  * destroy, flush_all's per-CPU work) empties the sheaves into the slabs
@@ -90,11 +107,15 @@ import { SLAB_KMALLOC, SLAB_NOLEAKTRACE, SLAB_NO_OBJ_EXT } from '../include/linu
 import { SLAB_DEBUG_FLAGS } from './slub_debug.ts';
 import type { KmemCacheLayout } from './slab_types.ts';
 import type { Bug } from '../kernel/bug.ts';
+import type { Rcu } from '../kernel/rcu.ts';
+import type { Kallsyms } from '../kernel/kallsyms.ts';
 import type { SheavesMode } from '../machine/config.ts';
 import { gfp_pfmemalloc_allowed } from '../include/linux/gfp.ts';
 
 /** The barn keeps at most this many full sheaves (barn_replace_full_sheaf()). */
 export const MAX_FULL_SHEAVES = 10;
+/** The most empty sheaves rcu_free_sheaf() leaves in a barn. */
+export const MAX_EMPTY_SHEAVES = 10;
 /** sheaf_flush_main() frees at most this many objects per batch; free_to_pcs_bulk() as many remote ones. */
 export const PCS_BATCH_MAX = 32;
 const ENOMEM = 12;
@@ -142,6 +163,8 @@ export interface SheavesDeps {
   cache: KmemCacheLayout;
   /** Offset of `barn` in struct kmem_cache_node. */
   nodeBarn: number;
+  rcu: Rcu;
+  kallsyms: Kallsyms;
 }
 
 /** SLUB's paths below the sheaves, and the kmalloc the sheaves are allocated with. */
@@ -156,6 +179,8 @@ export interface SheavesBackend {
   kmalloc_node(size: number, gfp: number, node: number): number;
   kfree(x: number): void;
   kmalloc_size_roundup(size: number): number;
+  /** slab_free_hook() of an object leaving its user (rcu_free_sheaf()'s __rcu_free_sheaf_prepare()). */
+  slab_free_hook(s: number, x: number): void;
 }
 
 /** What one CPU's sheaves hold (tests and tools). */
@@ -188,6 +213,9 @@ export class SlubSheaves {
   private readonly pcpuUnit: number;
   /** PrefilledSheaves.nullDeref */
   readonly nullDeref: { readonly sheaf_capacity: number; readonly sheaf_size: number };
+  /** Code addresses (kallsyms) of the RCU callbacks of a kfree_rcu() sheaf. */
+  private readonly rcuFreeSheaf: number;
+  private readonly rcuFreeSheafNobarn: number;
 
   constructor(private readonly d: SheavesDeps, private readonly slabs: SheavesBackend) {
     this.w = d.words;
@@ -200,6 +228,8 @@ export class SlubSheaves {
     this.B = nodeBarnLayout(d.ptrSize);
     this.pcpuBase = d.percpu.per_cpu_ptr_pa(0, 0);
     this.pcpuUnit = d.percpu.unitSize;
+    this.rcuFreeSheaf = d.kallsyms.register('rcu_free_sheaf', (head) => this.rcu_free_sheaf(head));
+    this.rcuFreeSheafNobarn = d.kallsyms.register('rcu_free_sheaf_nobarn', (head) => this.rcu_free_sheaf_nobarn(head));
   }
 
   /* ------------------------------------------------------------------ */
@@ -999,11 +1029,11 @@ export class SlubSheaves {
   /* Flushing                                                            */
   /* ------------------------------------------------------------------ */
 
-  /** has_pcs_used(): does cpu's main or spare sheaf of s hold anything (a racy look, as the kernel's)? */
+  /** has_pcs_used(): does cpu hold a spare or rcu_free sheaf of s, or objects in main (a racy look, as the kernel's)? */
   has_pcs_used(cpu: number, s: number): boolean {
     if (!this.has_sheaves(s)) return false;
     const pcs = this.pcs(s, cpu);
-    return this.spare(pcs) !== 0 || this.size(this.main(pcs)) !== 0;
+    return this.spare(pcs) !== 0 || this.rcu_free(pcs) !== 0 || this.size(this.main(pcs)) !== 0;
   }
 
   /**
@@ -1021,6 +1051,127 @@ export class SlubSheaves {
     }
     if (cpu === this.d.sched.cpu) this.sheaf_flush_main(s);
     else this.sheaf_flush_unused(s, this.main(pcs));
+    const rcuFree = this.rcu_free(pcs);
+    this.w.wptr(pcs + this.P.rcu_free, 0);
+    if (rcuFree !== 0) this.d.rcu.call_rcu(rcuFree + this.SH.barn_list, this.rcuFreeSheafNobarn);
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* kfree_rcu() batching (6.18)                                         */
+  /* ------------------------------------------------------------------ */
+
+  private rcu_free(pcs: number): number {
+    return this.w.rptr(pcs + this.P.rcu_free);
+  }
+
+  /**
+   * __kfree_rcu_sheaf(): x (an object of s, which has sheaves) into this
+   * CPU's rcu_free sheaf, taking the spare if it is empty, else an empty
+   * sheaf from the barn, else a new one (GFP_NOWAIT). A sheaf that becomes
+   * full goes to call_rcu(rcu_free_sheaf) before the lock is dropped.
+   * false: the caller takes the ordinary kvfree_call_rcu() path.
+   */
+  kfree_rcu_sheaf(s: number, x: number): boolean {
+    let pcs = this.pcs(s, this.d.sched.cpu);
+    if (!this.local_trylock(pcs)) return false;
+    if (this.rcu_free(pcs) === 0) {
+      const spare = this.spare(pcs);
+      let empty = 0;
+      if (spare !== 0 && this.size(spare) === 0) {
+        this.w.wptr(pcs + this.P.spare, 0);
+        empty = spare;
+      }
+      const barn = this.get_barn(s);
+      if (empty === 0) empty = this.barn_get_empty_sheaf(barn);
+      if (empty === 0) {
+        this.local_unlock(pcs);
+        empty = this.alloc_empty_sheaf(s, GFP_NOWAIT);
+        if (empty === 0) return false;
+        pcs = this.pcs(s, this.d.sched.cpu);
+        if (!this.local_trylock(pcs)) {
+          this.put_or_free_empty(barn, empty);
+          return false;
+        }
+        if (this.rcu_free(pcs) !== 0) this.put_or_free_empty(barn, empty);
+        else this.w.wptr(pcs + this.P.rcu_free, empty);
+      } else {
+        this.w.wptr(pcs + this.P.rcu_free, empty);
+      }
+    }
+    const sheaf = this.rcu_free(pcs);
+    const size = this.size(sheaf);
+    this.w.wptr(this.objectsAt(sheaf, size) - this.po, x);
+    this.setSize(sheaf, size + 1);
+    if (size + 1 >= this.sheaf_capacity(s)) {
+      this.w.wptr(pcs + this.P.rcu_free, 0);
+      this.w.w32(sheaf - this.po + this.SH.node, this.numa_mem_id());
+      this.d.rcu.call_rcu(sheaf + this.SH.barn_list, this.rcuFreeSheaf);
+    }
+    this.local_unlock(pcs);
+    return true;
+  }
+
+  /** An empty sheaf nobody took: to the barn below MAX_EMPTY_SHEAVES, else freed. */
+  private put_or_free_empty(barn: number, sheaf: number): void {
+    if (barn !== 0 && this.nr(barn, this.B.nr_empty) < MAX_EMPTY_SHEAVES) this.barn_put_empty_sheaf(barn, sheaf);
+    else this.free_empty_sheaf(sheaf);
+  }
+
+  /** __rcu_free_sheaf_prepare(): the grace period is over: each object's free hook. */
+  private rcu_free_sheaf_prepare(s: number, sheaf: number): void {
+    const n = this.size(sheaf);
+    for (let i = 0; i < n; i++) this.slabs.slab_free_hook(s, this.w.rptr(this.objectsAt(sheaf, i) - this.po));
+  }
+
+  /**
+   * rcu_free_sheaf(): a full rcu_free sheaf after its grace period: its
+   * objects are free objects now, so the sheaf goes to its node's barn as
+   * a full sheaf below MAX_FULL_SHEAVES; else it is flushed to the slabs
+   * and kept as an empty one (below MAX_EMPTY_SHEAVES) or freed.
+   */
+  private rcu_free_sheaf(head: number): void {
+    const sheaf = head - this.SH.barn_list;
+    const s = this.w.rptr(sheaf - this.po + this.SH.cache);
+    this.rcu_free_sheaf_prepare(s, sheaf);
+    const barn = this.barnOf(s, this.w.r32(sheaf - this.po + this.SH.node));
+    if (barn !== 0 && this.size(sheaf) !== 0 && this.nr(barn, this.B.nr_full) < MAX_FULL_SHEAVES) {
+      this.barn_put_full_sheaf(barn, sheaf);
+      return;
+    }
+    this.sheaf_flush_unused(s, sheaf);
+    this.put_or_free_empty(barn, sheaf);
+  }
+
+  /** rcu_free_sheaf_nobarn(): a flushed CPU's partial rcu_free sheaf after its grace period: to the slabs, then freed. */
+  private rcu_free_sheaf_nobarn(head: number): void {
+    const sheaf = head - this.SH.barn_list;
+    const s = this.w.rptr(sheaf - this.po + this.SH.cache);
+    this.rcu_free_sheaf_prepare(s, sheaf);
+    this.sheaf_flush_unused(s, sheaf);
+    this.free_empty_sheaf(sheaf);
+  }
+
+  /**
+   * flush_rcu_sheaf() on cpu (flush_rcu_sheaves_on_cache()'s work): a
+   * partly filled rcu_free sheaf goes to call_rcu(rcu_free_sheaf) now, so
+   * that the rcu_barrier() after it sees its objects freed.
+   */
+  flush_rcu_sheaf(s: number, cpu: number): void {
+    const pcs = this.pcs(s, cpu);
+    this.local_lock(pcs);
+    const sheaf = this.rcu_free(pcs);
+    this.w.wptr(pcs + this.P.rcu_free, 0);
+    if (sheaf !== 0) {
+      this.w.w32(sheaf - this.po + this.SH.node, this.d.cpuToNode[cpu]);
+      this.d.rcu.call_rcu(sheaf + this.SH.barn_list, this.rcuFreeSheaf);
+    }
+    this.local_unlock(pcs);
+  }
+
+  /** Objects in cpu's rcu_free sheaf of s (tests and tools). */
+  rcuFreeSize(s: number, cpu: number): number {
+    const sheaf = this.rcu_free(this.pcs(s, cpu));
+    return sheaf === 0 ? 0 : this.size(sheaf);
   }
 
   /**
