@@ -128,6 +128,8 @@ export class Heap {
   private readonly cachePa: Int32Array;
   /** How many ids of cachePa this thread has learnt. */
   private knownCaches = 0;
+  /** detach() was called: this thread no longer drives the CPU. */
+  private detached = false;
   /** SLUB's sheaf pop and push for this thread's CPU. */
   private readonly fast: SheafFastpath;
   /** Physical address of each shadow chunk. */
@@ -177,6 +179,7 @@ export class Heap {
     this.poolCtx = {
       slab: this.slab, fast: this.fast, u8: this.u8, shadow: this.shadow, po: this.po, gfp: this.gfp, kasan: this.kasan,
       notASlab: () => m.bug.warn('mm/slub.c', 4756, 'kmem_cache_free', 'virt_to_cache: Object is not a Slab page!', []),
+      checkAttached: () => this.checkAttached(),
     };
   }
 
@@ -223,12 +226,20 @@ export class Heap {
   /**
    * A worker is done: its CPU goes offline (the free blocks and pages its
    * per-CPU caches held go back to the shared lists, as when the kernel
-   * takes a CPU down: src/kernel/cpuhp.ts) and the worker slot is free;
-   * this Heap object must not be used again.
+   * takes a CPU down: src/kernel/cpuhp.ts) and the worker slot is free.
+   * This Heap object's allocations and frees throw from then on (another
+   * worker may drive that CPU now).
    */
   detach(): void {
     if (this.cpu === 0) throw new Error('kmem/heap: the creating thread cannot detach');
+    this.fast.forget();
+    this.detached = true;
     cpu_down(this.m, this.cpu);
+  }
+
+  /** Before the kernel is entered as this thread's CPU: the CPU must still be this thread's. */
+  private checkAttached(): void {
+    if (this.detached) throw new Error('kmem/heap: this Heap was detached (its CPU may be another worker\'s now): attach again');
   }
 
   /* ------------------------------------------------------------------ */
@@ -252,12 +263,14 @@ export class Heap {
   private allocSlow(id: number): number {
     const p = this.fast.allocFromSpare(id);
     if (p !== 0) return p;
+    this.checkAttached();
     const va = this.slab.kmem_cache_alloc(this.cachePa[id] + this.po, this.gfp);
     return va === 0 ? 0 : (va - this.po) | 0; // an int32: the callers' arithmetic stays on small integers
   }
 
   /** alloc(n) with the block zeroed. */
   calloc(n: number): number {
+    this.checkAttached();
     if ((n | 0) !== n || n <= 0 || n > SMALL_MAX) return this.allocOther(n, this.gfpZero);
     const id = this.idBySize[n];
     const va = this.slab.kmem_cache_alloc(this.cachePa[id] + this.po, this.gfpZero);
@@ -276,6 +289,7 @@ export class Heap {
     if (n === 0) return gfp === this.gfp ? this.alloc(1) : this.calloc(1);
     if (!(n >= 0 && Math.floor(n) === n)) throw new RangeError(`kmem/heap: ${n} is not a size in bytes`);
     if (n > KMALLOC_MAX_SIZE) return 0;
+    this.checkAttached();
     const va = this.slab.kmalloc(n, gfp);
     if (va === 0) return 0;
     Atomics.add(this.i32, (this.header + H_LARGE_PAGES) >>> 2, this.slab.ksize(va) / PAGE_SIZE);
@@ -306,6 +320,7 @@ export class Heap {
    */
   private freeSlow(p: number, sh: number, state: number): void {
     if (p === 0) return;
+    this.checkAttached();
     const id = state - SHADOW_LIVE_CACHE;
     if ((id >>> 0) >= NR_CACHE_IDS) {
       if (state !== SHADOW_LIVE_PAGES) this.kasan.badFree(p, 'kfree', state);
@@ -376,6 +391,7 @@ export class Heap {
 
   /** A pool of objectSize-byte objects (see PoolOptions for finding a named pool from another thread). */
   pool(objectSize: number, opts: PoolOptions = {}): Pool {
+    this.checkAttached();
     const align = opts.align ?? 8;
     if (!Number.isInteger(objectSize) || objectSize < 1 || objectSize > KMALLOC_MAX_SIZE) {
       throw new RangeError(`kmem/heap: pool object size must be an integer from 1 to ${KMALLOC_MAX_SIZE}, got ${objectSize}`);

@@ -30,6 +30,8 @@ export interface PoolContext {
   kasan: kasan.KasanReports;
   /** The kernel's warning for a block that is in no slab ("virt_to_cache: Object is not a Slab page!"). */
   notASlab: () => void;
+  /** Throws once the heap's thread has detached (Heap.detach()). */
+  checkAttached: () => void;
 }
 
 export class Pool {
@@ -71,6 +73,7 @@ export class Pool {
     let p = this.fast.alloc(this.id);
     if (p === 0) p = this.fast.allocFromSpare(this.id);
     if (p === 0) {
+      this.ctx.checkAttached();
       const va = this.slab.kmem_cache_alloc(this.cache, this.gfp);
       if (va === 0) return 0;
       p = (va - this.po) | 0;
@@ -92,6 +95,7 @@ export class Pool {
     this.u8[sh] = SHADOW_FREE;
     if (state === this.liveMark && (this.fast.free(p, this.id) || this.fast.freeToSpare(p, this.id))) return;
     try {
+      this.ctx.checkAttached();
       this.slab.kmem_cache_free(this.cache, p + this.po); // a block of another cache: cache_from_obj()'s report
     } catch (e) {
       this.u8[sh] = state; // the kernel refused (wrong pool, a debug check): still the caller's

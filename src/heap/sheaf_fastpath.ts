@@ -45,7 +45,9 @@
  * __GFP_NORETRY | __GFP_NOWARN from a thread never in atomic context
  * (might_alloc() has nothing to report) and zeroes through the kernel's
  * path (calloc); the heap's machine has no tracepoints, init_on_alloc or
- * init_on_free: the kernel's fast paths' other checks are settled.
+ * init_on_free, and kmem models no pfmemalloc slabs (whose objects 6.18's
+ * slab_free() keeps off the sheaves): the kernel's fast paths' other checks
+ * are settled.
  * Nothing is kept here but where things are: the sheaves and their sizes
  * are read from memory at every call, so blocks flow between threads as
  * the kernel's objects flow between CPUs.
@@ -90,6 +92,11 @@ export class SheafFastpath {
     this.kwCpuSheaves = w.kwCpuSheaves;
     this.kwSheafCapacity = w.kwSheafCapacity;
     this.pcs = new Int32Array(2 * maxCaches);
+  }
+
+  /** This thread no longer drives the CPU (Heap.detach()): every call goes to the kernel's paths, which refuse. */
+  forget(): void {
+    this.pcs.fill(0);
   }
 
   /** Learn cache id, whose struct kmem_cache is at cachePa (a cache without sheaves stays on the kernel's paths). */

@@ -3,7 +3,8 @@
  * 16, 32, 64, 96, 128, 192, 256, 512 B, 1, 2, 4 and 8 KiB), each a
  * kmem_cache of the heap's own, "heap-<size>", made when the heap is
  * created with kmem_cache_create() and the alignment kmalloc gives
- * (natural for a power of two, 8 bytes for 96 and 192). alloc(n) takes a
+ * (create_boot_cache(): the largest power of two dividing the size, so 32
+ * for 96 and 64 for 192). alloc(n) takes a
  * block from the smallest class that holds n, as kmalloc(n) would.
  *
  * Why caches of its own rather than the kmalloc caches: the size of their
@@ -40,7 +41,6 @@
  * with the same capacities in 128-byte objects, 1.90x with these classes
  * (123 objects each); with sizes uniform in 8..4096, 1.47x and 1.87x.
  */
-import { PAGE_SIZE } from '../arch/x86/layout.ts';
 import { KMALLOC_MAX_CACHE_SIZE, SLAB_NO_MERGE } from '../include/linux/slab.ts';
 import { kmemCacheArgs } from '../mm/slab_common.ts';
 import type { BootedMm } from '../init/main.ts';
@@ -81,7 +81,7 @@ export function createSizeClasses(m: BootedMm, gfp: number, heapBytes: number): 
   const sizes = new Set<number>();
   for (let n = 1; n <= KMALLOC_MAX_CACHE_SIZE; n++) sizes.add(m.slab.kmem_cache_size(m.slab.kmalloc_slab(n, gfp)));
   return [...sizes].map((size) => {
-    const align = (size & (size - 1)) === 0 ? Math.min(size, PAGE_SIZE) : 8;
+    const align = size & -size; // create_boot_cache(): the largest power of two that divides size
     const args = kmemCacheArgs(align, 0, 0, 0, sheafCapacity(m, size, heapBytes));
     const s = m.slab.kmem_cache_create(`heap-${size}`, size, args, SLAB_NO_MERGE);
     if (s === 0) throw new RangeError(`kmem/heap: no memory for the ${size}-byte size class`);

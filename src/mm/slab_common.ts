@@ -501,14 +501,19 @@ export class SlabCommon {
 
   /**
    * slub_cpu_dead() (CPUHP_SLUB_DEAD's teardown, src/kernel/cpuhp.ts): for
-   * every cache, what `cpu` holds goes back to the node lists.
+   * every cache, what `cpu` holds goes back to the node lists. The kernel
+   * runs it on another CPU; kmem runs it on the CPU going down, so the
+   * struct slab_sheaf of a spare it flushes is kfree()d onto this CPU's
+   * sheaf of a kmalloc cache that may have been flushed already: a second
+   * pass gives those back (it frees no sheaf struct: the mains are kept,
+   * the spares are gone).
    */
   cpu_dead(cpu: number): void {
     const dead = this.impl.cpu_dead;
     if (dead === undefined) return;
     this.slab_mutex_lock();
     try {
-      for (const s of this.caches()) dead.call(this.impl, s, cpu);
+      for (let pass = 0; pass < 2; pass++) for (const s of this.caches()) dead.call(this.impl, s, cpu);
     } finally {
       this.slab_mutex_unlock();
     }

@@ -37,8 +37,13 @@ for (const sheaves of [undefined, 'all'] as const) {
     for (const p of pages) k1.__free_pages(p, 0);
     const before = heldBy(k, s, 1);
     assert.ok(before.slabs + before.sheafObjects > 0 && before.pcpPages > free0, JSON.stringify(before));
+    // kmalloc-96 too: with sheaves, its spare's struct slab_sheaf is a kmalloc-512 object, freed by the teardown
+    const small = Array.from({ length: 200 }, () => k1.kmalloc(96, k1.GFP_KERNEL));
+    for (const o of small) k1.kfree(o);
     k1.detach();
     assert.deepEqual(heldBy(k, s, 1), { slabs: 0, sheafObjects: 0, pcpPages: 0 });
+    // every cache, the kmalloc ones whose sheaves' own structs the teardown frees included
+    for (const c of k.slab.caches()) assert.deepEqual(heldBy(k, c, 1), { slabs: 0, sheafObjects: 0, pcpPages: 0 }, k.slab.cacheName(c));
     assert.equal(k.smp.threads(), 1);
     // the 100 objects still live are where any CPU finds their slabs; freeing them empties the cache
     for (const o of objs.slice(0, 100)) k.kmem_cache_free(s, o);
@@ -72,6 +77,11 @@ test('a heap worker\'s detach leaves nothing cached on its CPU (stats: cachedObj
   assert.deepEqual([after.workers[1].attached, after.workers[1].cachedObjects, after.workers[1].cpuSlabs, after.workers[1].cachedPages],
     [false, 0, 0, 0]);
   assert.equal(after.liveBlocks, 50);
+  // the detached Heap object is refused: its CPU may be another worker's now
+  assert.throws(() => w.alloc(64), /this Heap was detached/);
+  assert.throws(() => w.free(blocks[0]), /this Heap was detached/);
+  assert.throws(() => w.pool(16), /this Heap was detached/);
+  assert.equal(heap.stats().liveBlocks, 50, 'nothing changed');
   for (const p of blocks.slice(0, 50)) heap.free(p); // blocks of a departed worker are anyone's to free
   assert.equal(heap.stats().liveBlocks, 0);
 });
