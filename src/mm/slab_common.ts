@@ -898,7 +898,7 @@ export class SlabCommon {
   /** kmem_cache_prefill_sheaf(s, gfp, size): a sheaf of at least size objects, the caller's; 0 on failure. */
   kmem_cache_prefill_sheaf(s: number, gfp: number, size: number): number {
     const pf = this.prefilled('kmem_cache_prefill_sheaf');
-    if (size === 0 || this.null_cache(s, pf.nullDeref.sheaf_capacity, 'kmem_cache_prefill_sheaf')) return 0;
+    if (this.null_cache(s, pf.nullDeref.sheaf_capacity, 'kmem_cache_prefill_sheaf')) return 0;
     return pf.kmem_cache_prefill_sheaf(s, gfp, size);
   }
 

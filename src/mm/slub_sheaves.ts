@@ -895,15 +895,18 @@ export class SlubSheaves {
 
   /**
    * kmem_cache_prefill_sheaf(): a sheaf holding at least `size` objects of
-   * s, the caller's until kmem_cache_return_sheaf(); 0 for size 0 or when
-   * the sheaf or its objects cannot be allocated (with everything given
+   * s, the caller's until kmem_cache_return_sheaf(); 0 for size 0 on 7.0, or
+   * when the sheaf or its objects cannot be allocated (with everything given
    * back). Up to s->sheaf_capacity it is this CPU's spare, or a barn's
    * sheaf (full first), or a new one, filled up to capacity; beyond that
    * an oversize sheaf of exactly `size` objects, allocated and filled here.
    */
   kmem_cache_prefill_sheaf(s: number, gfp: number, size: number): number {
-    if (size === 0) return 0;
     const cap = this.sheaf_capacity(s);
+    // size 0: NULL in 7.0 ("sheaves for all" added the check); 6.18 hands back a sheaf as for any size up to the
+    // capacity, refilled only if it holds fewer objects than asked (kmem returns NULL for a cache without sheaves,
+    // where 6.18 would dereference a NULL cpu_sheaves)
+    if (size === 0 && (this.d.mode === 'all' || cap === 0)) return 0;
     if (size > cap) {
       // 6.18: a cache without sheaves (one that did not ask for them) is not expected here, unless debugging took them
       // away (the line is the one 7.0's "sheaves for all" series removed the check from)
