@@ -46,7 +46,6 @@ import { kmemCacheArgs } from '../mm/slab_common.ts';
 import type { BootedMm } from '../init/main.ts';
 import type { Slub } from '../mm/slub.ts';
 
-const CACHE_LINE = 64;
 /** A sheaf's objects may add up to this share of the heap. */
 const SHEAF_SHARE = 64;
 /** The largest sheaf asked for: a 512-byte kmalloc bucket (123 objects on i386). */
@@ -66,7 +65,7 @@ export function sheafCapacity(m: BootedMm, size: number, heapBytes: number): num
   const ptr = m.layout.ptrSize;
   const capacityOf = (bucket: number) => (bucket - header) / ptr;
   const kernel = header + sheaves.calculate_sheaf_capacity(size, 0, 0) * ptr;
-  let bucket = CACHE_LINE;
+  let bucket = m.layout.cacheLine;
   while (bucket < kernel) bucket *= 2;
   while (bucket < MAX_SHEAF_BYTES && capacityOf(2 * bucket) * size <= heapBytes / SHEAF_SHARE) bucket *= 2;
   return capacityOf(bucket);

@@ -624,8 +624,16 @@ export class SlabCommon {
     if (s === 0) return;
     if (!this.kasan_check_cache(s)) return;
     // kvfree_rcu_barrier(): in-flight kfree_rcu()s may be ours, some still in
-    // rcu_free sheaves (6.18's flush_all_rcu_sheaves(): every cache's)
-    if (this.impl.flush_rcu_sheaves_on_cache !== undefined) for (const c of this.caches()) this.impl.flush_rcu_sheaves_on_cache(c);
+    // rcu_free sheaves (6.18's flush_all_rcu_sheaves(): every cache's, under slab_mutex)
+    const flushRcu = this.impl.flush_rcu_sheaves_on_cache;
+    if (flushRcu !== undefined) {
+      this.slab_mutex_lock();
+      try {
+        for (const c of this.caches()) flushRcu.call(this.impl, c);
+      } finally {
+        this.slab_mutex_unlock();
+      }
+    }
     this.d.rcu.rcu_barrier();
     this.slab_mutex_lock();
     let release = false;
@@ -1039,13 +1047,13 @@ export class SlabCommon {
     this.d.buddy.__free_pages(pfn, order);
   }
 
-  /** kfree(x): NULL and ZERO_SIZE_PTR are fine. */
   /** kvfree_call_rcu(ptr, offset): kfree_rcu_sheaf() first (6.18 SLUB with sheaves), else call_rcu() of its rcu_head. */
   kvfree_call_rcu(ptr: number, offset: number): void {
     if (this.impl.kfree_rcu_sheaf !== undefined && this.impl.kfree_rcu_sheaf(ptr)) return;
     this.d.rcu.kfree_rcu(ptr, offset);
   }
 
+  /** kfree(x): NULL and ZERO_SIZE_PTR are fine. */
   kfree(x: number): void {
     if (this.fast !== null && this.hooks.kfree === undefined && this.fast.kfree(x)) return;
     if (this.hooks.kfree !== undefined) this.hooks.kfree(x);

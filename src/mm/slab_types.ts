@@ -246,13 +246,6 @@ export interface SlabFastpath {
 }
 
 /**
- * What a slab implementation (SLUB, SLAB, SLOB, SLQB; chosen
- * at boot with the `slab` option) gives the common code. Caches are named by the kernel virtual
- * address of their struct kmem_cache; objects by their address. Nothing
- * here reports a caller's mistake on behalf of the common code: arguments
- * arrive checked.
- */
-/**
  * kmem_cache_prefill_sheaf() and the rest of 6.18's prefilled-sheaf API
  * (slub_sheaves.ts), without the common hooks: SlabCommon adds the
  * allocation hooks and the trace event around alloc_from_sheaf().
@@ -270,6 +263,13 @@ export interface PrefilledSheaves {
   kmem_cache_sheaf_size(sheaf: number): number;
 }
 
+/**
+ * What a slab implementation (SLUB, SLAB, SLOB, SLQB; chosen
+ * at boot with the `slab` option) gives the common code. Caches are named by the kernel virtual
+ * address of their struct kmem_cache; objects by their address. Nothing
+ * here reports a caller's mistake on behalf of the common code: arguments
+ * arrive checked.
+ */
 export interface SlabAllocator {
   /** "SLUB" */
   readonly name: string;

@@ -2955,11 +2955,14 @@ export class Slub implements SlabAllocator, SlubSlowPaths {
   /**
    * kfree_rcu_sheaf(): kvfree_call_rcu()'s first try (6.18): an object of
    * a cache with sheaves goes into this CPU's rcu_free sheaf
-   * (slub_sheaves.ts). false: not a slab object, no sheaves, or no sheaf to
+   * (slub_sheaves.ts). false: not in the direct map (is_vmalloc_addr(), or
+   * no address of RAM at all), not a slab object, no sheaves, or no sheaf to
    * be had: the ordinary kfree_rcu() path.
    */
   kfree_rcu_sheaf(x: number): boolean {
     if (this.sheaves === null) return false;
+    const pa = x - this.po;
+    if (!(pa >= 0 && x < this.d.kaddr.directMapEnd && this.d.sparse.pfn_valid(Math.floor(pa / PAGE_SIZE)))) return false;
     const pfn = this.folioPfn(x);
     if (!this.isSlab(pfn)) return false;
     const s = this.slab_cache(pfn);

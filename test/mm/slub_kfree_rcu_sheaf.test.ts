@@ -84,6 +84,15 @@ test('a dead CPU\'s partly filled rcu_free sheaf goes to call_rcu() and its obje
   k.kmem_cache_destroy(s);
 });
 
+test('kfree_rcu() of a pointer outside the direct map takes the ordinary path, as on 6.12', () => {
+  const { k, s, sh } = setup('all');
+  const v = k.vmalloc(8192);
+  assert.doesNotThrow(() => k.kfree_rcu(v, 0));
+  assert.equal(sh.rcuFreeSize(s, k.smp_processor_id()), 0);
+  // no address of RAM at all: call_rcu() writes its rcu_head there, the page fault the kernel would take
+  assert.throws(() => k.kfree_rcu(0x1000, 0), /BUG: unable to handle page fault for address: 0000000000001000/);
+});
+
 test('a 6.12 machine queues kfree_rcu() objects on the RCU list as before', () => {
   const k = boot({ mem: '128M', cpus: 2 }, { errors: 'throw' });
   const s = k.kmem_cache_create('rcu_sheaf_test', 64, {}, k.SLAB_NO_MERGE);
